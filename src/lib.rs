@@ -1,0 +1,19 @@
+//! # rpc-lab: the shared half of RPC Resilience Lab
+//!
+//! The lab has a server (`server/`) and a browser page (`web/`). Both speak the
+//! wire contract in `proto/`, and this crate is where that contract becomes Rust:
+//!
+//! - [`proto`]: message types and gRPC stubs generated from `proto/` by `build.rs`.
+//!   Nothing here is written by hand.
+//! - [`calculator`]: the four operations as a student sees them, and one function
+//!   that calls the server for any of them over any transport.
+//! - [`status`]: what each gRPC status code means, in words a student can act on.
+//!
+//! The same code runs in the browser (compiled to `wasm32`, talking gRPC-Web
+//! through `fetch`) and natively (tests and benchmarks, talking HTTP/2 or
+//! gRPC-Web over a socket). That is why nothing in this crate touches a clock,
+//! a socket or a timer itself: the caller brings the transport.
+
+pub mod calculator;
+pub mod proto;
+pub mod status;

@@ -1,0 +1,153 @@
+//! gRPC status codes explained for students.
+//!
+//! A failed call carries a machine-readable code (`INVALID_ARGUMENT`,
+//! `UNAVAILABLE`, …) and a message. The code tells a program what to do next —
+//! most importantly, whether trying again can help — so the page shows both the
+//! code's name and a sentence that says exactly that.
+
+use tonic::Code;
+
+/// The name of a code as the gRPC specification spells it (`DEADLINE_EXCEEDED`).
+///
+/// tonic's `Display` gives prose ("Deadline expired before operation could
+/// complete"); students looking the code up, and other gRPC tools, use this form.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// One or two sentences on what a code means for the caller: what happened, and
+/// whether sending the same request again could give a different answer.
+pub fn explain(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "The call succeeded.",
+        Code::InvalidArgument => {
+            "The server refused the request because of what is in it. \
+             Sending the same request again will fail the same way: change the input."
+        }
+        Code::OutOfRange => {
+            "The request was understood, but the answer falls outside what can be \
+             represented. Retrying the same request cannot help."
+        }
+        Code::FailedPrecondition => {
+            "The system is not in a state where this can be done (for example, not \
+             enough money). Nothing changed; retrying helps only once the state changes."
+        }
+        Code::NotFound => "The thing asked for does not exist. Retrying will not create it.",
+        Code::Unavailable => {
+            "The server could not handle the call right now, or the reply was lost on the \
+             way back. It is worth retrying — but the operation may already have run once, \
+             so retry only what is safe to repeat."
+        }
+        Code::DeadlineExceeded => {
+            "The call ran out of time before an answer arrived. The server may still have \
+             done the work, so a retry may run it twice."
+        }
+        Code::Aborted => {
+            "The server stopped this call because of a conflict with another one in \
+             progress. Retrying a little later is safe."
+        }
+        Code::Cancelled => "The call was cancelled by the caller before it finished.",
+        Code::ResourceExhausted => {
+            "The server (or a limit on the way) is out of some resource. Retry later, \
+             more slowly."
+        }
+        Code::Unimplemented => {
+            "The server does not offer this method: the client and server disagree about \
+             the contract, or the address points at a different server."
+        }
+        Code::Unknown => {
+            "The call failed outside gRPC itself: most often the server is not running, \
+             the address is wrong, or the browser blocked the request."
+        }
+        Code::Internal | Code::DataLoss => {
+            "Something broke inside the server or the protocol. This is a bug, not \
+             something a retry will fix."
+        }
+        Code::PermissionDenied | Code::Unauthenticated => {
+            "The caller is not allowed to do this. Retrying will not change that."
+        }
+        Code::AlreadyExists => "What the call tried to create already exists.",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [Code; 17] = [
+        Code::Ok,
+        Code::Cancelled,
+        Code::Unknown,
+        Code::InvalidArgument,
+        Code::DeadlineExceeded,
+        Code::NotFound,
+        Code::AlreadyExists,
+        Code::PermissionDenied,
+        Code::ResourceExhausted,
+        Code::FailedPrecondition,
+        Code::Aborted,
+        Code::OutOfRange,
+        Code::Unimplemented,
+        Code::Internal,
+        Code::Unavailable,
+        Code::DataLoss,
+        Code::Unauthenticated,
+    ];
+
+    /// The names are the specification's, which is also what tonic's numeric
+    /// codes map to: checked through the number so a typo cannot hide.
+    #[test]
+    fn code_names_follow_the_grpc_specification() {
+        let spec = [
+            "OK",
+            "CANCELLED",
+            "UNKNOWN",
+            "INVALID_ARGUMENT",
+            "DEADLINE_EXCEEDED",
+            "NOT_FOUND",
+            "ALREADY_EXISTS",
+            "PERMISSION_DENIED",
+            "RESOURCE_EXHAUSTED",
+            "FAILED_PRECONDITION",
+            "ABORTED",
+            "OUT_OF_RANGE",
+            "UNIMPLEMENTED",
+            "INTERNAL",
+            "UNAVAILABLE",
+            "DATA_LOSS",
+            "UNAUTHENTICATED",
+        ];
+        for (number, name) in spec.iter().enumerate() {
+            assert_eq!(code_name(Code::from_i32(number as i32)), *name);
+        }
+    }
+
+    /// Every explanation says something, and no two codes share one by accident
+    /// (except the pairs deliberately grouped together).
+    #[test]
+    fn every_code_has_an_explanation() {
+        for code in ALL {
+            assert!(explain(code).len() > 20, "{code:?} has no real explanation");
+        }
+        assert_ne!(explain(Code::Unavailable), explain(Code::DeadlineExceeded));
+        assert!(explain(Code::InvalidArgument).contains("same way"));
+    }
+}
