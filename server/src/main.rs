@@ -1,0 +1,52 @@
+//! `rpc-lab-server`: parse the flags, bind the port, serve until Ctrl-C.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use rpc_lab_server::config::Config;
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = Config::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+
+    let listener = match TcpListener::bind(config.listen).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("error: cannot listen on {}: {error}", config.listen);
+            if error.kind() == std::io::ErrorKind::AddrInUse {
+                eprintln!("hint: another server may be running there; stop it or pick another port with --listen 127.0.0.1:PORT");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    let address = match listener.local_addr() {
+        Ok(address) => address,
+        Err(error) => {
+            eprintln!("error: cannot read the bound address: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    // One line on stdout, always this shape: scripts and tests read the port from it.
+    println!("rpc-lab-server listening on http://{address}");
+    let _ = std::io::stdout().flush();
+    tracing::info!(%address, "serving gRPC (HTTP/2), gRPC-Web (HTTP/1.1), health and reflection");
+
+    match rpc_lab_server::serve(listener, rpc_lab_server::shutdown::signal()).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: the server stopped: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! What other tools and browsers rely on, tested at the HTTP level: CORS,
+//! gRPC-Web's text mode, health, reflection, and malformed requests.
+
+mod common;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use common::TestServer;
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use prost::Message;
+use rpc_lab::proto::{BinaryOperation, Number};
+use rpc_lab_server::cors::{EXPOSED_HEADERS, REQUEST_HEADERS};
+
+const PAGE_ORIGIN: &str = "http://localhost:8080";
+
+/// A gRPC message frame: flag byte (0 = data), big-endian length, message.
+fn frame(message: &impl Message) -> Vec<u8> {
+    let body = message.encode_to_vec();
+    let mut framed = vec![0u8];
+    framed.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    framed.extend_from_slice(&body);
+    framed
+}
+
+/// The response as gRPC-Web delivers it: status, headers, and the frames of the body.
+struct WebReply {
+    status: StatusCode,
+    headers: HeaderMap,
+    messages: Vec<Bytes>,
+    trailers: String,
+}
+
+impl WebReply {
+    /// `grpc-status` from the headers (trailers-only reply) or the trailer frame.
+    fn grpc_status(&self) -> Option<String> {
+        if let Some(status) = self.headers.get("grpc-status") {
+            return Some(status.to_str().unwrap().to_owned());
+        }
+        self.trailers
+            .lines()
+            .find_map(|line| line.strip_prefix("grpc-status:"))
+            .map(|status| status.trim().to_owned())
+    }
+
+    fn grpc_message(&self) -> String {
+        let raw = match self.headers.get("grpc-message") {
+            Some(message) => message.to_str().unwrap().to_owned(),
+            None => self
+                .trailers
+                .lines()
+                .find_map(|line| line.strip_prefix("grpc-message:"))
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
+        };
+        percent_decode(&raw)
+    }
+}
+
+/// grpc-message is percent-encoded on the wire.
+fn percent_decode(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(byte) = u8::from_str_radix(&raw[i + 1..i + 3], 16) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// Splits a gRPC-Web body into data frames and the trailer frame.
+fn parse_frames(mut body: &[u8]) -> (Vec<Bytes>, String) {
+    let mut messages = Vec::new();
+    let mut trailers = String::new();
+    while body.len() >= 5 {
+        let flag = body[0];
+        let len = u32::from_be_bytes(body[1..5].try_into().unwrap()) as usize;
+        let payload = &body[5..5 + len];
+        if flag & 0x80 != 0 {
+            trailers.push_str(std::str::from_utf8(payload).unwrap());
+        } else {
+            messages.push(Bytes::copy_from_slice(payload));
+        }
+        body = &body[5 + len..];
+    }
+    assert!(body.is_empty(), "a gRPC-Web body must be whole frames, {} bytes left over", body.len());
+    (messages, trailers)
+}
+
+/// Sends one raw gRPC-Web POST from the page's origin.
+async fn post(server: &TestServer, path: &str, content_type: &str, body: Vec<u8>) -> WebReply {
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(format!("{}{path}", server.url()))
+        .header("origin", PAGE_ORIGIN)
+        .header("content-type", content_type)
+        // A grpc-web-text client asks for a text reply; tonic-web answers in kind.
+        .header("accept", content_type)
+        .header("x-grpc-web", "1")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap();
+    let response = server.http1().request(request).await.expect("the server answers");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let body = if content_type.starts_with("application/grpc-web-text") {
+        // The reply is base64 chunks, each padded on its own (the grpc-web spec
+        // allows this), so decode it four characters — one base64 group — at a time.
+        let decoded: Vec<u8> = body
+            .chunks(4)
+            .flat_map(|group| BASE64.decode(group).expect("a grpc-web-text reply is base64"))
+            .collect();
+        Bytes::from(decoded)
+    } else {
+        body
+    };
+    let (messages, trailers) = parse_frames(&body);
+    WebReply {
+        status,
+        headers,
+        messages,
+        trailers,
+    }
+}
+
+fn header_list(headers: &HeaderMap, name: &str) -> Vec<String> {
+    headers
+        .get_all(name)
+        .iter()
+        .flat_map(|value| value.to_str().unwrap().split(','))
+        .map(|item| item.trim().to_ascii_lowercase())
+        .collect()
+}
+
+/// A browser's preflight for a gRPC-Web call with every contract header is allowed.
+#[tokio::test]
+async fn cors_preflight_allows_the_page_and_every_contract_header() {
+    let server = TestServer::start().await;
+    let request = Request::builder()
+        .method(Method::OPTIONS)
+        .uri(format!("{}/calculator.v1.Calculator/Add", server.url()))
+        .header("origin", PAGE_ORIGIN)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", REQUEST_HEADERS.join(","))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let response = server.http1().request(request).await.unwrap();
+    assert!(response.status().is_success(), "preflight got {}", response.status());
+    let headers = response.headers();
+    assert_eq!(headers["access-control-allow-origin"], PAGE_ORIGIN);
+    assert!(header_list(headers, "access-control-allow-methods").contains(&"post".to_owned()));
+    let allowed = header_list(headers, "access-control-allow-headers");
+    for header in REQUEST_HEADERS {
+        assert!(allowed.contains(&header.to_string()), "preflight does not allow {header}: {allowed:?}");
+    }
+    // The ones a stock gRPC-Web client sends are in the list, whatever the lab adds.
+    for header in ["content-type", "x-grpc-web", "x-user-agent", "grpc-timeout"] {
+        assert!(allowed.contains(&header.to_owned()));
+    }
+    assert!(headers.contains_key("access-control-max-age"));
+}
+
+/// A successful call from another origin: the browser may read the status headers.
+#[tokio::test]
+async fn grpc_web_reply_exposes_status_headers_to_the_page() {
+    let server = TestServer::start().await;
+    let reply = post(
+        &server,
+        "/calculator.v1.Calculator/Add",
+        "application/grpc-web+proto",
+        frame(&BinaryOperation { a: 2.0, b: 40.0 }),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.headers["access-control-allow-origin"], PAGE_ORIGIN);
+    let exposed = header_list(&reply.headers, "access-control-expose-headers");
+    for header in EXPOSED_HEADERS {
+        assert!(exposed.contains(&header.to_string()), "{header} is not exposed: {exposed:?}");
+    }
+    assert_eq!(reply.messages.len(), 1);
+    assert_eq!(Number::decode(reply.messages[0].clone()).unwrap().value, 42.0);
+    assert_eq!(reply.grpc_status().as_deref(), Some("0"));
+}
+
+/// An error from another origin arrives as a readable status and message, not as
+/// a "malformed response".
+#[tokio::test]
+async fn grpc_web_error_is_readable_from_another_origin() {
+    let server = TestServer::start().await;
+    let reply = post(
+        &server,
+        "/calculator.v1.Calculator/Divide",
+        "application/grpc-web+proto",
+        frame(&BinaryOperation { a: 1.0, b: 0.0 }),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "gRPC errors travel in grpc-status, not HTTP status");
+    assert_eq!(reply.grpc_status().as_deref(), Some("3"), "INVALID_ARGUMENT is 3");
+    assert!(reply.grpc_message().contains("division by zero"), "{}", reply.grpc_message());
+    assert!(header_list(&reply.headers, "access-control-expose-headers").contains(&"grpc-message".to_owned()));
+    assert!(reply.messages.is_empty());
+}
+
+/// gRPC-Web's text mode (base64 bodies), used by some browser clients.
+#[tokio::test]
+async fn grpc_web_text_mode_works() {
+    let server = TestServer::start().await;
+    let body = BASE64.encode(frame(&BinaryOperation { a: 6.0, b: 7.0 })).into_bytes();
+    let reply = post(&server, "/calculator.v1.Calculator/Multiply", "application/grpc-web-text+proto", body).await;
+    assert_eq!(reply.grpc_status().as_deref(), Some("0"));
+    assert_eq!(Number::decode(reply.messages[0].clone()).unwrap().value, 42.0);
+}
+
+/// Garbage gets a well-formed gRPC error, and the server keeps serving.
+#[tokio::test]
+async fn malformed_frames_get_an_error_and_the_server_survives() {
+    let server = TestServer::start().await;
+    let garbage: [(&str, Vec<u8>); 4] = [
+        ("protobuf that does not decode", vec![0, 0, 0, 0, 3, 0xff, 0xff, 0xff]),
+        ("a frame longer than the body", vec![0, 0, 0, 1, 0, 1, 2]),
+        ("half a frame header", vec![0, 0]),
+        ("a compressed flag with no compression agreed", {
+            let mut f = frame(&BinaryOperation { a: 1.0, b: 2.0 });
+            f[0] = 1;
+            f
+        }),
+    ];
+    for (what, body) in garbage {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(format!("{}/calculator.v1.Calculator/Add", server.url()))
+            .header("content-type", "application/grpc-web+proto")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        let response = server.http1().request(request).await.unwrap_or_else(|e| panic!("{what}: {e}"));
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let (_, trailers) = parse_frames(&body);
+        let status = headers
+            .get("grpc-status")
+            .map(|s| s.to_str().unwrap().to_owned())
+            .or_else(|| trailers.lines().find_map(|l| l.strip_prefix("grpc-status:")).map(|s| s.trim().to_owned()))
+            .unwrap_or_else(|| panic!("{what}: no grpc-status in the reply"));
+        assert_ne!(status, "0", "{what} must not succeed");
+    }
+    // Still serving.
+    let mut client = server.grpc_calculator().await;
+    let answer = rpc_lab::calculator::calculate(&mut client, rpc_lab::calculator::Operation::Add, 1.0, 2.0).await;
+    assert_eq!(answer, Ok(3.0));
+}
+
+/// An unknown method is UNIMPLEMENTED (12), as gRPC specifies.
+#[tokio::test]
+async fn unknown_method_is_unimplemented() {
+    let server = TestServer::start().await;
+    let reply = post(
+        &server,
+        "/calculator.v1.Calculator/Power",
+        "application/grpc-web+proto",
+        frame(&BinaryOperation { a: 1.0, b: 2.0 }),
+    )
+    .await;
+    assert_eq!(reply.grpc_status().as_deref(), Some("12"));
+}
+
+/// The standard health service reports the server, and the calculator, as SERVING.
+#[tokio::test]
+async fn health_reports_serving() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+    let server = TestServer::start().await;
+    let mut health = HealthClient::new(server.channel().await);
+    for service in ["", "calculator.v1.Calculator"] {
+        let reply = health
+            .check(HealthCheckRequest { service: service.into() })
+            .await
+            .unwrap_or_else(|status| panic!("health of {service:?}: {status}"));
+        assert_eq!(reply.into_inner().status(), ServingStatus::Serving, "service {service:?}");
+    }
+    let unknown = health.check(HealthCheckRequest { service: "no.Such".into() }).await.unwrap_err();
+    assert_eq!(unknown.code(), tonic::Code::NotFound);
+}
+
+/// Server reflection lists the lab's services, as grpcurl's `list` needs.
+#[tokio::test]
+async fn reflection_lists_the_services() {
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+
+    let server = TestServer::start().await;
+    let mut reflection = ServerReflectionClient::new(server.channel().await);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut replies = reflection
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let reply = replies.message().await.unwrap().expect("one reply");
+    let Some(MessageResponse::ListServicesResponse(list)) = reply.message_response else {
+        panic!("expected a service list, got {:?}", reply.message_response);
+    };
+    let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
+    for expected in ["calculator.v1.Calculator", "grpc.health.v1.Health"] {
+        assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+    }
+}
