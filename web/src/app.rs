@@ -1,0 +1,93 @@
+//! The page: state, the one place where calls are made, and the layout.
+
+use rpc_lab::calculator::{Operation, calculate};
+use rpc_lab::proto::CalculatorClient;
+use wasm_bindgen_futures::spawn_local;
+use yew::prelude::*;
+
+use crate::browser;
+use crate::components::{CallHistory, CallResult, OperandInput, OperationButtons, ServerBanner};
+use crate::state::{Action, CalculatorState, CallRecord, Outcome};
+
+#[component]
+pub fn App() -> Html {
+    let server = use_memo((), |()| browser::server_choice());
+    let state = use_reducer(CalculatorState::new);
+    let next_number = use_mut_ref(|| 0u64);
+
+    // Clicking an operation: check the operands, then send one gRPC-Web request
+    // and time it. This is the whole of the I/O on the page.
+    let on_call = {
+        let state = state.clone();
+        let base_url = server.base_url.clone();
+        Callback::from(move |operation: Operation| {
+            let Ok((a, b)) = state.operands() else {
+                return; // the buttons are disabled and the reason is shown
+            };
+            let number = {
+                let mut next = next_number.borrow_mut();
+                *next += 1;
+                *next
+            };
+            state.dispatch(Action::Started { number, operation });
+            let dispatcher = state.dispatcher();
+            let base_url = base_url.clone();
+            spawn_local(async move {
+                let mut client =
+                    CalculatorClient::new(tonic_web_wasm_client::Client::new(base_url));
+                let started = browser::now_ms();
+                let outcome = match calculate(&mut client, operation, a, b).await {
+                    Ok(value) => Outcome::Value(value),
+                    Err(error) => Outcome::Failed(error),
+                };
+                let elapsed_ms = browser::now_ms() - started;
+                dispatcher.dispatch(Action::Finished(CallRecord {
+                    number,
+                    operation,
+                    a,
+                    b,
+                    outcome,
+                    elapsed_ms,
+                }));
+            });
+        })
+    };
+
+    let edit_a = Callback::from(state.dispatcher()).reform(Action::EditA);
+    let edit_b = Callback::from(state.dispatcher()).reform(Action::EditB);
+    let blocked = state.operands().err().map(AttrValue::from);
+    let in_flight = state.in_flight.map(|(_, operation)| operation);
+
+    html! {
+        <>
+            <header class="page-header">
+                <h1>{ "RPC Resilience Lab" }</h1>
+                <p class="tagline">
+                    { "Call a real gRPC server from your browser and watch what happens when calls fail." }
+                </p>
+            </header>
+            <main>
+                <ServerBanner server={(*server).clone()} />
+                <section class="card" aria-labelledby="calculator-title">
+                    <h2 id="calculator-title">{ "Calculator" }</h2>
+                    <p class="hint">
+                        { "Each button is one remote procedure call: the page encodes a and b with Protocol Buffers, \
+                           sends them over gRPC-Web to " }
+                        <code>{ "calculator.v1.Calculator" }</code>
+                        { ", and shows the reply. Try dividing by zero, typing NaN or inf, or multiplying 1e308 by 10." }
+                    </p>
+                    <div class="operands">
+                        <OperandInput name="a" value={state.a.clone()} on_change={edit_a} />
+                        <OperandInput name="b" value={state.b.clone()} on_change={edit_b} />
+                    </div>
+                    if let Some(reason) = &blocked {
+                        <p class="input-error" role="alert" data-testid="input-error">{ reason }</p>
+                    }
+                    <OperationButtons {in_flight} blocked={blocked.clone()} on_call={on_call} />
+                    <CallResult latest={state.latest().cloned()} {in_flight} />
+                </section>
+                <CallHistory history={state.history.clone()} />
+            </main>
+        </>
+    }
+}

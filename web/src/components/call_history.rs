@@ -1,0 +1,54 @@
+//! The last few calls, so a student can compare them.
+
+use yew::prelude::*;
+
+use crate::state::{CallRecord, Outcome, format_number};
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub history: Vec<CallRecord>,
+}
+
+#[component]
+pub fn CallHistory(props: &Props) -> Html {
+    if props.history.is_empty() {
+        return html! {};
+    }
+    html! {
+        <section class="card" aria-label="Call history">
+        <table class="history" data-testid="history">
+            <caption>{ "Recent calls (newest first)" }</caption>
+            <thead>
+                <tr>
+                    <th scope="col">{ "#" }</th>
+                    <th scope="col">{ "Call" }</th>
+                    <th scope="col">{ "Outcome" }</th>
+                    <th scope="col" class="num">{ "Time (ms)" }</th>
+                </tr>
+            </thead>
+            <tbody>
+                { for props.history.iter().map(|record| {
+                    let call = format!(
+                        "{}({}, {})",
+                        record.operation,
+                        format_number(record.a),
+                        format_number(record.b)
+                    );
+                    let (class, outcome) = match &record.outcome {
+                        Outcome::Value(value) => ("ok", format!("= {}", format_number(*value))),
+                        Outcome::Failed(error) => ("error", error.code_name().to_owned()),
+                    };
+                    html! {
+                        <tr class={class}>
+                            <td>{ record.number }</td>
+                            <td><code>{ call }</code></td>
+                            <td class="outcome">{ outcome }</td>
+                            <td class="num">{ format!("{:.1}", record.elapsed_ms) }</td>
+                        </tr>
+                    }
+                }) }
+            </tbody>
+        </table>
+        </section>
+    }
+}

@@ -1,0 +1,18 @@
+//! # The RPC Resilience Lab page
+//!
+//! A Yew app compiled to WebAssembly; Trunk builds it (`web/index.html`).
+//!
+//! - [`app`]: the page itself, and the only place that calls the server.
+//! - [`components`]: what the page is made of, one component per file.
+//! - [`state`]: the page's state and the reducer that changes it (pure, tested natively).
+//! - [`server_url`]: which server to call: this origin, or `?server=` (pure, tested natively).
+//! - [`browser`]: the browser's clock and address (`std::time::Instant` panics in wasm32).
+//!
+//! The calls themselves go through [`rpc_lab::calculator::calculate`], the same
+//! function the native tests use, over `tonic-web-wasm-client`'s `fetch` transport.
+
+pub mod app;
+pub mod browser;
+pub mod components;
+pub mod server_url;
+pub mod state;
