@@ -1,0 +1,180 @@
+// Starting the real pieces for a browser test: the lab server, `trunk serve`
+// and headless Chromium. Every process is started here, by PID, and stopped
+// here; nothing is left running when a test file ends.
+
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const ARTIFACTS = join(REPO, 'e2e', 'artifacts');
+mkdirSync(ARTIFACTS, { recursive: true });
+
+const SERVER_BIN =
+  process.env.LAB_SERVER_BIN ??
+  join(process.env.CARGO_TARGET_DIR ?? join(REPO, 'target'), 'debug', 'rpc-lab-server');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+/** Waits for `pattern` in a child's output; rejects if it exits first or time runs out. */
+function waitForOutput(child, stream, pattern, what, timeoutMs) {
+  return new Promise((resolvePromise, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`${what}: no ${pattern} within ${timeoutMs} ms:\n${seen}`)), timeoutMs);
+    stream.on('data', (chunk) => {
+      seen += chunk;
+      const match = seen.match(pattern);
+      if (match) {
+        clearTimeout(timer);
+        resolvePromise(match);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited with ${code} before printing ${pattern}:\n${seen}`));
+    });
+  });
+}
+
+/** Stops a child (and its process group, if it leads one) and waits for it. */
+async function stop(child, group) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  try {
+    process.kill(group ? -child.pid : child.pid, 'SIGTERM');
+  } catch {
+    return; // already gone
+  }
+  const killed = setTimeout(() => {
+    try {
+      process.kill(group ? -child.pid : child.pid, 'SIGKILL');
+    } catch {}
+  }, 5000);
+  await exited;
+  clearTimeout(killed);
+}
+
+/** The lab server on 127.0.0.1 with a port the OS picks. */
+export async function startServer() {
+  const child = spawn(SERVER_BIN, ['--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr.on('data', () => {}); // logs; keep the pipe drained
+  const [, url] = await waitForOutput(child, child.stdout, /listening on (http:\/\/\S+)/, 'rpc-lab-server', 30_000);
+  return { url, stop: () => stop(child, false) };
+}
+
+/** A port that was free a moment ago (Trunk cannot report a port it chose itself). */
+export function freePort() {
+  return new Promise((resolvePromise, reject) => {
+    const probe = createServer();
+    probe.unref();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolvePromise(port));
+    });
+  });
+}
+
+/**
+ * `trunk serve` for the real page, with an extra proxy route `prefix` that
+ * forwards to `serverUrl` exactly as Trunk.toml's /rpc route forwards to
+ * :50051 — so a test can use Trunk's proxy without the fixed port.
+ */
+export async function startTrunk({ serverUrl, prefix }) {
+  const port = await freePort();
+  const child = spawn(
+    'trunk',
+    [
+      'serve',
+      '--offline',
+      '--no-autoreload',
+      '--address', '127.0.0.1',
+      '--port', String(port),
+      `--proxy-backend=${serverUrl}`,
+      `--proxy-rewrite=${prefix}`,
+    ],
+    // Trunk reads NO_COLOR as true|false; an inherited NO_COLOR=1 would stop it.
+    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, NO_COLOR: 'true' } },
+  );
+  let log = '';
+  child.stdout.on('data', (c) => (log += c));
+  child.stderr.on('data', (c) => (log += c));
+  const origin = `http://127.0.0.1:${port}`;
+  // The first serve compiles the page; allow a cold build on a slow machine.
+  const deadline = Date.now() + 15 * 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`trunk serve exited with ${child.exitCode}:\n${log}`);
+    try {
+      const response = await fetch(`${origin}/`);
+      if (response.ok && (await response.text()).includes('.wasm')) break;
+    } catch {}
+    if (Date.now() > deadline) {
+      await stop(child, true);
+      throw new Error(`trunk serve did not serve the page in time:\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return { origin, stop: () => stop(child, true), log: () => log };
+}
+
+/** Headless Chromium, as set up on this machine (Debian's package). */
+export async function launchBrowser() {
+  const profile = mkdtempSync(join(tmpdir(), 'rpc-lab-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 720 },
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Opens the page and records what a student would not see but a developer
+ * must: uncaught errors and console errors.
+ */
+export async function openPage(context, url) {
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console.error: ${message.text()}`);
+  });
+  await page.goto(url);
+  await page.waitForSelector('button[data-operation="Add"]');
+  return { page, problems };
+}
+
+/** Types the operands, clicks `operation` and returns what the page shows for that call. */
+export async function calculate(page, operation, a, b) {
+  const result = page.locator('[data-testid="result"]');
+  const previous = Number((await result.getAttribute('data-call-number')) ?? 0);
+  await page.fill('#operand-a', String(a));
+  await page.fill('#operand-b', String(b));
+  await page.click(`button[data-operation="${operation}"]`);
+  const shown = page.locator(`[data-testid="result"][data-call-number="${previous + 1}"]`);
+  await shown.waitFor({ timeout: 15_000 });
+  return {
+    outcome: await shown.getAttribute('data-outcome'),
+    value: await shown.getAttribute('data-value'),
+    code: await shown.getAttribute('data-code'),
+    text: await shown.innerText(),
+  };
+}
