@@ -64,18 +64,21 @@ pub fn explain(code: Code) -> &'static str {
             "The server stopped this call because of a conflict with another one in \
              progress. Retrying a little later is safe."
         }
-        Code::Cancelled => "The call was cancelled by the caller before it finished.",
+        Code::Cancelled => {
+            "The caller cancelled the call before it finished. Whether to try again is \
+             the caller's choice; the server may or may not have done the work."
+        }
         Code::ResourceExhausted => {
             "The server (or a limit on the way) is out of some resource. Retry later, \
              more slowly."
         }
         Code::Unimplemented => {
             "The server does not offer this method: the client and server disagree about \
-             the contract, or the address points at a different server."
+             the contract, or the address points at a different server. Retrying will not help."
         }
         Code::Unknown => {
             "The call failed outside gRPC itself: most often the server is not running, \
-             the address is wrong, or the browser blocked the request."
+             the address is wrong, or the browser blocked the request. Check those, then try again."
         }
         Code::Internal | Code::DataLoss => {
             "Something broke inside the server or the protocol. This is a bug, not \
@@ -84,7 +87,9 @@ pub fn explain(code: Code) -> &'static str {
         Code::PermissionDenied | Code::Unauthenticated => {
             "The caller is not allowed to do this. Retrying will not change that."
         }
-        Code::AlreadyExists => "What the call tried to create already exists.",
+        Code::AlreadyExists => {
+            "What the call tried to create already exists. Retrying will not change that."
+        }
     }
 }
 
@@ -140,14 +145,25 @@ mod tests {
         }
     }
 
-    /// Every explanation says something, and no two codes share one by accident
-    /// (except the pairs deliberately grouped together).
+    /// The question a student must answer after every failure is "may I send it
+    /// again?", so every error's explanation answers it.
     #[test]
-    fn every_code_has_an_explanation() {
-        for code in ALL {
-            assert!(explain(code).len() > 20, "{code:?} has no real explanation");
+    fn every_error_says_whether_trying_again_can_help() {
+        for code in ALL.into_iter().filter(|&code| code != Code::Ok) {
+            let text = explain(code).to_lowercase();
+            assert!(
+                text.contains("retr") || text.contains("again"),
+                "{code:?}: {text}"
+            );
         }
-        assert_ne!(explain(Code::Unavailable), explain(Code::DeadlineExceeded));
-        assert!(explain(Code::InvalidArgument).contains("same way"));
+    }
+
+    /// The two failures after which the work may already be done say so: this is
+    /// why retrying a withdrawal is dangerous.
+    #[test]
+    fn lost_replies_and_timeouts_warn_that_the_work_may_have_run() {
+        assert!(explain(Code::Unavailable).contains("may already have run"));
+        assert!(explain(Code::DeadlineExceeded).contains("may still have done the work"));
+        assert!(explain(Code::InvalidArgument).contains("fail the same way"));
     }
 }

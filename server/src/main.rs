@@ -1,6 +1,6 @@
 //! `rpc-lab-server`: parse the flags, bind the port, serve until Ctrl-C.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -12,8 +12,12 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> ExitCode {
     let config = Config::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
+        // Colours for a person at a terminal, plain text for log files and pipes.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 
     let listener = match TcpListener::bind(config.listen).await {
@@ -21,7 +25,9 @@ async fn main() -> ExitCode {
         Err(error) => {
             eprintln!("error: cannot listen on {}: {error}", config.listen);
             if error.kind() == std::io::ErrorKind::AddrInUse {
-                eprintln!("hint: another server may be running there; stop it or pick another port with --listen 127.0.0.1:PORT");
+                eprintln!(
+                    "hint: another server may be running there; stop it or pick another port with --listen 127.0.0.1:PORT"
+                );
             }
             return ExitCode::FAILURE;
         }

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Starts the lab: the server on 127.0.0.1:50051 and `trunk serve` on
+# 127.0.0.1:8080, which forwards the page's calls to the server. Ctrl-C stops
+# both. Installs whatever is missing first (scripts/setup.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+# Trunk reads NO_COLOR as true/false; NO_COLOR=1 (common) would make it refuse to start.
+[ -n "${NO_COLOR:-}" ] && export NO_COLOR=true
+
+LISTEN=127.0.0.1:50051 # must match the [[proxy]] backend in Trunk.toml
+PAGE=http://127.0.0.1:8080/
+
+scripts/setup.sh
+
+echo "==> building the server"
+cargo build -p rpc-lab-server
+
+server_pid=""
+trunk_pid=""
+stop_all() {
+  trap - INT TERM EXIT
+  echo
+  echo "==> stopping"
+  # Trunk runs in its own process group (setsid) so its cargo and
+  # wasm-bindgen children stop with it.
+  [ -n "$trunk_pid" ] && kill -TERM -- "-$trunk_pid" 2>/dev/null || true
+  [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap stop_all INT TERM EXIT
+
+echo "==> starting the server on $LISTEN"
+server_log=$(mktemp)
+target/debug/rpc-lab-server --listen "$LISTEN" > >(tee "$server_log") &
+server_pid=$!
+for _ in $(seq 1 100); do
+  grep -q "listening on" "$server_log" && break
+  kill -0 "$server_pid" 2>/dev/null || { echo "error: the server did not start (see above)" >&2; exit 1; }
+  sleep 0.1
+done
+rm -f "$server_log"
+
+echo "==> starting trunk serve (the first build of the page takes a minute or two)"
+setsid trunk serve --offline &
+trunk_pid=$!
+if command -v curl >/dev/null; then
+  until curl -sf -o /dev/null "$PAGE"; do
+    kill -0 "$trunk_pid" 2>/dev/null || { echo "error: trunk serve stopped (see above)" >&2; exit 1; }
+    sleep 1
+  done
+fi
+
+cat <<MSG
+
+  RPC Resilience Lab is running.
+  Open $PAGE in your browser. Press Ctrl-C here to stop the server and the page.
+
+MSG
+# Wait until either process ends (or Ctrl-C), then stop the other.
+wait -n "$server_pid" "$trunk_pid" || true
