@@ -22,7 +22,11 @@ pub enum ArithmeticError {
     /// `Divide` with `b == 0` (either sign of zero).
     DivisionByZero,
     /// The operands were fine but the result does not fit in a finite `f64`.
-    Overflow { operation: Operation, a: f64, b: f64 },
+    Overflow {
+        operation: Operation,
+        a: f64,
+        b: f64,
+    },
 }
 
 impl fmt::Display for ArithmeticError {
@@ -90,7 +94,10 @@ mod tests {
             assert!(error.to_string().contains("division by zero"));
         }
         // 0 / 0 is a division by zero too, not a NaN.
-        assert_eq!(evaluate(Divide, 0.0, 0.0), Err(ArithmeticError::DivisionByZero));
+        assert_eq!(
+            evaluate(Divide, 0.0, 0.0),
+            Err(ArithmeticError::DivisionByZero)
+        );
     }
 
     #[test]
@@ -103,7 +110,10 @@ mod tests {
     fn non_finite_operands_are_named() {
         for op in Operation::ALL {
             let error = evaluate(op, f64::NAN, 1.0).unwrap_err();
-            assert!(matches!(error, ArithmeticError::NotFinite { operand: "a", .. }));
+            assert!(matches!(
+                error,
+                ArithmeticError::NotFinite { operand: "a", .. }
+            ));
             assert!(error.to_string().contains("operand a is NaN"), "{error}");
 
             let error = evaluate(op, 1.0, f64::NEG_INFINITY).unwrap_err();
@@ -114,10 +124,22 @@ mod tests {
     #[test]
     fn overflow_is_reported_for_every_operation_that_can_overflow() {
         let big = f64::MAX;
-        assert!(matches!(evaluate(Add, big, big), Err(ArithmeticError::Overflow { .. })));
-        assert!(matches!(evaluate(Subtract, -big, big), Err(ArithmeticError::Overflow { .. })));
-        assert!(matches!(evaluate(Multiply, big, 2.0), Err(ArithmeticError::Overflow { .. })));
-        assert!(matches!(evaluate(Divide, big, 0.5), Err(ArithmeticError::Overflow { .. })));
+        assert!(matches!(
+            evaluate(Add, big, big),
+            Err(ArithmeticError::Overflow { .. })
+        ));
+        assert!(matches!(
+            evaluate(Subtract, -big, big),
+            Err(ArithmeticError::Overflow { .. })
+        ));
+        assert!(matches!(
+            evaluate(Multiply, big, 2.0),
+            Err(ArithmeticError::Overflow { .. })
+        ));
+        assert!(matches!(
+            evaluate(Divide, big, 0.5),
+            Err(ArithmeticError::Overflow { .. })
+        ));
         let message = evaluate(Multiply, big, 2.0).unwrap_err().to_string();
         assert!(message.contains("overflows"), "{message}");
     }
@@ -125,6 +147,9 @@ mod tests {
     #[test]
     fn the_largest_finite_results_still_count() {
         assert_eq!(evaluate(Add, f64::MAX, 0.0), Ok(f64::MAX));
-        assert_eq!(evaluate(Divide, f64::MIN_POSITIVE, 2.0), Ok(f64::MIN_POSITIVE / 2.0));
+        assert_eq!(
+            evaluate(Divide, f64::MIN_POSITIVE, 2.0),
+            Ok(f64::MIN_POSITIVE / 2.0)
+        );
     }
 }

@@ -21,7 +21,10 @@ impl CalculatorService {
         CalculatorServer::new(self)
     }
 
-    fn run(operation: Operation, request: Request<BinaryOperation>) -> Result<Response<Number>, Status> {
+    fn run(
+        operation: Operation,
+        request: Request<BinaryOperation>,
+    ) -> Result<Response<Number>, Status> {
         let BinaryOperation { a, b } = request.into_inner();
         match arithmetic::evaluate(operation, a, b) {
             Ok(value) => {
@@ -55,11 +58,17 @@ impl Calculator for CalculatorService {
         Self::run(Operation::Add, request)
     }
 
-    async fn subtract(&self, request: Request<BinaryOperation>) -> Result<Response<Number>, Status> {
+    async fn subtract(
+        &self,
+        request: Request<BinaryOperation>,
+    ) -> Result<Response<Number>, Status> {
         Self::run(Operation::Subtract, request)
     }
 
-    async fn multiply(&self, request: Request<BinaryOperation>) -> Result<Response<Number>, Status> {
+    async fn multiply(
+        &self,
+        request: Request<BinaryOperation>,
+    ) -> Result<Response<Number>, Status> {
         Self::run(Operation::Multiply, request)
     }
 

@@ -33,7 +33,9 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            listen: DEFAULT_LISTEN.parse().expect("the default address is valid"),
+            listen: DEFAULT_LISTEN
+                .parse()
+                .expect("the default address is valid"),
         }
     }
 }
@@ -51,13 +53,15 @@ mod tests {
 
     #[test]
     fn listen_takes_host_and_port() {
-        let config = Config::try_parse_from(["rpc-lab-server", "--listen", "0.0.0.0:9000"]).unwrap();
+        let config =
+            Config::try_parse_from(["rpc-lab-server", "--listen", "0.0.0.0:9000"]).unwrap();
         assert_eq!(config.listen, "0.0.0.0:9000".parse().unwrap());
     }
 
     #[test]
     fn a_malformed_address_is_a_clear_error() {
-        let error = Config::try_parse_from(["rpc-lab-server", "--listen", "localhost"]).unwrap_err();
+        let error =
+            Config::try_parse_from(["rpc-lab-server", "--listen", "localhost"]).unwrap_err();
         assert!(error.to_string().contains("--listen"), "{error}");
     }
 
@@ -66,7 +70,10 @@ mod tests {
         use clap::CommandFactory;
         let help = Config::command().render_long_help().to_string();
         for flag in ["--listen", "--help", "--version", "RUST_LOG"] {
-            assert!(help.contains(flag), "--help does not mention {flag}:\n{help}");
+            assert!(
+                help.contains(flag),
+                "--help does not mention {flag}:\n{help}"
+            );
         }
     }
 }

@@ -49,7 +49,17 @@ pub fn layer() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::mirror_request())
         .allow_methods([Method::POST, Method::GET, Method::OPTIONS])
-        .allow_headers(REQUEST_HEADERS.iter().map(|h| HeaderName::from_static(h)).collect::<Vec<_>>())
-        .expose_headers(EXPOSED_HEADERS.iter().map(|h| HeaderName::from_static(h)).collect::<Vec<_>>())
+        .allow_headers(
+            REQUEST_HEADERS
+                .iter()
+                .map(|h| HeaderName::from_static(h))
+                .collect::<Vec<_>>(),
+        )
+        .expose_headers(
+            EXPOSED_HEADERS
+                .iter()
+                .map(|h| HeaderName::from_static(h))
+                .collect::<Vec<_>>(),
+        )
         .max_age(PREFLIGHT_MAX_AGE)
 }

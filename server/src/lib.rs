@@ -37,7 +37,10 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// Serves the lab on `listener` until `shutdown` resolves, then finishes the
 /// calls in flight and returns.
-pub async fn serve(listener: TcpListener, shutdown: impl Future<Output = ()> + Send) -> Result<(), Error> {
+pub async fn serve(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Error> {
     let calculator = CalculatorService.into_server();
 
     // The health service starts with the overall service "" reported SERVING.

@@ -16,14 +16,54 @@ const CASES: &[Case] = &[
     (Operation::Multiply, -4.0, 2.5, Ok(-10.0)),
     (Operation::Divide, 7.0, 2.0, Ok(3.5)),
     (Operation::Divide, 0.0, 4.0, Ok(0.0)),
-    (Operation::Divide, 1.0, 0.0, Err((Code::InvalidArgument, "division by zero"))),
-    (Operation::Divide, 0.0, -0.0, Err((Code::InvalidArgument, "division by zero"))),
-    (Operation::Add, f64::NAN, 1.0, Err((Code::InvalidArgument, "operand a is NaN"))),
-    (Operation::Multiply, 1.0, f64::INFINITY, Err((Code::InvalidArgument, "operand b is inf"))),
-    (Operation::Subtract, f64::NEG_INFINITY, 1.0, Err((Code::InvalidArgument, "operand a is -inf"))),
-    (Operation::Multiply, f64::MAX, 10.0, Err((Code::OutOfRange, "overflows"))),
-    (Operation::Add, f64::MAX, f64::MAX, Err((Code::OutOfRange, "overflows"))),
-    (Operation::Divide, f64::MAX, 0.25, Err((Code::OutOfRange, "overflows"))),
+    (
+        Operation::Divide,
+        1.0,
+        0.0,
+        Err((Code::InvalidArgument, "division by zero")),
+    ),
+    (
+        Operation::Divide,
+        0.0,
+        -0.0,
+        Err((Code::InvalidArgument, "division by zero")),
+    ),
+    (
+        Operation::Add,
+        f64::NAN,
+        1.0,
+        Err((Code::InvalidArgument, "operand a is NaN")),
+    ),
+    (
+        Operation::Multiply,
+        1.0,
+        f64::INFINITY,
+        Err((Code::InvalidArgument, "operand b is inf")),
+    ),
+    (
+        Operation::Subtract,
+        f64::NEG_INFINITY,
+        1.0,
+        Err((Code::InvalidArgument, "operand a is -inf")),
+    ),
+    (
+        Operation::Multiply,
+        f64::MAX,
+        10.0,
+        Err((Code::OutOfRange, "overflows")),
+    ),
+    (
+        Operation::Add,
+        f64::MAX,
+        f64::MAX,
+        Err((Code::OutOfRange, "overflows")),
+    ),
+    (
+        Operation::Divide,
+        f64::MAX,
+        0.25,
+        Err((Code::OutOfRange, "overflows")),
+    ),
 ];
 
 fn check(transport: &str, case: &Case, got: Result<f64, CallError>) {
@@ -31,8 +71,15 @@ fn check(transport: &str, case: &Case, got: Result<f64, CallError>) {
     match (expected, got) {
         (Ok(want), Ok(value)) => assert_eq!(value, *want, "{transport}: {operation}({a}, {b})"),
         (Err((code, words)), Err(error)) => {
-            assert_eq!(error.code, *code, "{transport}: {operation}({a}, {b}): {error}");
-            assert!(error.message.contains(words), "{transport}: message {:?} lacks {words:?}", error.message);
+            assert_eq!(
+                error.code, *code,
+                "{transport}: {operation}({a}, {b}): {error}"
+            );
+            assert!(
+                error.message.contains(words),
+                "{transport}: message {:?} lacks {words:?}",
+                error.message
+            );
         }
         (want, got) => panic!("{transport}: {operation}({a}, {b}) wanted {want:?}, got {got:?}"),
     }
@@ -44,7 +91,11 @@ async fn every_operation_and_error_over_native_grpc() {
     let server = TestServer::start().await;
     let mut client = server.grpc_calculator().await;
     for case in CASES {
-        check("grpc", case, calculate(&mut client, case.0, case.1, case.2).await);
+        check(
+            "grpc",
+            case,
+            calculate(&mut client, case.0, case.1, case.2).await,
+        );
     }
 }
 
@@ -54,7 +105,11 @@ async fn every_operation_and_error_over_grpc_web() {
     let server = TestServer::start().await;
     let mut client = server.grpc_web_calculator();
     for case in CASES {
-        check("grpc-web", case, calculate(&mut client, case.0, case.1, case.2).await);
+        check(
+            "grpc-web",
+            case,
+            calculate(&mut client, case.0, case.1, case.2).await,
+        );
     }
 }
 
@@ -78,7 +133,13 @@ async fn concurrent_calls_on_one_connection_get_their_own_answers() {
 async fn the_server_stops_cleanly_when_asked() {
     let server = TestServer::start().await;
     let mut client = server.grpc_calculator().await;
-    assert_eq!(calculate(&mut client, Operation::Add, 1.0, 1.0).await, Ok(2.0));
+    assert_eq!(
+        calculate(&mut client, Operation::Add, 1.0, 1.0).await,
+        Ok(2.0)
+    );
     drop(client);
-    server.stop().await.expect("serve returns Ok after shutdown");
+    server
+        .stop()
+        .await
+        .expect("serve returns Ok after shutdown");
 }

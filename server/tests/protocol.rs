@@ -61,21 +61,10 @@ impl WebReply {
 
 /// grpc-message is percent-encoded on the wire.
 fn percent_decode(raw: &str) -> String {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(byte) = u8::from_str_radix(&raw[i + 1..i + 3], 16) {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).unwrap()
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .unwrap()
+        .into_owned()
 }
 
 /// Splits a gRPC-Web body into data frames and the trailer frame.
@@ -93,7 +82,11 @@ fn parse_frames(mut body: &[u8]) -> (Vec<Bytes>, String) {
         }
         body = &body[5 + len..];
     }
-    assert!(body.is_empty(), "a gRPC-Web body must be whole frames, {} bytes left over", body.len());
+    assert!(
+        body.is_empty(),
+        "a gRPC-Web body must be whole frames, {} bytes left over",
+        body.len()
+    );
     (messages, trailers)
 }
 
@@ -109,7 +102,11 @@ async fn post(server: &TestServer, path: &str, content_type: &str, body: Vec<u8>
         .header("x-grpc-web", "1")
         .body(Full::new(Bytes::from(body)))
         .unwrap();
-    let response = server.http1().request(request).await.expect("the server answers");
+    let response = server
+        .http1()
+        .request(request)
+        .await
+        .expect("the server answers");
     let status = response.status();
     let headers = response.headers().clone();
     let body = response.into_body().collect().await.unwrap().to_bytes();
@@ -118,7 +115,11 @@ async fn post(server: &TestServer, path: &str, content_type: &str, body: Vec<u8>
         // allows this), so decode it four characters — one base64 group — at a time.
         let decoded: Vec<u8> = body
             .chunks(4)
-            .flat_map(|group| BASE64.decode(group).expect("a grpc-web-text reply is base64"))
+            .flat_map(|group| {
+                BASE64
+                    .decode(group)
+                    .expect("a grpc-web-text reply is base64")
+            })
             .collect();
         Bytes::from(decoded)
     } else {
@@ -155,13 +156,20 @@ async fn cors_preflight_allows_the_page_and_every_contract_header() {
         .body(Full::new(Bytes::new()))
         .unwrap();
     let response = server.http1().request(request).await.unwrap();
-    assert!(response.status().is_success(), "preflight got {}", response.status());
+    assert!(
+        response.status().is_success(),
+        "preflight got {}",
+        response.status()
+    );
     let headers = response.headers();
     assert_eq!(headers["access-control-allow-origin"], PAGE_ORIGIN);
     assert!(header_list(headers, "access-control-allow-methods").contains(&"post".to_owned()));
     let allowed = header_list(headers, "access-control-allow-headers");
     for header in REQUEST_HEADERS {
-        assert!(allowed.contains(&header.to_string()), "preflight does not allow {header}: {allowed:?}");
+        assert!(
+            allowed.contains(&header.to_string()),
+            "preflight does not allow {header}: {allowed:?}"
+        );
     }
     // The ones a stock gRPC-Web client sends are in the list, whatever the lab adds.
     for header in ["content-type", "x-grpc-web", "x-user-agent", "grpc-timeout"] {
@@ -185,10 +193,16 @@ async fn grpc_web_reply_exposes_status_headers_to_the_page() {
     assert_eq!(reply.headers["access-control-allow-origin"], PAGE_ORIGIN);
     let exposed = header_list(&reply.headers, "access-control-expose-headers");
     for header in EXPOSED_HEADERS {
-        assert!(exposed.contains(&header.to_string()), "{header} is not exposed: {exposed:?}");
+        assert!(
+            exposed.contains(&header.to_string()),
+            "{header} is not exposed: {exposed:?}"
+        );
     }
     assert_eq!(reply.messages.len(), 1);
-    assert_eq!(Number::decode(reply.messages[0].clone()).unwrap().value, 42.0);
+    assert_eq!(
+        Number::decode(reply.messages[0].clone()).unwrap().value,
+        42.0
+    );
     assert_eq!(reply.grpc_status().as_deref(), Some("0"));
 }
 
@@ -204,10 +218,25 @@ async fn grpc_web_error_is_readable_from_another_origin() {
         frame(&BinaryOperation { a: 1.0, b: 0.0 }),
     )
     .await;
-    assert_eq!(reply.status, StatusCode::OK, "gRPC errors travel in grpc-status, not HTTP status");
-    assert_eq!(reply.grpc_status().as_deref(), Some("3"), "INVALID_ARGUMENT is 3");
-    assert!(reply.grpc_message().contains("division by zero"), "{}", reply.grpc_message());
-    assert!(header_list(&reply.headers, "access-control-expose-headers").contains(&"grpc-message".to_owned()));
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "gRPC errors travel in grpc-status, not HTTP status"
+    );
+    assert_eq!(
+        reply.grpc_status().as_deref(),
+        Some("3"),
+        "INVALID_ARGUMENT is 3"
+    );
+    assert!(
+        reply.grpc_message().contains("division by zero"),
+        "{}",
+        reply.grpc_message()
+    );
+    assert!(
+        header_list(&reply.headers, "access-control-expose-headers")
+            .contains(&"grpc-message".to_owned())
+    );
     assert!(reply.messages.is_empty());
 }
 
@@ -215,10 +244,21 @@ async fn grpc_web_error_is_readable_from_another_origin() {
 #[tokio::test]
 async fn grpc_web_text_mode_works() {
     let server = TestServer::start().await;
-    let body = BASE64.encode(frame(&BinaryOperation { a: 6.0, b: 7.0 })).into_bytes();
-    let reply = post(&server, "/calculator.v1.Calculator/Multiply", "application/grpc-web-text+proto", body).await;
+    let body = BASE64
+        .encode(frame(&BinaryOperation { a: 6.0, b: 7.0 }))
+        .into_bytes();
+    let reply = post(
+        &server,
+        "/calculator.v1.Calculator/Multiply",
+        "application/grpc-web-text+proto",
+        body,
+    )
+    .await;
     assert_eq!(reply.grpc_status().as_deref(), Some("0"));
-    assert_eq!(Number::decode(reply.messages[0].clone()).unwrap().value, 42.0);
+    assert_eq!(
+        Number::decode(reply.messages[0].clone()).unwrap().value,
+        42.0
+    );
 }
 
 /// Garbage gets a well-formed gRPC error, and the server keeps serving.
@@ -226,7 +266,10 @@ async fn grpc_web_text_mode_works() {
 async fn malformed_frames_get_an_error_and_the_server_survives() {
     let server = TestServer::start().await;
     let garbage: [(&str, Vec<u8>); 4] = [
-        ("protobuf that does not decode", vec![0, 0, 0, 0, 3, 0xff, 0xff, 0xff]),
+        (
+            "protobuf that does not decode",
+            vec![0, 0, 0, 0, 3, 0xff, 0xff, 0xff],
+        ),
         ("a frame longer than the body", vec![0, 0, 0, 1, 0, 1, 2]),
         ("half a frame header", vec![0, 0]),
         ("a compressed flag with no compression agreed", {
@@ -242,20 +285,31 @@ async fn malformed_frames_get_an_error_and_the_server_survives() {
             .header("content-type", "application/grpc-web+proto")
             .body(Full::new(Bytes::from(body)))
             .unwrap();
-        let response = server.http1().request(request).await.unwrap_or_else(|e| panic!("{what}: {e}"));
+        let response = server
+            .http1()
+            .request(request)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
         let headers = response.headers().clone();
         let body = response.into_body().collect().await.unwrap().to_bytes();
         let (_, trailers) = parse_frames(&body);
         let status = headers
             .get("grpc-status")
             .map(|s| s.to_str().unwrap().to_owned())
-            .or_else(|| trailers.lines().find_map(|l| l.strip_prefix("grpc-status:")).map(|s| s.trim().to_owned()))
+            .or_else(|| {
+                trailers
+                    .lines()
+                    .find_map(|l| l.strip_prefix("grpc-status:"))
+                    .map(|s| s.trim().to_owned())
+            })
             .unwrap_or_else(|| panic!("{what}: no grpc-status in the reply"));
         assert_ne!(status, "0", "{what} must not succeed");
     }
     // Still serving.
     let mut client = server.grpc_calculator().await;
-    let answer = rpc_lab::calculator::calculate(&mut client, rpc_lab::calculator::Operation::Add, 1.0, 2.0).await;
+    let answer =
+        rpc_lab::calculator::calculate(&mut client, rpc_lab::calculator::Operation::Add, 1.0, 2.0)
+            .await;
     assert_eq!(answer, Ok(3.0));
 }
 
@@ -283,22 +337,33 @@ async fn health_reports_serving() {
     let mut health = HealthClient::new(server.channel().await);
     for service in ["", "calculator.v1.Calculator"] {
         let reply = health
-            .check(HealthCheckRequest { service: service.into() })
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
             .await
             .unwrap_or_else(|status| panic!("health of {service:?}: {status}"));
-        assert_eq!(reply.into_inner().status(), ServingStatus::Serving, "service {service:?}");
+        assert_eq!(
+            reply.into_inner().status(),
+            ServingStatus::Serving,
+            "service {service:?}"
+        );
     }
-    let unknown = health.check(HealthCheckRequest { service: "no.Such".into() }).await.unwrap_err();
+    let unknown = health
+        .check(HealthCheckRequest {
+            service: "no.Such".into(),
+        })
+        .await
+        .unwrap_err();
     assert_eq!(unknown.code(), tonic::Code::NotFound);
 }
 
 /// Server reflection lists the lab's services, as grpcurl's `list` needs.
 #[tokio::test]
 async fn reflection_lists_the_services() {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
     use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
     use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
     use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-    use tonic_reflection::pb::v1::ServerReflectionRequest;
 
     let server = TestServer::start().await;
     let mut reflection = ServerReflectionClient::new(server.channel().await);
@@ -317,6 +382,9 @@ async fn reflection_lists_the_services() {
     };
     let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
     for expected in ["calculator.v1.Calculator", "grpc.health.v1.Health"] {
-        assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing from {names:?}"
+        );
     }
 }

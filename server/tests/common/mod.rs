@@ -27,7 +27,9 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(rpc_lab_server::serve(listener, async {
@@ -46,7 +48,11 @@ impl TestServer {
 
     /// A native gRPC channel: HTTP/2 without TLS, as grpcurl or grpcio use.
     pub async fn channel(&self) -> Channel {
-        Endpoint::from_shared(self.url()).unwrap().connect().await.expect("connect over HTTP/2")
+        Endpoint::from_shared(self.url())
+            .unwrap()
+            .connect()
+            .await
+            .expect("connect over HTTP/2")
     }
 
     /// A calculator client speaking native gRPC.
@@ -55,9 +61,13 @@ impl TestServer {
     }
 
     /// A calculator client speaking gRPC-Web over HTTP/1.1, as a browser does.
-    pub fn grpc_web_calculator(&self) -> CalculatorClient<GrpcWebClientService<Client<HttpConnector, GrpcWebCall<Body>>>> {
+    pub fn grpc_web_calculator(
+        &self,
+    ) -> CalculatorClient<GrpcWebClientService<Client<HttpConnector, GrpcWebCall<Body>>>> {
         let http1 = Client::builder(TokioExecutor::new()).build_http();
-        let service = tower::ServiceBuilder::new().layer(GrpcWebClientLayer::new()).service(http1);
+        let service = tower::ServiceBuilder::new()
+            .layer(GrpcWebClientLayer::new())
+            .service(http1);
         CalculatorClient::with_origin(service, self.url().parse().unwrap())
     }
 
@@ -69,7 +79,11 @@ impl TestServer {
     /// Stops the server and waits until it has finished, reporting its result.
     pub async fn stop(mut self) -> Result<(), rpc_lab_server::Error> {
         let _ = self.stop.take().unwrap().send(());
-        self.task.take().unwrap().await.expect("server task panicked")
+        self.task
+            .take()
+            .unwrap()
+            .await
+            .expect("server task panicked")
     }
 }
 

@@ -40,7 +40,7 @@ pub fn CallResult(props: &Props) -> Html {
     };
     match &record.outcome {
         Outcome::Value(value) => html! {
-            <div class="result ok" data-testid="result" data-outcome="ok" data-value={value.to_string()} aria-live="polite">
+            <div class="result ok" data-testid="result" data-outcome="ok" data-call-number={record.number.to_string()} data-value={value.to_string()} aria-live="polite">
                 <p class="answer">
                     <span class="expression">{ expression }</span>
                     { " = " }
@@ -50,14 +50,14 @@ pub fn CallResult(props: &Props) -> Html {
             </div>
         },
         Outcome::Failed(error) => html! {
-            <div class="result error" data-testid="result" data-outcome="error" data-code={error.code_name()} role="alert">
+            <div class="result error" data-testid="result" data-outcome="error" data-call-number={record.number.to_string()} data-code={error.code_name()} role="alert">
                 <p class="answer">
                     <span class="expression">{ expression }</span>
                     { " failed with " }
                     <strong class="code">{ error.code_name() }</strong>
                 </p>
                 <p class="message">
-                    <span class="label">{ "The server said: " }</span>
+                    <span class="label">{ "Message: " }</span>
                     <q>{ if error.message.is_empty() { "(no message)" } else { &error.message } }</q>
                 </p>
                 <p class="explanation">
