@@ -8,7 +8,12 @@
 use std::{env, path::PathBuf};
 
 const PROTO_ROOT: &str = "proto";
-const PROTO_FILES: &[&str] = &["proto/calculator/v1/calculator.proto"];
+const PROTO_FILES: &[&str] = &[
+    "proto/calculator/v1/calculator.proto",
+    "proto/calculator/v1/store.proto",
+    "proto/calculator/v1/account.proto",
+    "proto/calculator/v1/lab.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed={PROTO_ROOT}");

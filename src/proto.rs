@@ -1,4 +1,4 @@
-//! Types generated from `proto/calculator/v1/calculator.proto`.
+//! Types generated from `proto/calculator/v1/*.proto`.
 //!
 //! `build.rs` compiles the `.proto` with `protox` and `tonic-prost-build`; this
 //! module only includes the result. To see what is generated, read the `.proto`:
@@ -15,5 +15,8 @@ pub mod calculator_v1 {
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/calculator_descriptor.bin"));
 
+pub use calculator_v1::account_client::AccountClient;
 pub use calculator_v1::calculator_client::CalculatorClient;
+pub use calculator_v1::lab_client::LabClient;
+pub use calculator_v1::store_client::StoreClient;
 pub use calculator_v1::{BinaryOperation, Number};

@@ -1,25 +1,34 @@
 //! The server's command-line flags.
 //!
 //! Every flag is documented here, once: clap turns these doc comments into
-//! `--help`, and the README points at `--help` rather than repeating it.
+//! `--help`, and the README points at `--help` rather than repeating it. The
+//! defaults are clap's too, so [`Config::default`] is "no flags given".
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use clap::Parser;
+
+use crate::fault::{FaultProfile, FaultSettings};
+use crate::idempotency::IdempotencyConfig;
+use crate::key_value::StoreLimits;
+use crate::session::SessionSettings;
 
 /// The address the lab listens on when no `--listen` is given.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 
-/// RPC Resilience Lab server: a gRPC calculator for learning how remote calls
-/// fail and how to make them safe.
+/// RPC Resilience Lab server: a gRPC calculator, key-value store and bank
+/// account for learning how remote calls fail and how to make them safe.
 ///
 /// One port serves native gRPC (HTTP/2 without TLS, for grpcurl and grpcio
 /// clients), gRPC-Web (HTTP/1.1, for the browser page), the standard
 /// grpc.health.v1.Health service and server reflection. Stop it with Ctrl-C
 /// (or SIGTERM): calls in flight are allowed to finish first.
 ///
-/// Log verbosity follows the RUST_LOG environment variable (default "info";
-/// try RUST_LOG=debug).
+/// Requests may carry `idempotency-key` (executed once, then replayed) and the
+/// fault headers `x-fault-fail`, `x-fault-drop`, `x-fault-delay-ms`; the flags
+/// below bound both. Log verbosity follows the RUST_LOG environment variable
+/// (default "info"; try RUST_LOG=debug).
 #[derive(Clone, Debug, Parser)]
 #[command(name = "rpc-lab-server", version)]
 pub struct Config {
@@ -28,15 +37,115 @@ pub struct Config {
     /// Port 0 picks a free port; the chosen address is printed on start.
     #[arg(long, value_name = "HOST:PORT", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
+
+    /// Seed for the random fault decisions. Each lab session draws from its own
+    /// stream derived from this seed and the session's name, so the same seed
+    /// and the same requests give the same faults. Without it, a seed is picked
+    /// at start and logged.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// How long an idempotency key's outcome is kept after the call completes.
+    /// A retry later than this executes again: clients must retry within it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub idempotency_ttl_secs: u64,
+
+    /// Most idempotency keys kept on the whole server. When full, the oldest
+    /// completed outcomes are forgotten first (a very late retry of one of them
+    /// would execute again); keys of calls still running are never dropped.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub idempotency_max_keys: usize,
+
+    /// Most memory, in MiB, for stored idempotent outcomes (same eviction rule).
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    pub idempotency_max_mib: usize,
+
+    /// Ignore the x-fault-* request headers: only the server-wide profile below
+    /// applies (for a class where the teacher sets the faults).
+    #[arg(long)]
+    pub no_header_faults: bool,
+
+    /// Server-wide probability (0 to 1) of failing a request before executing
+    /// it, for requests without an x-fault-fail header.
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
+    pub fault_fail: f64,
+
+    /// Server-wide probability (0 to 1) of executing a request and then
+    /// dropping its reply, for requests without an x-fault-drop header.
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
+    pub fault_drop: f64,
+
+    /// Server-wide delay before executing, in milliseconds, for requests
+    /// without an x-fault-delay-ms header.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub fault_delay_ms: u64,
+
+    /// Largest probability a fault header may ask for; larger values are lowered.
+    #[arg(long, value_name = "P", default_value_t = 1.0, value_parser = probability)]
+    pub max_fault_probability: f64,
+
+    /// Longest delay x-fault-delay-ms may ask for; longer delays are shortened.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    pub max_fault_delay_ms: u64,
+
+    /// Most lab sessions (x-lab-session) kept at once; when a new one needs room,
+    /// the least recently used session is forgotten with its data and keys.
+    #[arg(long, value_name = "N", default_value_t = 1_000)]
+    pub max_sessions: usize,
+
+    /// Most keys (values and lists) and most accounts in one session.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_keys_per_session: usize,
+
+    /// Most items in one list (Append).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_list_len: usize,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            listen: DEFAULT_LISTEN
-                .parse()
-                .expect("the default address is valid"),
+        Config::parse_from(["rpc-lab-server"])
+    }
+}
+
+impl Config {
+    pub fn fault_settings(&self) -> FaultSettings {
+        FaultSettings {
+            headers_enabled: !self.no_header_faults,
+            default: FaultProfile {
+                fail: self.fault_fail,
+                drop: self.fault_drop,
+                delay: Duration::from_millis(self.fault_delay_ms),
+            },
+            max_probability: self.max_fault_probability,
+            max_delay: Duration::from_millis(self.max_fault_delay_ms),
         }
+    }
+
+    pub fn idempotency_config(&self) -> IdempotencyConfig {
+        IdempotencyConfig {
+            ttl: Duration::from_secs(self.idempotency_ttl_secs),
+            max_keys: self.idempotency_max_keys,
+            max_bytes: self.idempotency_max_mib.saturating_mul(1024 * 1024),
+        }
+    }
+
+    pub fn session_settings(&self, seed: u64) -> SessionSettings {
+        SessionSettings {
+            max_sessions: self.max_sessions,
+            store: StoreLimits {
+                max_keys: self.max_keys_per_session,
+                max_list_len: self.max_list_len,
+            },
+            seed,
+        }
+    }
+}
+
+fn probability(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("{text:?} is not a probability between 0 and 1")),
     }
 }
 
@@ -59,21 +168,65 @@ mod tests {
     }
 
     #[test]
-    fn a_malformed_address_is_a_clear_error() {
+    fn a_malformed_value_is_a_clear_error() {
         let error =
             Config::try_parse_from(["rpc-lab-server", "--listen", "localhost"]).unwrap_err();
         assert!(error.to_string().contains("--listen"), "{error}");
+        let error = Config::try_parse_from(["rpc-lab-server", "--fault-fail", "2"]).unwrap_err();
+        assert!(error.to_string().contains("not a probability"), "{error}");
+    }
+
+    #[test]
+    fn defaults_are_a_quiet_server() {
+        let config = Config::default();
+        let faults = config.fault_settings();
+        assert!(faults.headers_enabled);
+        assert_eq!(faults.default, FaultProfile::default());
+        assert_eq!(faults.max_probability, 1.0);
+        assert!(
+            faults.max_delay >= Duration::from_secs(10),
+            "the contract promises at least 10 000 ms"
+        );
+        assert_eq!(config.idempotency_config(), IdempotencyConfig::default());
+    }
+
+    #[test]
+    fn a_teacher_can_make_the_whole_server_flaky() {
+        let config = Config::try_parse_from([
+            "rpc-lab-server",
+            "--fault-fail",
+            "0.2",
+            "--fault-delay-ms",
+            "300",
+            "--no-header-faults",
+        ])
+        .unwrap();
+        let faults = config.fault_settings();
+        assert_eq!(faults.default.fail, 0.2);
+        assert_eq!(faults.default.delay, Duration::from_millis(300));
+        assert!(!faults.headers_enabled);
     }
 
     #[test]
     fn help_explains_every_flag() {
         use clap::CommandFactory;
         let help = Config::command().render_long_help().to_string();
-        for flag in ["--listen", "--help", "--version", "RUST_LOG"] {
+        for argument in Config::command().get_arguments() {
+            let flag = format!("--{}", argument.get_long().unwrap());
+            assert!(help.contains(&flag), "--help does not mention {flag}");
             assert!(
-                help.contains(flag),
-                "--help does not mention {flag}:\n{help}"
+                argument.get_long_help().or(argument.get_help()).is_some(),
+                "{flag} has no explanation"
             );
+        }
+        for words in [
+            "--help",
+            "--version",
+            "RUST_LOG",
+            "idempotency-key",
+            "x-fault-fail",
+        ] {
+            assert!(help.contains(words), "--help does not mention {words}");
         }
     }
 }

@@ -28,6 +28,7 @@ pub const REQUEST_HEADERS: &[&str] = &[
     "x-fault-fail",
     "x-fault-drop",
     "x-fault-delay-ms",
+    "x-lab-session",
 ];
 
 /// Response headers (and gRPC-Web trailers sent as headers) a page may read.

@@ -7,30 +7,54 @@
 //!   `tonic_web::GrpcWebLayer`),
 //! - `grpc.health.v1.Health` and server reflection, which tools expect.
 //!
-//! Modules:
-//! - [`config`]: the command-line flags (and so `--help`).
-//! - [`arithmetic`]: the calculator's rules as plain functions.
-//! - [`calculator`]: the gRPC service that serves those rules.
-//! - [`cors`]: which browser pages may call, and what they may read.
-//! - [`shutdown`]: Ctrl-C / SIGTERM handling.
+//! Modules, from the rules inward to the wiring:
+//! - [`arithmetic`], [`key_value`], [`ledger`], [`names`]: the rules of the
+//!   three services as plain functions on plain data.
+//! - [`services`]: the gRPC services that serve those rules, and the Lab
+//!   service that reports what really happened.
+//! - [`session`]: each browser tab's own store, accounts and counters.
+//! - [`idempotency`]: the store that makes a keyed request run once.
+//! - [`fault`]: the failures a request (or the teacher) asks for.
+//! - [`deadline`]: the client's `grpc-timeout`.
+//! - [`layers`]: where sessions, faults and idempotency meet each request.
+//! - [`random`]: seeded randomness, so a lesson can be replayed.
+//! - [`config`], [`cors`], [`shutdown`], [`state`]: flags, browser rules,
+//!   Ctrl-C, and what every request can reach.
 //!
 //! [`serve`] puts them together. It takes an already bound listener, so tests
 //! can bind `127.0.0.1:0` and learn the port before the server starts.
 
 pub mod arithmetic;
-pub mod calculator;
 pub mod config;
 pub mod cors;
+pub mod deadline;
+pub mod fault;
+pub mod idempotency;
+pub mod key_value;
+pub mod layers;
+pub mod ledger;
+pub mod names;
+pub mod random;
+pub mod services;
+pub mod session;
 pub mod shutdown;
+pub mod state;
 
 use std::future::Future;
+use std::sync::Arc;
 
+use axum::middleware::{from_fn, from_fn_with_state};
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::Server;
+use tonic::service::Routes;
 use tonic_web::GrpcWebLayer;
 
-use crate::calculator::CalculatorService;
+use crate::config::Config;
+use crate::idempotency::IdempotencyStore;
+use crate::services::{
+    account::AccountService, calculator::CalculatorService, lab::LabService, store::StoreService,
+};
+use crate::session::Sessions;
+use crate::state::LabState;
 
 /// Anything that can stop the server from starting or running.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -39,13 +63,27 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 /// calls in flight and returns.
 pub async fn serve(
     listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    let calculator = CalculatorService.into_server();
+    let seed = config.seed.unwrap_or_else(random_seed);
+    tracing::info!(
+        seed,
+        "fault decisions are seeded; start with --seed {seed} to replay them"
+    );
+    let lab = Arc::new(LabState {
+        sessions: Sessions::new(config.session_settings(seed)),
+        idempotency: IdempotencyStore::new(config.idempotency_config()),
+        faults: config.fault_settings(),
+    });
 
     // The health service starts with the overall service "" reported SERVING.
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<rpc_lab::proto::calculator_v1::calculator_server::CalculatorServer<CalculatorService>>().await;
+    health_reporter
+        .set_serving::<rpc_lab::proto::calculator_v1::store_server::StoreServer<StoreService>>()
+        .await;
+    health_reporter.set_serving::<rpc_lab::proto::calculator_v1::account_server::AccountServer<AccountService>>().await;
 
     // Both reflection versions: newer grpcurl asks for v1, older tools for v1alpha.
     let reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -57,18 +95,42 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
-    Server::builder()
-        // HTTP/1.1 as well as HTTP/2, for gRPC-Web from browsers.
-        .accept_http1(true)
-        // Outermost first: CORS answers preflights before anything else runs,
-        // then gRPC-Web requests are translated to plain gRPC for the services.
-        .layer(cors::layer())
-        .layer(GrpcWebLayer::new())
-        .add_service(health)
+    let grpc = Routes::new(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(calculator)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .add_service(CalculatorService.into_server())
+        .add_service(StoreService.into_server())
+        .add_service(AccountService.into_server())
+        .add_service(LabService::new(lab.clone()).into_server());
+
+    // Layers wrap from the inside out: each `.layer` goes around the ones
+    // before it, so a request meets them bottom to top — CORS first, then
+    // gRPC-Web translation, then the lab's own layers (see `layers`).
+    let app = grpc
+        .into_axum_router()
+        .layer(from_fn(layers::executions::count))
+        .layer(from_fn_with_state(lab.clone(), layers::idempotency::once))
+        .layer(from_fn_with_state(lab.clone(), layers::fault::inject))
+        .layer(from_fn_with_state(lab.clone(), layers::session::attach))
+        .layer(GrpcWebLayer::new())
+        .layer(cors::layer());
+
+    // axum's server speaks HTTP/1.1 and HTTP/2 (cleartext, "prior knowledge")
+    // on the same port, which is what gRPC-Web and native gRPC need. We serve
+    // tonic's routes through it rather than through tonic's own server because
+    // tonic's answers an expired `grpc-timeout` with CANCELLED, and the
+    // contract (like every other gRPC implementation) says DEADLINE_EXCEEDED;
+    // here the fault layer owns the client's deadline.
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
         .await?;
     Ok(())
+}
+
+/// A seed from the clock, for runs that did not ask for one.
+fn random_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
 }

@@ -11,12 +11,16 @@ use std::net::SocketAddr;
 use hyper_util::client::legacy::{Client, connect::HttpConnector};
 use hyper_util::rt::TokioExecutor;
 use rpc_lab::proto::CalculatorClient;
+use rpc_lab_server::config::Config;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::body::Body;
 use tonic::transport::{Channel, Endpoint};
 use tonic_web::{GrpcWebCall, GrpcWebClientLayer, GrpcWebClientService};
+
+/// The gRPC-Web client transport used by the tests.
+pub type GrpcWeb = GrpcWebClientService<Client<HttpConnector, GrpcWebCall<Body>>>;
 
 /// A running server; dropping it shuts the server down.
 pub struct TestServer {
@@ -26,13 +30,23 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// A server with the default flags and a fixed seed.
     pub async fn start() -> TestServer {
+        Self::start_with(Config {
+            seed: Some(1),
+            ..Config::default()
+        })
+        .await
+    }
+
+    /// A server with the given flags.
+    pub async fn start_with(config: Config) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(rpc_lab_server::serve(listener, async {
+        let task = tokio::spawn(rpc_lab_server::serve(listener, config, async {
             let _ = stopped.await;
         }));
         TestServer {
@@ -60,15 +74,19 @@ impl TestServer {
         CalculatorClient::new(self.channel().await)
     }
 
-    /// A calculator client speaking gRPC-Web over HTTP/1.1, as a browser does.
-    pub fn grpc_web_calculator(
-        &self,
-    ) -> CalculatorClient<GrpcWebClientService<Client<HttpConnector, GrpcWebCall<Body>>>> {
+    /// A gRPC-Web transport over HTTP/1.1, as a browser uses. Unlike tonic's
+    /// HTTP/2 channel, it keeps no timer of its own for `grpc-timeout`, so a
+    /// test sees the server's own answer to a deadline.
+    pub fn grpc_web(&self) -> GrpcWeb {
         let http1 = Client::builder(TokioExecutor::new()).build_http();
-        let service = tower::ServiceBuilder::new()
+        tower::ServiceBuilder::new()
             .layer(GrpcWebClientLayer::new())
-            .service(http1);
-        CalculatorClient::with_origin(service, self.url().parse().unwrap())
+            .service(http1)
+    }
+
+    /// A calculator client speaking gRPC-Web.
+    pub fn grpc_web_calculator(&self) -> CalculatorClient<GrpcWeb> {
+        CalculatorClient::with_origin(self.grpc_web(), self.url().parse().unwrap())
     }
 
     /// A plain HTTP/1.1 client, for requests that are not well-formed gRPC.
@@ -92,5 +110,79 @@ impl Drop for TestServer {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+}
+
+/// A request carrying `message` and the given metadata (headers), for the
+/// lab's headers: `idempotency-key`, `x-fault-*`, `x-lab-session`.
+pub fn request<T>(message: T, headers: &[(&'static str, &str)]) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    for (name, value) in headers {
+        request
+            .metadata_mut()
+            .insert(*name, value.parse().expect("a valid header value"));
+    }
+    request
+}
+
+/// A metadata value as text, if present.
+pub fn header(metadata: &tonic::metadata::MetadataMap, name: &str) -> Option<String> {
+    metadata.get(name).map(|v| v.to_str().unwrap().to_owned())
+}
+
+/// The clients of one server, all on one HTTP/2 connection.
+pub struct Clients {
+    pub store: rpc_lab::proto::StoreClient<Channel>,
+    pub account: rpc_lab::proto::AccountClient<Channel>,
+    pub lab: rpc_lab::proto::LabClient<Channel>,
+}
+
+impl TestServer {
+    pub async fn clients(&self) -> Clients {
+        let channel = self.channel().await;
+        Clients {
+            store: rpc_lab::proto::StoreClient::new(channel.clone()),
+            account: rpc_lab::proto::AccountClient::new(channel.clone()),
+            lab: rpc_lab::proto::LabClient::new(channel),
+        }
+    }
+}
+
+impl Clients {
+    /// The server's truth for `session`.
+    pub async fn stats(&mut self, session: &str) -> rpc_lab::proto::calculator_v1::LabStats {
+        self.lab
+            .get_stats(request(
+                rpc_lab::proto::calculator_v1::GetStatsRequest {},
+                &[("x-lab-session", session)],
+            ))
+            .await
+            .expect("GetStats")
+            .into_inner()
+    }
+
+    /// How many times `method` (e.g. "Account/Withdraw") executed in `session`.
+    pub async fn executions(&mut self, session: &str, method: &str) -> u64 {
+        let stats = self.stats(session).await;
+        stats
+            .executions
+            .get(&format!("/calculator.v1.{method}"))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The balance of `account` in `session`.
+    pub async fn balance(&mut self, session: &str, account: &str) -> i64 {
+        self.account
+            .get_balance(request(
+                rpc_lab::proto::calculator_v1::GetBalanceRequest {
+                    account: account.into(),
+                },
+                &[("x-lab-session", session)],
+            ))
+            .await
+            .expect("GetBalance")
+            .into_inner()
+            .balance_cents
     }
 }

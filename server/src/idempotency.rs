@@ -1,0 +1,583 @@
+//! The server's idempotency store: remember each keyed operation's outcome so
+//! a retry gets the answer instead of a second execution.
+//!
+//! A client that retries after a lost reply cannot know whether the first try
+//! ran. If it sends the same `idempotency-key` every time, the server can make
+//! retries safe: the first request with a key executes and its outcome is
+//! stored; a repeat (same key, same method, same body) gets the stored outcome
+//! back without executing again. This module is that memory; the layer in
+//! `layers/idempotency.rs` puts it in front of every handler.
+//!
+//! Rules, and why:
+//! - **Scope**: a key belongs to a lab session, so two students' keys never
+//!   collide.
+//! - **Fingerprint**: each entry remembers the method and a hash of the
+//!   request body. The same key with another method or body is a client bug
+//!   (a key reused for a new operation) and is refused, not replayed — handing
+//!   out the stored outcome would answer a question that was not asked.
+//! - **In flight**: while the first request runs, a duplicate waits for its
+//!   outcome ([`Begin::Wait`]) and never executes. If the first ends without a
+//!   storable outcome, waiters are told to retry (`ABORTED`).
+//! - **Time-to-live**: an outcome is kept for `ttl` after it completes. A
+//!   retry later than that executes again. Clients must retry within the TTL.
+//! - **Bounded memory**: at most `max_keys` entries and about `max_bytes` of
+//!   them. When full, the *oldest completed* outcomes are forgotten first —
+//!   they are the nearest to expiring anyway. That trades the guarantee for
+//!   those keys (a very late retry would execute again) for memory that stays
+//!   bounded whatever clients send. Entries in flight are never evicted; if
+//!   every slot is in flight, a new keyed request is refused with
+//!   `RESOURCE_EXHAUSTED` (retryable) rather than run unprotected.
+//!
+//! A production store would live in a database shared by all replicas and
+//! write the outcome in the same transaction as the operation's effect.
+
+use std::collections::hash_map::Entry as MapEntry;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, Hasher};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::HeaderMap;
+use tokio::sync::watch;
+
+/// Memory an entry costs besides its key and reply: map slot, expiry record,
+/// `Arc`s and bookkeeping. An estimate, checked by the benchmark.
+pub const ENTRY_OVERHEAD_BYTES: usize = 192;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IdempotencyConfig {
+    pub ttl: Duration,
+    pub max_keys: usize,
+    pub max_bytes: usize,
+}
+
+impl Default for IdempotencyConfig {
+    fn default() -> Self {
+        IdempotencyConfig {
+            ttl: Duration::from_secs(600),
+            max_keys: 100_000,
+            max_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// A complete gRPC reply, as it went out the first time.
+#[derive(Clone, Debug)]
+pub struct StoredReply {
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub trailers: Option<HeaderMap>,
+}
+
+impl StoredReply {
+    /// Approximate bytes held.
+    pub fn size(&self) -> usize {
+        let map = |m: &HeaderMap| {
+            m.iter()
+                .map(|(k, v)| k.as_str().len() + v.len() + 32)
+                .sum::<usize>()
+        };
+        self.body.len() + map(&self.headers) + self.trailers.as_ref().map_or(0, map)
+    }
+}
+
+/// What happened to the first request, as a waiting duplicate sees it.
+#[derive(Clone, Debug)]
+pub enum Pending {
+    Running,
+    Done(Arc<StoredReply>),
+    /// The first request ended without a storable outcome.
+    Abandoned,
+}
+
+/// The store's answer to "a request with this key arrived".
+#[derive(Debug)]
+pub enum Begin {
+    /// First time: execute, then [`Ticket::complete`].
+    Execute(Ticket),
+    /// Seen and finished: send this reply again.
+    Replay(Arc<StoredReply>),
+    /// Seen and still running: wait for its outcome.
+    Wait(watch::Receiver<Pending>),
+    /// The key was used for another method or body.
+    Mismatch { method: Arc<str> },
+    /// Every slot holds a request in flight.
+    Full,
+}
+
+type Key = (Arc<str>, Box<str>);
+
+#[derive(Debug)]
+enum State {
+    InFlight(watch::Sender<Pending>),
+    Done {
+        reply: Arc<StoredReply>,
+        bytes: usize,
+    },
+}
+
+#[derive(Debug)]
+struct Entry {
+    id: u64,
+    method: Arc<str>,
+    fingerprint: u64,
+    state: State,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    entries: HashMap<Key, Entry>,
+    /// Completed entries in completion order, which is also expiry order
+    /// because every entry lives for the same TTL.
+    completed: VecDeque<(Key, u64, Instant)>,
+    bytes: usize,
+    next_id: u64,
+    per_session: HashMap<Arc<str>, usize>,
+}
+
+#[derive(Debug)]
+pub struct IdempotencyStore {
+    inner: Mutex<Inner>,
+    config: IdempotencyConfig,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+/// The right to execute a keyed request and the duty to report its outcome.
+/// Dropped without [`complete`](Ticket::complete) (the request was cancelled),
+/// it releases the key and tells waiters to retry.
+#[derive(Debug)]
+pub struct Ticket {
+    store: Arc<IdempotencyStore>,
+    key: Option<Key>,
+    id: u64,
+}
+
+impl IdempotencyStore {
+    pub fn new(config: IdempotencyConfig) -> Arc<Self> {
+        Arc::new(IdempotencyStore {
+            inner: Mutex::new(Inner::default()),
+            config,
+            hasher: Default::default(),
+        })
+    }
+
+    pub fn config(&self) -> IdempotencyConfig {
+        self.config
+    }
+
+    /// A 64-bit fingerprint of a request: method and body, with a per-process
+    /// random key (SipHash), so clients cannot craft collisions.
+    pub fn fingerprint(&self, method: &str, body: &[u8]) -> u64 {
+        let mut hasher = self.hasher.build_hasher();
+        hasher.write(method.as_bytes());
+        hasher.write_u8(0);
+        hasher.write(body);
+        hasher.finish()
+    }
+
+    /// Registers the arrival of a request carrying `key`.
+    pub fn begin(
+        self: &Arc<Self>,
+        session: &Arc<str>,
+        key: &str,
+        method: &str,
+        fingerprint: u64,
+        now: Instant,
+    ) -> Begin {
+        let mut inner = self.inner.lock().unwrap();
+        inner.expire(now);
+        let map_key: Key = (session.clone(), key.into());
+        if let Some(entry) = inner.entries.get(&map_key) {
+            if &*entry.method != method || entry.fingerprint != fingerprint {
+                return Begin::Mismatch {
+                    method: entry.method.clone(),
+                };
+            }
+            return match &entry.state {
+                State::InFlight(sender) => Begin::Wait(sender.subscribe()),
+                State::Done { reply, .. } => Begin::Replay(reply.clone()),
+            };
+        }
+        while inner.entries.len() >= self.config.max_keys {
+            if !inner.evict_oldest() {
+                return Begin::Full;
+            }
+        }
+        let id = inner.next_id;
+        inner.next_id += 1;
+        let (sender, _) = watch::channel(Pending::Running);
+        *inner.per_session.entry(session.clone()).or_default() += 1;
+        inner.entries.insert(
+            map_key.clone(),
+            Entry {
+                id,
+                method: method.into(),
+                fingerprint,
+                state: State::InFlight(sender),
+            },
+        );
+        Begin::Execute(Ticket {
+            store: self.clone(),
+            key: Some(map_key),
+            id,
+        })
+    }
+
+    /// Entries held for `session` (completed or in flight).
+    pub fn session_len(&self, session: &str) -> usize {
+        self.inner
+            .lock()
+            .unwrap()
+            .per_session
+            .get(session)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Entries held on the whole server.
+    pub fn len(&self) -> usize {
+        self.inner.lock().unwrap().entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes accounted to completed entries.
+    pub fn bytes(&self) -> usize {
+        self.inner.lock().unwrap().bytes
+    }
+
+    /// Forgets every key of a session (when it is reset or evicted).
+    pub fn forget_session(&self, session: &str) {
+        let mut inner = self.inner.lock().unwrap();
+        let Inner {
+            entries,
+            bytes,
+            per_session,
+            ..
+        } = &mut *inner;
+        entries.retain(|(owner, _), entry| {
+            if &**owner != session {
+                return true;
+            }
+            match &entry.state {
+                State::Done { bytes: size, .. } => *bytes -= size,
+                State::InFlight(sender) => {
+                    sender.send_replace(Pending::Abandoned);
+                }
+            }
+            false
+        });
+        per_session.remove(session);
+    }
+}
+
+impl Inner {
+    /// Drops completed entries whose time is up.
+    fn expire(&mut self, now: Instant) {
+        while let Some((_, _, expires)) = self.completed.front() {
+            if *expires > now {
+                break;
+            }
+            self.pop_oldest();
+        }
+    }
+
+    /// Forgets the oldest completed entry; false if there is none.
+    fn evict_oldest(&mut self) -> bool {
+        while !self.completed.is_empty() {
+            if self.pop_oldest() {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Pops the front of `completed`, removing its entry if it is still the
+    /// same one (a reset may have removed or replaced it). True if removed.
+    fn pop_oldest(&mut self) -> bool {
+        let Some((key, id, _)) = self.completed.pop_front() else {
+            return false;
+        };
+        match self.entries.entry(key) {
+            MapEntry::Occupied(slot) if slot.get().id == id => {
+                let (key, entry) = slot.remove_entry();
+                if let State::Done { bytes, .. } = entry.state {
+                    self.bytes -= bytes;
+                }
+                self.release_session_slot(&key.0);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn release_session_slot(&mut self, session: &Arc<str>) {
+        if let Some(count) = self.per_session.get_mut(session) {
+            *count -= 1;
+            if *count == 0 {
+                self.per_session.remove(session);
+            }
+        }
+    }
+}
+
+impl Ticket {
+    /// Reports the outcome: `Some(reply)` is stored and replayed from now on;
+    /// `None` (an outcome that must not be stored) frees the key so that a
+    /// retry executes.
+    pub fn complete(mut self, reply: Option<Arc<StoredReply>>, now: Instant) {
+        let Some(key) = self.key.take() else { return };
+        let store = self.store.clone();
+        let mut inner = store.inner.lock().unwrap();
+        let Some(entry) = inner.entries.get_mut(&key).filter(|e| e.id == self.id) else {
+            return; // the session was reset meanwhile
+        };
+        match reply {
+            Some(reply) => {
+                let bytes = key.1.len() + reply.size() + ENTRY_OVERHEAD_BYTES;
+                let previous = std::mem::replace(
+                    &mut entry.state,
+                    State::Done {
+                        reply: reply.clone(),
+                        bytes,
+                    },
+                );
+                if let State::InFlight(sender) = previous {
+                    sender.send_replace(Pending::Done(reply));
+                }
+                inner.bytes += bytes;
+                inner
+                    .completed
+                    .push_back((key, self.id, now + store.config.ttl));
+                while inner.bytes > store.config.max_bytes && inner.evict_oldest() {}
+            }
+            None => inner.abandon(&key, self.id),
+        }
+    }
+}
+
+impl Inner {
+    fn abandon(&mut self, key: &Key, id: u64) {
+        if let MapEntry::Occupied(slot) = self.entries.entry(key.clone()) {
+            if slot.get().id == id {
+                let entry = slot.remove();
+                if let State::InFlight(sender) = entry.state {
+                    sender.send_replace(Pending::Abandoned);
+                }
+                self.release_session_slot(&key.0);
+            }
+        }
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.store.inner.lock().unwrap().abandon(&key, self.id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WITHDRAW: &str = "/calculator.v1.Account/Withdraw";
+
+    fn reply(body: &'static [u8]) -> Arc<StoredReply> {
+        Arc::new(StoredReply {
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(body),
+            trailers: None,
+        })
+    }
+
+    fn config(max_keys: usize) -> IdempotencyConfig {
+        IdempotencyConfig {
+            ttl: Duration::from_secs(60),
+            max_keys,
+            max_bytes: usize::MAX,
+        }
+    }
+
+    fn execute(begin: Begin) -> Ticket {
+        match begin {
+            Begin::Execute(ticket) => ticket,
+            other => panic!("expected Execute, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn first_executes_then_repeats_replay() {
+        let store = IdempotencyStore::new(config(10));
+        let s: Arc<str> = "s".into();
+        let now = Instant::now();
+        let fp = store.fingerprint(WITHDRAW, b"body");
+        execute(store.begin(&s, "k", WITHDRAW, fp, now)).complete(Some(reply(b"ok")), now);
+        for _ in 0..3 {
+            match store.begin(&s, "k", WITHDRAW, fp, now) {
+                Begin::Replay(stored) => assert_eq!(stored.body, Bytes::from_static(b"ok")),
+                other => panic!("expected a replay, got {other:?}"),
+            }
+        }
+        assert_eq!(store.session_len("s"), 1);
+    }
+
+    #[test]
+    fn reuse_with_another_method_or_body_is_refused() {
+        let store = IdempotencyStore::new(config(10));
+        let s: Arc<str> = "s".into();
+        let now = Instant::now();
+        let fp = store.fingerprint(WITHDRAW, b"100");
+        execute(store.begin(&s, "k", WITHDRAW, fp, now)).complete(Some(reply(b"ok")), now);
+        let other_body = store.fingerprint(WITHDRAW, b"200");
+        assert!(matches!(
+            store.begin(&s, "k", WITHDRAW, other_body, now),
+            Begin::Mismatch { .. }
+        ));
+        let deposit = "/calculator.v1.Account/Deposit";
+        assert!(matches!(
+            store.begin(&s, "k", deposit, store.fingerprint(deposit, b"100"), now),
+            Begin::Mismatch { .. }
+        ));
+    }
+
+    #[test]
+    fn keys_belong_to_their_session() {
+        let store = IdempotencyStore::new(config(10));
+        let now = Instant::now();
+        let fp = store.fingerprint(WITHDRAW, b"x");
+        execute(store.begin(&"a".into(), "k", WITHDRAW, fp, now)).complete(Some(reply(b"a")), now);
+        assert!(matches!(
+            store.begin(&"b".into(), "k", WITHDRAW, fp, now),
+            Begin::Execute(_)
+        ));
+    }
+
+    #[test]
+    fn a_duplicate_in_flight_waits_for_the_first_outcome() {
+        let store = IdempotencyStore::new(config(10));
+        let s: Arc<str> = "s".into();
+        let now = Instant::now();
+        let ticket = execute(store.begin(&s, "k", WITHDRAW, 1, now));
+        let Begin::Wait(waiter) = store.begin(&s, "k", WITHDRAW, 1, now) else {
+            panic!("expected Wait")
+        };
+        assert!(matches!(*waiter.borrow(), Pending::Running));
+        ticket.complete(Some(reply(b"first")), now);
+        assert!(matches!(&*waiter.borrow(), Pending::Done(r) if r.body == "first"));
+    }
+
+    #[test]
+    fn unstorable_outcomes_and_cancelled_requests_free_the_key() {
+        let store = IdempotencyStore::new(config(10));
+        let s: Arc<str> = "s".into();
+        let now = Instant::now();
+        let ticket = execute(store.begin(&s, "k", WITHDRAW, 1, now));
+        let Begin::Wait(waiter) = store.begin(&s, "k", WITHDRAW, 1, now) else {
+            panic!()
+        };
+        ticket.complete(None, now);
+        assert!(matches!(*waiter.borrow(), Pending::Abandoned));
+        // Cancelled: the ticket is dropped without a word.
+        drop(execute(store.begin(&s, "k", WITHDRAW, 1, now)));
+        assert!(matches!(
+            store.begin(&s, "k", WITHDRAW, 1, now),
+            Begin::Execute(_)
+        ));
+        assert_eq!(
+            store.session_len("s"),
+            0,
+            "the dropped ticket released its slot"
+        );
+    }
+
+    #[test]
+    fn outcomes_expire_after_the_ttl() {
+        let store = IdempotencyStore::new(config(10));
+        let s: Arc<str> = "s".into();
+        let t0 = Instant::now();
+        execute(store.begin(&s, "k", WITHDRAW, 1, t0)).complete(Some(reply(b"ok")), t0);
+        assert!(matches!(
+            store.begin(&s, "k", WITHDRAW, 1, t0 + Duration::from_secs(59)),
+            Begin::Replay(_)
+        ));
+        assert!(matches!(
+            store.begin(&s, "k", WITHDRAW, 1, t0 + Duration::from_secs(60)),
+            Begin::Execute(_)
+        ));
+    }
+
+    #[test]
+    fn when_full_the_oldest_completed_outcome_goes_first() {
+        let store = IdempotencyStore::new(config(2));
+        let s: Arc<str> = "s".into();
+        let now = Instant::now();
+        execute(store.begin(&s, "old", WITHDRAW, 1, now)).complete(Some(reply(b"1")), now);
+        execute(store.begin(&s, "new", WITHDRAW, 1, now)).complete(Some(reply(b"2")), now);
+        execute(store.begin(&s, "third", WITHDRAW, 1, now)).complete(Some(reply(b"3")), now);
+        assert_eq!(store.len(), 2);
+        assert!(matches!(
+            store.begin(&s, "new", WITHDRAW, 1, now),
+            Begin::Replay(_)
+        ));
+        assert!(
+            matches!(store.begin(&s, "old", WITHDRAW, 1, now), Begin::Execute(_)),
+            "evicted"
+        );
+    }
+
+    #[test]
+    fn requests_in_flight_are_never_evicted() {
+        let store = IdempotencyStore::new(config(1));
+        let s: Arc<str> = "s".into();
+        let now = Instant::now();
+        let _running = execute(store.begin(&s, "a", WITHDRAW, 1, now));
+        assert!(matches!(
+            store.begin(&s, "b", WITHDRAW, 1, now),
+            Begin::Full
+        ));
+    }
+
+    #[test]
+    fn bytes_are_bounded() {
+        let store = IdempotencyStore::new(IdempotencyConfig {
+            ttl: Duration::from_secs(60),
+            max_keys: 1_000,
+            max_bytes: 3 * (ENTRY_OVERHEAD_BYTES + 100),
+        });
+        let s: Arc<str> = "s".into();
+        let now = Instant::now();
+        for i in 0..50 {
+            let body = Bytes::from(vec![0u8; 90]);
+            let r = Arc::new(StoredReply {
+                headers: HeaderMap::new(),
+                body,
+                trailers: None,
+            });
+            execute(store.begin(&s, &format!("k{i}"), WITHDRAW, 1, now)).complete(Some(r), now);
+            assert!(store.bytes() <= store.config().max_bytes);
+        }
+        assert!(store.len() <= 3);
+    }
+
+    #[test]
+    fn forgetting_a_session_removes_its_keys_only() {
+        let store = IdempotencyStore::new(config(10));
+        let now = Instant::now();
+        let (a, b): (Arc<str>, Arc<str>) = ("a".into(), "b".into());
+        execute(store.begin(&a, "k", WITHDRAW, 1, now)).complete(Some(reply(b"a")), now);
+        execute(store.begin(&b, "k", WITHDRAW, 1, now)).complete(Some(reply(b"b")), now);
+        store.forget_session("a");
+        assert_eq!((store.session_len("a"), store.session_len("b")), (0, 1));
+        let b_bytes = "k".len() + reply(b"b").size() + ENTRY_OVERHEAD_BYTES;
+        assert_eq!(store.bytes(), b_bytes, "a's bytes were released, b's kept");
+        assert!(matches!(
+            store.begin(&a, "k", WITHDRAW, 1, now),
+            Begin::Execute(_)
+        ));
+    }
+}

@@ -1,0 +1,109 @@
+//! Applies the fault plan of [`crate::fault`] to a request.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use http::HeaderValue;
+use http_body_util::BodyExt;
+use tonic::Status;
+
+use super::{grpc_error, is_contract_method, session_of};
+use crate::deadline::{self, GRPC_TIMEOUT};
+use crate::fault::INJECTED_HEADER;
+use crate::session::Stats;
+use crate::state::LabState;
+
+pub async fn inject(
+    State(lab): State<Arc<LabState>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if !is_contract_method(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let profile = match lab.faults.profile(request.headers()) {
+        Ok(profile) => profile,
+        Err(status) => return grpc_error(status),
+    };
+    let session = session_of(&request);
+    let plan = profile.plan(&mut session.rng.lock().unwrap());
+
+    if plan.fail {
+        Stats::bump(&session.stats.faults_fail);
+        return injected(
+            Status::unavailable(
+                "injected fault: the server failed before executing the call (nothing happened)",
+            ),
+            "fail",
+        );
+    }
+
+    let delayed = !plan.delay.is_zero();
+    if delayed {
+        Stats::bump(&session.stats.faults_delay);
+        let timeout = match request
+            .headers()
+            .get(GRPC_TIMEOUT)
+            .map(|v| deadline::parse(v.as_bytes()))
+        {
+            None => None,
+            Some(Ok(timeout)) => Some(timeout),
+            Some(Err(status)) => return grpc_error(status),
+        };
+        match timeout {
+            Some(timeout) if timeout <= plan.delay => {
+                // Nobody will wait for the answer: do not execute at all.
+                tokio::time::sleep(timeout).await;
+                return injected(
+                    Status::deadline_exceeded(format!(
+                        "the client's deadline ({} ms) ran out during an injected delay of {} ms; the call was not executed",
+                        timeout.as_millis(),
+                        plan.delay.as_millis()
+                    )),
+                    "delay",
+                );
+            }
+            Some(timeout) => {
+                tokio::time::sleep(plan.delay).await;
+                // What is left of the deadline travels on with the request.
+                let rest = deadline::encode(timeout - plan.delay);
+                request.headers_mut().insert(
+                    GRPC_TIMEOUT,
+                    HeaderValue::from_str(&rest).expect("digits and a unit"),
+                );
+            }
+            None => tokio::time::sleep(plan.delay).await,
+        }
+    }
+
+    let mut response = next.run(request).await;
+
+    if plan.drop {
+        // Read the whole reply first: the operation has then completely run
+        // (and its outcome is stored under its key, if it had one).
+        let _ = response.into_body().collect().await;
+        Stats::bump(&session.stats.faults_drop);
+        return injected(
+            Status::unavailable(
+                "injected fault: the server executed the call, then the reply was lost",
+            ),
+            "drop",
+        );
+    }
+    if delayed {
+        response
+            .headers_mut()
+            .insert(INJECTED_HEADER, HeaderValue::from_static("delay"));
+    }
+    response
+}
+
+fn injected(status: Status, kind: &'static str) -> Response {
+    let mut response = grpc_error(status);
+    response
+        .headers_mut()
+        .insert(INJECTED_HEADER, HeaderValue::from_static(kind));
+    response
+}

@@ -1,0 +1,265 @@
+//! Puts the idempotency store of [`crate::idempotency`] in front of every
+//! contract handler: one execution per key, then replays.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use std::convert::Infallible;
+
+use http::HeaderValue;
+use http_body::Frame;
+use http_body_util::{BodyExt, StreamBody};
+use tonic::{Code, Status};
+
+use super::{grpc_error, is_contract_method, session_of};
+use crate::deadline::{self, GRPC_TIMEOUT};
+use crate::idempotency::{Begin, Pending, StoredReply};
+use crate::session::Stats;
+use crate::state::LabState;
+
+/// The request header carrying the key.
+pub const KEY_HEADER: &str = "idempotency-key";
+/// The response header marking a reply served from the store.
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+/// The longest key, in characters.
+pub const MAX_KEY_LEN: usize = 255;
+/// The largest request body read (tonic's default message limit).
+const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// How long a duplicate waits for the first request when it sent no deadline.
+const MAX_WAIT: Duration = Duration::from_secs(30);
+
+pub async fn once(State(lab): State<Arc<LabState>>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    if !is_contract_method(&path) {
+        return next.run(request).await;
+    }
+    let key = match request.headers().get(KEY_HEADER) {
+        None => return next.run(request).await, // no key: at-least-once, on purpose
+        Some(value) => match parse_key(value) {
+            Ok(key) => key.to_owned(),
+            Err(status) => return grpc_error(status),
+        },
+    };
+    let session = session_of(&request);
+    let wait_limit = match request
+        .headers()
+        .get(GRPC_TIMEOUT)
+        .map(|v| deadline::parse(v.as_bytes()))
+    {
+        Some(Ok(timeout)) => timeout.min(MAX_WAIT),
+        _ => MAX_WAIT,
+    };
+
+    // The fingerprint needs the whole body; unary requests are small.
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(_) => {
+            return grpc_error(Status::resource_exhausted(format!(
+                "the request body is unreadable or larger than {MAX_BODY_BYTES} bytes"
+            )));
+        }
+    };
+    let fingerprint = lab.idempotency.fingerprint(&path, &body);
+
+    match lab
+        .idempotency
+        .begin(&session.name, &key, &path, fingerprint, Instant::now())
+    {
+        Begin::Execute(ticket) => {
+            let request = Request::from_parts(parts, Body::from(body));
+            // Run in a task of its own: if the client hangs up half-way, the
+            // execution still finishes and its outcome is still stored. Stopping
+            // it between "state changed" and "outcome stored" would let a retry
+            // execute a second time — the very thing this layer prevents.
+            let execution = tokio::spawn(async move {
+                let reply = Arc::new(buffer(next.run(request).await).await);
+                let storable = is_storable(grpc_code(&reply));
+                ticket.complete(storable.then(|| reply.clone()), Instant::now());
+                reply
+            });
+            match execution.await {
+                Ok(reply) => respond(&reply, false),
+                Err(_) => grpc_error(Status::internal("the handler failed unexpectedly")),
+            }
+        }
+        Begin::Replay(reply) => {
+            Stats::bump(&session.stats.replays);
+            respond(&reply, true)
+        }
+        Begin::Wait(mut first) => {
+            let outcome = tokio::time::timeout(
+                wait_limit,
+                first.wait_for(|p| !matches!(p, Pending::Running)),
+            )
+            .await;
+            match outcome
+                .ok()
+                .and_then(Result::ok)
+                .map(|pending| pending.clone())
+            {
+                Some(Pending::Done(reply)) => {
+                    Stats::bump(&session.stats.replays);
+                    respond(&reply, true)
+                }
+                _ => grpc_error(Status::aborted(format!(
+                    "another request with idempotency-key {key:?} was in progress and did not complete; retry"
+                ))),
+            }
+        }
+        Begin::Mismatch { method } => {
+            Stats::bump(&session.stats.key_reuse_rejected);
+            let what = if *method == *path {
+                "with a different request body"
+            } else {
+                &*format!("for {method}")
+            };
+            grpc_error(Status::failed_precondition(format!(
+                "idempotency-key {key:?} was already used {what}; use a new key for a new operation"
+            )))
+        }
+        Begin::Full => grpc_error(Status::resource_exhausted(
+            "the idempotency store is full of requests in progress; retry shortly",
+        )),
+    }
+}
+
+/// The contract: 1 to 255 printable ASCII characters.
+pub fn parse_key(value: &HeaderValue) -> Result<&str, Status> {
+    let bytes = value.as_bytes();
+    if bytes.is_empty()
+        || bytes.len() > MAX_KEY_LEN
+        || !bytes.iter().all(|b| (0x20..=0x7e).contains(b))
+    {
+        return Err(Status::invalid_argument(format!(
+            "{KEY_HEADER} must be 1 to {MAX_KEY_LEN} printable ASCII characters (a UUID is a good choice)"
+        )));
+    }
+    Ok(value.to_str().expect("printable ASCII"))
+}
+
+/// Outcomes that are stored: success and the deterministic errors, which
+/// would come out the same if executed again. Anything else (an internal
+/// error, a resource limit) is not, so a retry executes.
+fn is_storable(code: Option<Code>) -> bool {
+    matches!(
+        code,
+        Some(
+            Code::Ok
+                | Code::InvalidArgument
+                | Code::FailedPrecondition
+                | Code::OutOfRange
+                | Code::NotFound
+        )
+    )
+}
+
+/// The reply's gRPC status, from its trailers or (trailers-only) its headers.
+fn grpc_code(reply: &StoredReply) -> Option<Code> {
+    let value = reply
+        .trailers
+        .as_ref()
+        .and_then(|t| t.get("grpc-status"))
+        .or_else(|| reply.headers.get("grpc-status"))?;
+    let number: i32 = value.to_str().ok()?.parse().ok()?;
+    Some(Code::from_i32(number))
+}
+
+/// Reads a whole reply into memory.
+async fn buffer(response: Response) -> StoredReply {
+    let (parts, body) = response.into_parts();
+    match body.collect().await {
+        Ok(collected) => {
+            let trailers = collected.trailers().cloned();
+            StoredReply {
+                headers: parts.headers,
+                body: collected.to_bytes(),
+                trailers,
+            }
+        }
+        Err(error) => {
+            let failed = grpc_error(Status::internal(format!(
+                "the reply could not be read: {error}"
+            )));
+            StoredReply {
+                headers: failed.headers().clone(),
+                body: Default::default(),
+                trailers: None,
+            }
+        }
+    }
+}
+
+/// Sends a reply (again), marking replays.
+///
+/// The body is a stream of frames with no exact length on purpose: given an
+/// exact size, hyper writes a `content-length`, and over HTTP/1.1 the trailer
+/// frame that gRPC-Web appends after the data would be cut off — the browser
+/// would see a reply with no `grpc-status`.
+fn respond(reply: &StoredReply, replayed: bool) -> Response {
+    let mut frames = vec![Ok::<_, Infallible>(Frame::data(reply.body.clone()))];
+    if let Some(trailers) = reply.trailers.clone() {
+        frames.push(Ok(Frame::trailers(trailers)));
+    }
+    let body = Body::new(StreamBody::new(futures_util::stream::iter(frames)));
+    let mut response = Response::new(body);
+    *response.headers_mut() = reply.headers.clone();
+    if replayed {
+        response
+            .headers_mut()
+            .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_one_to_255_printable_ascii_characters() {
+        for good in [
+            "k",
+            "3f2b9c1e-0d6a-4b8e-9a41-7e5c2d1f0a9b",
+            "with space ~!",
+            &"x".repeat(255),
+        ] {
+            assert!(
+                parse_key(&HeaderValue::from_str(good).unwrap()).is_ok(),
+                "{good:?}"
+            );
+        }
+        for bad in [&b""[..], &[b'x'; 256], b"tab\there", b"caf\xc3\xa9"] {
+            let error = parse_key(&HeaderValue::from_bytes(bad).unwrap()).unwrap_err();
+            assert_eq!(error.code(), Code::InvalidArgument);
+            assert!(error.message().contains("idempotency-key"));
+        }
+    }
+
+    #[test]
+    fn only_deterministic_outcomes_are_stored() {
+        for code in [
+            Code::Ok,
+            Code::InvalidArgument,
+            Code::FailedPrecondition,
+            Code::OutOfRange,
+            Code::NotFound,
+        ] {
+            assert!(is_storable(Some(code)), "{code:?}");
+        }
+        for code in [
+            Code::Unavailable,
+            Code::Internal,
+            Code::ResourceExhausted,
+            Code::DeadlineExceeded,
+            Code::Aborted,
+        ] {
+            assert!(!is_storable(Some(code)), "{code:?}");
+        }
+        assert!(!is_storable(None));
+    }
+}
