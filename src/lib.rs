@@ -8,6 +8,8 @@
 //! - [`calculator`]: the four operations as a student sees them, and one function
 //!   that calls the server for any of them over any transport.
 //! - [`status`]: what each gRPC status code means, in words a student can act on.
+//! - [`resilience`]: retries with backoff and jitter, deadlines, a retry budget,
+//!   hedging, idempotency keys and a circuit breaker, around any of these calls.
 //!
 //! The same code runs in the browser (compiled to `wasm32`, talking gRPC-Web
 //! through `fetch`) and natively (tests and benchmarks, talking HTTP/2 or
@@ -16,4 +18,5 @@
 
 pub mod calculator;
 pub mod proto;
+pub mod resilience;
 pub mod status;

@@ -1,0 +1,60 @@
+//! # Resilience: how a careful client calls a server that may fail
+//!
+//! A remote call can fail in ways a local one cannot: the server is down,
+//! the reply is lost, the answer comes too late. This module is the lab's
+//! answer, one pattern per file, each small enough to read in one sitting:
+//!
+//! | file | pattern | the question it answers |
+//! | --- | --- | --- |
+//! | [`policy`] | retry policy | how hard should this call try? |
+//! | [`backoff`] | exponential backoff + jitter | how long to wait before the next try? |
+//! | [`budget`] | retry budget (gRFC A6 throttling) | are we retrying so much we make things worse? |
+//! | [`idempotency`] | idempotency keys | can the server tell a retry from a new request? |
+//! | [`breaker`] | circuit breaker | should we call this server at all right now? |
+//! | [`caller`] | the retry loop, deadlines, hedging | puts it all together around one RPC |
+//! | [`events`] | event stream | what happened, when, and why? |
+//! | [`clock`] | injected time and randomness | how do we test and replay all this? |
+//! | [`codes`] | sets of status codes | which errors count as what? |
+//!
+//! The decisions are pure (the breaker, the backoff and the budget take the
+//! time and the random numbers as arguments), and the I/O is at the edge:
+//! [`ResilientCaller`] runs the attempts a closure makes, with a [`Clock`]
+//! and a [`RandomSource`] handed in. In the browser those are `WebClock`
+//! and a [`SeededRng`]; natively `TokioClock` (feature `tokio`), whose
+//! paused mode lets the tests run minutes of retries in microseconds and
+//! always the same way.
+//!
+//! What a production client adds is noted where it matters: gRPC's built-in
+//! retry and hedging (configured by the same names, gRFC A6), tracing and
+//! metrics fed from the same events, OS randomness for keys, and a breaker
+//! per server shared across threads.
+
+pub mod backoff;
+pub mod breaker;
+pub mod budget;
+pub mod caller;
+pub mod clock;
+pub mod codes;
+pub mod events;
+pub mod idempotency;
+pub mod policy;
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;
+
+pub use backoff::{Backoff, Jitter};
+pub use breaker::{
+    BreakerConfig, BreakerState, CircuitBreaker, Counts, Permit, Rejected, SlidingWindow,
+    Transition,
+};
+pub use budget::{BudgetConfig, RetryBudget};
+pub use caller::{Attempt, CallError, CallSpec, GaveUp, ResilientCaller, bare_call};
+#[cfg(all(not(target_arch = "wasm32"), any(feature = "tokio", test)))]
+pub use clock::TokioClock;
+#[cfg(target_arch = "wasm32")]
+pub use clock::WebClock;
+pub use clock::{Clock, RandomSource, SeededRng};
+pub use codes::CodeSet;
+pub use events::{DelaySource, DiscardEvents, Event, EventKind, EventSink, Pushback, VecSink};
+pub use idempotency::IdempotencyKey;
+pub use policy::{ConfigError, HedgingConfig, RetryPolicy};
