@@ -3,7 +3,8 @@
 # step checks first and skips what is already there.
 #
 #   scripts/setup.sh          what `./lab run` needs (wasm32 target, trunk, wasm-bindgen)
-#   scripts/setup.sh --tests  that, plus what `./lab test` needs (Chromium, npm packages)
+#   scripts/setup.sh --tests  that, plus what `./lab test` needs (Chromium, npm packages,
+#                             a Python virtual environment with grpcio)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -79,4 +80,17 @@ if [ -f e2e/node_modules/.package-lock.json ] && [ e2e/node_modules/.package-loc
 else
   say "e2e npm packages: installing with npm ci"
   (cd e2e && npm ci --no-audit --no-fund)
+fi
+
+# 6. A stock Python gRPC client for the interop tests, in its own virtual
+#    environment, exactly as requirements.txt pins it.
+venv=interop/python/.venv
+if [ -x "$venv/bin/python" ] && cmp -s interop/python/requirements.txt "$venv/requirements.installed"; then
+  say "python grpcio client (interop/python/.venv): present"
+else
+  command -v python3 >/dev/null || fail "python3 not found: install Python 3.9 or newer"
+  say "python grpcio client: creating interop/python/.venv and installing requirements.txt"
+  python3 -m venv "$venv" || fail "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r interop/python/requirements.txt
+  cp interop/python/requirements.txt "$venv/requirements.installed"
 fi

@@ -33,12 +33,19 @@ step() {
   "$@" 2>&1 | tee "$log"
   local status=${PIPESTATUS[0]}
   local took=$((SECONDS - started))
-  # cargo test: "test result: ok. 12 passed; 0 failed; ..."; node --test: "# pass 5" / "# fail 0".
+  # cargo test: "test result: ok. 12 passed; 0 failed; ..."; node --test: "# pass 5" / "# fail 0";
+  # pytest: "6 passed in 0.46s" / "1 failed, 5 passed in ...".
   local p f
   p=$(grep -hoE '^test result: .* ([0-9]+) passed' "$log" | grep -oE '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
   f=$(grep -hoE '; ([0-9]+) failed' "$log" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
   p=$((p + $(grep -hoE '^# pass [0-9]+' "$log" | awk '{s+=$3} END {print s+0}')))
   f=$((f + $(grep -hoE '^# fail [0-9]+' "$log" | awk '{s+=$3} END {print s+0}')))
+  if grep -qE '^(=+ )?[0-9]+ (passed|failed).* in [0-9.]+s' "$log"; then
+    local summary
+    summary=$(grep -E '^(=+ )?[0-9]+ (passed|failed).* in [0-9.]+s' "$log" | tail -n 1)
+    p=$((p + $(echo "$summary" | grep -oE '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')))
+    f=$((f + $(echo "$summary" | grep -oE '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')))
+  fi
   passed_tests=$((passed_tests + p))
   failed_tests=$((failed_tests + f))
   local counts=""
@@ -55,7 +62,8 @@ step "format (cargo fmt --check)" cargo fmt --all --check
 step "clippy, native" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "clippy, wasm32" cargo clippy -p rpc-lab -p rpc-lab-web --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
 step "native tests (unit, and integration over real sockets)" cargo test --workspace --locked --no-fail-fast
-step "server build for the browser tests" cargo build -p rpc-lab-server --locked
+step "server build for the interop and browser tests" cargo build -p rpc-lab-server --locked
+step "interop: a stock Python grpcio client against the real server" interop/python/.venv/bin/python -m pytest -q -p no:cacheprovider interop/python
 step "browser tests (headless Chromium, real server, trunk serve)" npm --prefix e2e test
 
 echo

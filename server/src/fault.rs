@@ -21,7 +21,7 @@ use std::time::Duration;
 use http::HeaderMap;
 use tonic::Status;
 
-use crate::random::SeededRng;
+use crate::random::{RandomSource, SeededRng};
 
 pub const FAIL_HEADER: &str = "x-fault-fail";
 pub const DROP_HEADER: &str = "x-fault-drop";

@@ -44,6 +44,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::middleware::{from_fn, from_fn_with_state};
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 use tonic_web::GrpcWebLayer;
@@ -59,6 +60,16 @@ use crate::state::LabState;
 /// Anything that can stop the server from starting or running.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
+/// Which of the lab's layers stand in front of the handlers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layers {
+    /// Everything: sessions, faults, idempotency, execution counts.
+    All,
+    /// Without the fault and idempotency layers: the baseline the benchmark
+    /// compares against (handlers still need their session).
+    WithoutFaultsAndIdempotency,
+}
+
 /// Serves the lab on `listener` until `shutdown` resolves, then finishes the
 /// calls in flight and returns.
 pub async fn serve(
@@ -66,6 +77,39 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
+    let (app, _) = app(&config, Layers::All).await?;
+    serve_app(listener, app, shutdown).await
+}
+
+/// Serves an app built by [`app`].
+///
+/// axum's server speaks HTTP/1.1 and HTTP/2 (cleartext, "prior knowledge")
+/// on the same port, which is what gRPC-Web and native gRPC need. We serve
+/// tonic's routes through it rather than through tonic's own server because
+/// tonic's answers an expired `grpc-timeout` with CANCELLED, and the contract
+/// (like other gRPC implementations) says DEADLINE_EXCEEDED; here the fault
+/// layer owns the client's deadline.
+pub async fn serve_app(
+    listener: TcpListener,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    // Send small replies at once. With Nagle's algorithm on, a reply written
+    // in pieces waits for the client's delayed ACK: ~40 ms added to calls
+    // that take well under one. (tonic's own server sets this too.)
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::warn!(%error, "cannot set TCP_NODELAY");
+        }
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// The whole lab as one router, and the state behind it.
+pub async fn app(config: &Config, stack: Layers) -> Result<(axum::Router, Arc<LabState>), Error> {
     let seed = config.seed.unwrap_or_else(random_seed);
     tracing::info!(
         seed,
@@ -106,25 +150,19 @@ pub async fn serve(
     // Layers wrap from the inside out: each `.layer` goes around the ones
     // before it, so a request meets them bottom to top — CORS first, then
     // gRPC-Web translation, then the lab's own layers (see `layers`).
-    let app = grpc
+    let mut app = grpc
         .into_axum_router()
-        .layer(from_fn(layers::executions::count))
-        .layer(from_fn_with_state(lab.clone(), layers::idempotency::once))
-        .layer(from_fn_with_state(lab.clone(), layers::fault::inject))
+        .layer(from_fn(layers::executions::count));
+    if stack == Layers::All {
+        app = app
+            .layer(from_fn_with_state(lab.clone(), layers::idempotency::once))
+            .layer(from_fn_with_state(lab.clone(), layers::fault::inject));
+    }
+    let app = app
         .layer(from_fn_with_state(lab.clone(), layers::session::attach))
         .layer(GrpcWebLayer::new())
         .layer(cors::layer());
-
-    // axum's server speaks HTTP/1.1 and HTTP/2 (cleartext, "prior knowledge")
-    // on the same port, which is what gRPC-Web and native gRPC need. We serve
-    // tonic's routes through it rather than through tonic's own server because
-    // tonic's answers an expired `grpc-timeout` with CANCELLED, and the
-    // contract (like every other gRPC implementation) says DEADLINE_EXCEEDED;
-    // here the fault layer owns the client's deadline.
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
-    Ok(())
+    Ok((app, lab))
 }
 
 /// A seed from the clock, for runs that did not ask for one.

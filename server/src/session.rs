@@ -18,7 +18,7 @@ use tonic::Status;
 
 use crate::key_value::{KeyValueStore, StoreLimits};
 use crate::ledger::Ledger;
-use crate::random::SeededRng;
+use crate::random::{self, SeededRng};
 
 /// The request header that names the session.
 pub const SESSION_HEADER: &str = "x-lab-session";
@@ -129,7 +129,7 @@ impl Session {
                 ledger: Ledger::new(settings.store.max_keys),
             }),
             stats: Stats::default(),
-            rng: Mutex::new(SeededRng::for_stream(settings.seed, name)),
+            rng: Mutex::new(random::for_session(settings.seed, name)),
             last_used: AtomicU64::new(0),
         }
     }
@@ -203,6 +203,7 @@ impl Sessions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::random::RandomSource;
 
     fn sessions(max_sessions: usize) -> Sessions {
         Sessions::new(SessionSettings {
