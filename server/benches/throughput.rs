@@ -209,6 +209,7 @@ fn typical_reply() -> Arc<StoredReply> {
     let mut trailers = HeaderMap::new();
     trailers.insert("grpc-status", "0".parse().unwrap());
     Arc::new(StoredReply {
+        status: http::StatusCode::OK,
         headers,
         body: Bytes::from_static(&[
             0, 0, 0, 0, 13, 10, 7, b'c', b'a', b'l', b'l', b'e', b'r', b'-', 16, 1, 0, 0,

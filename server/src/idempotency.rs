@@ -65,9 +65,10 @@ impl Default for IdempotencyConfig {
     }
 }
 
-/// A complete gRPC reply, as it went out the first time.
+/// A complete reply (gRPC or REST), as it went out the first time.
 #[derive(Clone, Debug)]
 pub struct StoredReply {
+    pub status: http::StatusCode,
     pub headers: HeaderMap,
     pub body: Bytes,
     pub trailers: Option<HeaderMap>,
@@ -393,6 +394,7 @@ mod tests {
 
     fn reply(body: &'static [u8]) -> Arc<StoredReply> {
         Arc::new(StoredReply {
+            status: http::StatusCode::OK,
             headers: HeaderMap::new(),
             body: Bytes::from_static(body),
             trailers: None,
@@ -558,6 +560,7 @@ mod tests {
         for i in 0..50 {
             let body = Bytes::from(vec![0u8; 90]);
             let r = Arc::new(StoredReply {
+                status: http::StatusCode::OK,
                 headers: HeaderMap::new(),
                 body,
                 trailers: None,

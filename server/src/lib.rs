@@ -35,6 +35,7 @@ pub mod layers;
 pub mod ledger;
 pub mod names;
 pub mod random;
+pub mod rest;
 pub mod services;
 pub mod session;
 pub mod shutdown;
@@ -147,22 +148,26 @@ pub async fn app(config: &Config, stack: Layers) -> Result<(axum::Router, Arc<La
         .add_service(AccountService.into_server())
         .add_service(LabService::new(lab.clone()).into_server());
 
-    // Layers wrap from the inside out: each `.layer` goes around the ones
-    // before it, so a request meets them bottom to top — CORS first, then
-    // gRPC-Web translation, then the lab's own layers (see `layers`).
-    let mut app = grpc
-        .into_axum_router()
-        .layer(from_fn(layers::executions::count));
+    // gRPC-Web translation wraps only the gRPC routes: tonic-web refuses any
+    // other HTTP/1.1 request, the REST twin's included. CORS wraps everything.
+    let grpc_routes =
+        with_lab_layers(grpc.into_axum_router(), &lab, stack).layer(GrpcWebLayer::new());
+    let rest_routes = with_lab_layers(rest::router(), &lab, stack);
+    let app = grpc_routes.merge(rest_routes).layer(cors::layer());
+    Ok((app, lab))
+}
+
+/// Puts the lab's layers around `routes`. Each `.layer` goes around the ones
+/// before it, so a request meets them bottom to top: session, faults,
+/// idempotency, then the execution count next to the handler (see `layers`).
+fn with_lab_layers(routes: axum::Router, lab: &Arc<LabState>, stack: Layers) -> axum::Router {
+    let mut routes = routes.layer(from_fn(layers::executions::count));
     if stack == Layers::All {
-        app = app
+        routes = routes
             .layer(from_fn_with_state(lab.clone(), layers::idempotency::once))
             .layer(from_fn_with_state(lab.clone(), layers::fault::inject));
     }
-    let app = app
-        .layer(from_fn_with_state(lab.clone(), layers::session::attach))
-        .layer(GrpcWebLayer::new())
-        .layer(cors::layer());
-    Ok((app, lab))
+    routes.layer(from_fn_with_state(lab.clone(), layers::session::attach))
 }
 
 /// A seed from the clock, for runs that did not ask for one.

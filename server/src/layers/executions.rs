@@ -7,12 +7,13 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::{is_contract_method, session_of};
+use super::{contract_operation, operation_name, session_of};
 
 pub async fn count(request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    if is_contract_method(path) {
-        session_of(&request).stats.executed(path);
+    if let Some(protocol) = contract_operation(request.uri().path()) {
+        session_of(&request)
+            .stats
+            .executed(&operation_name(&request, protocol));
     }
     next.run(request).await
 }

@@ -9,7 +9,7 @@ use http::HeaderValue;
 use http_body_util::BodyExt;
 use tonic::Status;
 
-use super::{grpc_error, is_contract_method, session_of};
+use super::{Protocol, contract_operation, session_of};
 use crate::deadline::{self, GRPC_TIMEOUT};
 use crate::fault::INJECTED_HEADER;
 use crate::session::Stats;
@@ -20,12 +20,12 @@ pub async fn inject(
     mut request: Request,
     next: Next,
 ) -> Response {
-    if !is_contract_method(request.uri().path()) {
+    let Some(protocol) = contract_operation(request.uri().path()) else {
         return next.run(request).await;
-    }
+    };
     let profile = match lab.faults.profile(request.headers()) {
         Ok(profile) => profile,
-        Err(status) => return grpc_error(status),
+        Err(status) => return protocol.reject(status),
     };
     let session = session_of(&request);
     let plan = profile.plan(&mut session.rng.lock().unwrap());
@@ -33,6 +33,7 @@ pub async fn inject(
     if plan.fail {
         Stats::bump(&session.stats.faults_fail);
         return injected(
+            protocol,
             Status::unavailable(
                 "injected fault: the server failed before executing the call (nothing happened)",
             ),
@@ -50,13 +51,14 @@ pub async fn inject(
         {
             None => None,
             Some(Ok(timeout)) => Some(timeout),
-            Some(Err(status)) => return grpc_error(status),
+            Some(Err(status)) => return protocol.reject(status),
         };
         match timeout {
             Some(timeout) if timeout <= plan.delay => {
                 // Nobody will wait for the answer: do not execute at all.
                 tokio::time::sleep(timeout).await;
                 return injected(
+                    protocol,
                     Status::deadline_exceeded(format!(
                         "the client's deadline ({} ms) ran out during an injected delay of {} ms; the call was not executed",
                         timeout.as_millis(),
@@ -86,6 +88,7 @@ pub async fn inject(
         let _ = response.into_body().collect().await;
         Stats::bump(&session.stats.faults_drop);
         return injected(
+            protocol,
             Status::unavailable(
                 "injected fault: the server executed the call, then the reply was lost",
             ),
@@ -100,8 +103,8 @@ pub async fn inject(
     response
 }
 
-fn injected(status: Status, kind: &'static str) -> Response {
-    let mut response = grpc_error(status);
+fn injected(protocol: Protocol, status: Status, kind: &'static str) -> Response {
+    let mut response = protocol.reject(status);
     response
         .headers_mut()
         .insert(INJECTED_HEADER, HeaderValue::from_static(kind));

@@ -15,9 +15,10 @@ use http_body::Frame;
 use http_body_util::{BodyExt, StreamBody};
 use tonic::{Code, Status};
 
-use super::{grpc_error, is_contract_method, session_of};
+use super::{Protocol, contract_operation, session_of};
 use crate::deadline::{self, GRPC_TIMEOUT};
 use crate::idempotency::{Begin, Pending, StoredReply};
+use crate::rest;
 use crate::session::Stats;
 use crate::state::LabState;
 
@@ -33,18 +34,22 @@ const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 const MAX_WAIT: Duration = Duration::from_secs(30);
 
 pub async fn once(State(lab): State<Arc<LabState>>, request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
-    if !is_contract_method(&path) {
+    let Some(protocol) = contract_operation(request.uri().path()) else {
         return next.run(request).await;
-    }
+    };
     let key = match request.headers().get(KEY_HEADER) {
         None => return next.run(request).await, // no key: at-least-once, on purpose
         Some(value) => match parse_key(value) {
             Ok(key) => key.to_owned(),
-            Err(status) => return grpc_error(status),
+            Err(status) => return protocol.reject(status),
         },
     };
     let session = session_of(&request);
+    // What the key is bound to: the gRPC method, or the HTTP method and path.
+    let operation = match protocol {
+        Protocol::Grpc => request.uri().path().to_owned(),
+        Protocol::Rest => format!("{} {}", request.method(), request.uri().path()),
+    };
     let wait_limit = match request
         .headers()
         .get(GRPC_TIMEOUT)
@@ -59,16 +64,16 @@ pub async fn once(State(lab): State<Arc<LabState>>, request: Request, next: Next
     let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(body) => body,
         Err(_) => {
-            return grpc_error(Status::resource_exhausted(format!(
+            return protocol.reject(Status::resource_exhausted(format!(
                 "the request body is unreadable or larger than {MAX_BODY_BYTES} bytes"
             )));
         }
     };
-    let fingerprint = lab.idempotency.fingerprint(&path, &body);
+    let fingerprint = lab.idempotency.fingerprint(&operation, &body);
 
     match lab
         .idempotency
-        .begin(&session.name, &key, &path, fingerprint, Instant::now())
+        .begin(&session.name, &key, &operation, fingerprint, Instant::now())
     {
         Begin::Execute(ticket) => {
             let request = Request::from_parts(parts, Body::from(body));
@@ -77,14 +82,17 @@ pub async fn once(State(lab): State<Arc<LabState>>, request: Request, next: Next
             // it between "state changed" and "outcome stored" would let a retry
             // execute a second time — the very thing this layer prevents.
             let execution = tokio::spawn(async move {
-                let reply = Arc::new(buffer(next.run(request).await).await);
-                let storable = is_storable(grpc_code(&reply));
+                let reply = Arc::new(buffer(next.run(request).await, protocol).await);
+                let storable = match protocol {
+                    Protocol::Grpc => is_storable(grpc_code(&reply)),
+                    Protocol::Rest => rest::reply::is_storable(reply.status),
+                };
                 ticket.complete(storable.then(|| reply.clone()), Instant::now());
                 reply
             });
             match execution.await {
                 Ok(reply) => respond(&reply, false),
-                Err(_) => grpc_error(Status::internal("the handler failed unexpectedly")),
+                Err(_) => protocol.reject(Status::internal("the handler failed unexpectedly")),
             }
         }
         Begin::Replay(reply) => {
@@ -97,32 +105,28 @@ pub async fn once(State(lab): State<Arc<LabState>>, request: Request, next: Next
                 first.wait_for(|p| !matches!(p, Pending::Running)),
             )
             .await;
-            match outcome
-                .ok()
-                .and_then(Result::ok)
-                .map(|pending| pending.clone())
-            {
+            match outcome.ok().and_then(Result::ok).map(|pending| pending.clone()) {
                 Some(Pending::Done(reply)) => {
                     Stats::bump(&session.stats.replays);
                     respond(&reply, true)
                 }
-                _ => grpc_error(Status::aborted(format!(
+                _ => protocol.reject(Status::aborted(format!(
                     "another request with idempotency-key {key:?} was in progress and did not complete; retry"
                 ))),
             }
         }
         Begin::Mismatch { method } => {
             Stats::bump(&session.stats.key_reuse_rejected);
-            let what = if *method == *path {
-                "with a different request body"
+            let what = if *method == *operation {
+                "with a different request body".to_owned()
             } else {
-                &*format!("for {method}")
+                format!("for {method}")
             };
-            grpc_error(Status::failed_precondition(format!(
+            protocol.reject(Status::failed_precondition(format!(
                 "idempotency-key {key:?} was already used {what}; use a new key for a new operation"
             )))
         }
-        Begin::Full => grpc_error(Status::resource_exhausted(
+        Begin::Full => protocol.reject(Status::resource_exhausted(
             "the idempotency store is full of requests in progress; retry shortly",
         )),
     }
@@ -170,22 +174,24 @@ fn grpc_code(reply: &StoredReply) -> Option<Code> {
 }
 
 /// Reads a whole reply into memory.
-async fn buffer(response: Response) -> StoredReply {
+async fn buffer(response: Response, protocol: Protocol) -> StoredReply {
     let (parts, body) = response.into_parts();
     match body.collect().await {
         Ok(collected) => {
             let trailers = collected.trailers().cloned();
             StoredReply {
+                status: parts.status,
                 headers: parts.headers,
                 body: collected.to_bytes(),
                 trailers,
             }
         }
         Err(error) => {
-            let failed = grpc_error(Status::internal(format!(
+            let failed = protocol.reject(Status::internal(format!(
                 "the reply could not be read: {error}"
             )));
             StoredReply {
+                status: failed.status(),
                 headers: failed.headers().clone(),
                 body: Default::default(),
                 trailers: None,
@@ -207,6 +213,7 @@ fn respond(reply: &StoredReply, replayed: bool) -> Response {
     }
     let body = Body::new(StreamBody::new(futures_util::stream::iter(frames)));
     let mut response = Response::new(body);
+    *response.status_mut() = reply.status;
     *response.headers_mut() = reply.headers.clone();
     if replayed {
         response

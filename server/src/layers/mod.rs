@@ -12,8 +12,10 @@
 //!
 //! Each layer is an `axum::middleware::from_fn` function: it gets the request
 //! and `next` (the rest of the stack), and decides whether and how to call it.
-//! Only the contract's services (Calculator, Store, Account) are shaped;
-//! health, reflection and the Lab service pass through untouched.
+//! The same layers serve both protocols — the contract's gRPC services
+//! (Calculator, Store, Account) and their REST twin under `/api/v1` — and
+//! answer each in its own language: a gRPC status, or a JSON error. Health,
+//! reflection and the Lab service pass through untouched.
 
 pub mod executions;
 pub mod fault;
@@ -22,29 +24,78 @@ pub mod session;
 
 use std::sync::Arc;
 
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::response::Response;
 use tonic::Status;
 
+use crate::rest;
 use crate::session::Session;
 
-/// The services whose requests take faults and idempotency keys.
+/// The gRPC services whose requests take faults and idempotency keys.
 const CONTRACT_SERVICES: [&str; 3] = [
     "/calculator.v1.Calculator/",
     "/calculator.v1.Store/",
     "/calculator.v1.Account/",
 ];
 
-/// Whether `path` is a method of the contract's services.
-pub fn is_contract_method(path: &str) -> bool {
-    CONTRACT_SERVICES
-        .iter()
-        .any(|service| path.starts_with(service))
+/// How a request is answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// gRPC (and gRPC-Web, translated before these layers): a status in
+    /// `grpc-status`.
+    Grpc,
+    /// The REST/JSON twin: an HTTP status and a JSON error body.
+    Rest,
 }
 
-/// A gRPC error reply (trailers-only: the status travels in the headers).
-pub fn grpc_error(status: Status) -> Response {
-    status.into_http()
+impl Protocol {
+    /// The protocol a path belongs to.
+    pub fn of(path: &str) -> Protocol {
+        if path.starts_with(rest::PREFIX) {
+            Protocol::Rest
+        } else {
+            Protocol::Grpc
+        }
+    }
+
+    /// An error reply in this protocol.
+    pub fn reject(self, status: Status) -> Response {
+        match self {
+            Protocol::Grpc => status.into_http(),
+            Protocol::Rest => rest::reply::error(&status),
+        }
+    }
+}
+
+/// The protocol of a request to one of the contract's operations, or `None`
+/// for anything else (health, reflection, the Lab service).
+pub fn contract_operation(path: &str) -> Option<Protocol> {
+    if CONTRACT_SERVICES
+        .iter()
+        .any(|service| path.starts_with(service))
+    {
+        Some(Protocol::Grpc)
+    } else if path.starts_with(&format!("{}/", rest::PREFIX)) {
+        Some(Protocol::Rest)
+    } else {
+        None
+    }
+}
+
+/// The operation a request asks for, as counted and fingerprinted: the gRPC
+/// method path, or for REST the HTTP method and route
+/// (`POST /api/v1/accounts/{account}/withdraw`).
+pub fn operation_name(request: &Request, protocol: Protocol) -> String {
+    match protocol {
+        Protocol::Grpc => request.uri().path().to_owned(),
+        Protocol::Rest => {
+            let route = request
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or_else(|| request.uri().path(), MatchedPath::as_str);
+            format!("{} {route}", request.method())
+        }
+    }
 }
 
 /// The session the [`session`] layer attached to the request.
@@ -61,11 +112,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_the_contract_services_are_shaped() {
-        assert!(is_contract_method("/calculator.v1.Account/Withdraw"));
-        assert!(is_contract_method("/calculator.v1.Calculator/Add"));
-        assert!(!is_contract_method("/calculator.v1.Lab/GetStats"));
-        assert!(!is_contract_method("/grpc.health.v1.Health/Check"));
-        assert!(!is_contract_method("/calculator.v1.Accounting/X"));
+    fn only_the_contract_operations_are_shaped() {
+        assert_eq!(
+            contract_operation("/calculator.v1.Account/Withdraw"),
+            Some(Protocol::Grpc)
+        );
+        assert_eq!(
+            contract_operation("/calculator.v1.Calculator/Add"),
+            Some(Protocol::Grpc)
+        );
+        assert_eq!(
+            contract_operation("/api/v1/accounts/a/withdraw"),
+            Some(Protocol::Rest)
+        );
+        assert_eq!(contract_operation("/calculator.v1.Lab/GetStats"), None);
+        assert_eq!(contract_operation("/grpc.health.v1.Health/Check"), None);
+        assert_eq!(contract_operation("/calculator.v1.Accounting/X"), None);
+        assert_eq!(contract_operation("/api/v10/x"), None);
     }
 }

@@ -6,7 +6,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::grpc_error;
+use super::Protocol;
 use crate::session::{self, DEFAULT_SESSION, SESSION_HEADER};
 use crate::state::LabState;
 
@@ -21,7 +21,7 @@ pub async fn attach(
     };
     let (session, evicted) = match found {
         Ok(found) => found,
-        Err(status) => return grpc_error(status),
+        Err(status) => return Protocol::of(request.uri().path()).reject(status),
     };
     if let Some(evicted) = evicted {
         lab.idempotency.forget_session(&evicted);

@@ -187,3 +187,61 @@ impl Clients {
             .balance_cents
     }
 }
+
+/// A REST reply: status, headers and the parsed JSON body (`null` if empty).
+pub struct RestReply {
+    pub status: http::StatusCode,
+    pub headers: http::HeaderMap,
+    pub json: serde_json::Value,
+}
+
+impl TestServer {
+    /// Sends a REST request; `body` is sent as `application/json` unless
+    /// `headers` names another content type.
+    pub async fn rest(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> RestReply {
+        use http_body_util::BodyExt;
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.url()));
+        if body.is_some()
+            && !headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        {
+            request = request.header("content-type", "application/json");
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
+            .body(http_body_util::Full::new(bytes::Bytes::from(
+                body.unwrap_or_default().to_owned(),
+            )))
+            .unwrap();
+        let response = self
+            .http1()
+            .request(request)
+            .await
+            .expect("the server answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let json = if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
+        };
+        RestReply {
+            status,
+            headers,
+            json,
+        }
+    }
+}

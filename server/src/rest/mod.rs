@@ -1,0 +1,301 @@
+//! The REST/JSON twin of the gRPC services, for the "RPC vs REST" lesson.
+//!
+//! The same rules (`arithmetic`, `key_value`, `ledger`) behind the same
+//! layers (sessions, faults, idempotency), on the same port, under
+//! `/api/v1`. Where gRPC has methods, REST has resources and HTTP verbs — and
+//! HTTP's verbs carry meaning a gRPC method name does not: `GET`, `PUT` and
+//! `DELETE` are idempotent by definition, `POST` is not.
+//!
+//! | request | gRPC twin | reply |
+//! | --- | --- | --- |
+//! | `POST /api/v1/calculator/{add,subtract,multiply,divide}` `{"a": 1, "b": 2}` | `Calculator/Add`… | `{"value": 3}` |
+//! | `PUT /api/v1/store/values/{key}` `{"value": 10}` | `Store/SetValue` | `{"value": 10}` |
+//! | `GET /api/v1/store/values/{key}` | `Store/GetValue` | `{"value": 10}` |
+//! | `DELETE /api/v1/store/values/{key}` | `Store/DeleteValue` | `{"existed": true}` |
+//! | `POST /api/v1/store/values/{key}/increment` `{"delta": 1}` | `Store/Increment` | `{"value": 11}` |
+//! | `POST /api/v1/store/lists/{key}` `{"item": 5}` | `Store/Append` | `{"items": [5]}` |
+//! | `POST /api/v1/accounts/{account}/deposit` `{"amount_cents": 100}` | `Account/Deposit` | `{"account": …, "balance_cents": …}` |
+//! | `POST /api/v1/accounts/{account}/withdraw` `{"amount_cents": 100}` | `Account/Withdraw` | the same |
+//! | `GET /api/v1/accounts/{account}` | `Account/GetBalance` | the same |
+//!
+//! Errors are `{"code": "INVALID_ARGUMENT", "message": "..."}` with the HTTP
+//! status the code maps to ([`reply::http_status`]); a body that is not JSON,
+//! not `application/json` or too large gets 400, 415 or 413.
+
+pub mod body;
+pub mod reply;
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Path;
+use axum::response::Response;
+use axum::routing::{any, get, post, put};
+use http::HeaderMap;
+use rpc_lab::calculator::Operation;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tonic::Status;
+
+use crate::arithmetic;
+use crate::session::Session;
+
+/// Where the REST routes live.
+pub const PREFIX: &str = "/api/v1";
+
+/// The REST routes, with their full paths under [`PREFIX`].
+pub fn router() -> Router {
+    let at = |path: &str| format!("{PREFIX}{path}");
+    Router::new()
+        .route(&at("/calculator/{operation}"), post(calculate))
+        .route(
+            &at("/store/values/{key}"),
+            put(set_value).get(get_value).delete(delete_value),
+        )
+        .route(&at("/store/values/{key}/increment"), post(increment))
+        .route(&at("/store/lists/{key}"), post(append))
+        .route(&at("/accounts/{account}"), get(balance))
+        .route(&at("/accounts/{account}/deposit"), post(deposit))
+        .route(&at("/accounts/{account}/withdraw"), post(withdraw))
+        // Anything else under the prefix: a JSON 404, not gRPC's UNIMPLEMENTED.
+        .route(
+            &at("/{*rest}"),
+            any(|| async { reply::error(&Status::not_found("no such resource under /api/v1")) }),
+        )
+        .method_not_allowed_fallback(|| async {
+            let mut reply = reply::error(&Status::unimplemented(
+                "this resource does not accept that HTTP method",
+            ));
+            *reply.status_mut() = http::StatusCode::METHOD_NOT_ALLOWED;
+            reply
+        })
+}
+
+/// Reads the JSON body as `T`, runs the rule, and answers in JSON.
+async fn json<T, R>(
+    headers: &HeaderMap,
+    body: Body,
+    rule: impl FnOnce(T) -> Result<R, Status>,
+) -> Response
+where
+    T: DeserializeOwned,
+    R: Serialize,
+{
+    match body::read_json::<T>(headers, body).await {
+        Ok(request) => answer(rule(request)),
+        Err(error) => error.into_reply(),
+    }
+}
+
+fn answer<R: Serialize>(outcome: Result<R, Status>) -> Response {
+    match outcome {
+        Ok(value) => reply::ok(value),
+        Err(status) => reply::error(&status),
+    }
+}
+
+#[derive(Deserialize)]
+struct Operands {
+    a: f64,
+    b: f64,
+}
+
+#[derive(Serialize)]
+struct Value {
+    value: f64,
+}
+
+async fn calculate(Path(operation): Path<String>, headers: HeaderMap, body: Body) -> Response {
+    let operation = match operation.as_str() {
+        "add" => Operation::Add,
+        "subtract" => Operation::Subtract,
+        "multiply" => Operation::Multiply,
+        "divide" => Operation::Divide,
+        other => {
+            return reply::error(&Status::not_found(format!(
+                "no operation {other:?}: use add, subtract, multiply or divide"
+            )));
+        }
+    };
+    json(&headers, body, |Operands { a, b }: Operands| {
+        arithmetic::evaluate(operation, a, b)
+            .map(|value| Value { value })
+            .map_err(Status::from)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct SetValue {
+    value: f64,
+}
+
+async fn set_value(
+    Extension(session): Extension<Arc<Session>>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    json(&headers, body, |SetValue { value }: SetValue| {
+        session
+            .data
+            .lock()
+            .unwrap()
+            .store
+            .set(&key, value)
+            .map(|value| Value { value })
+    })
+    .await
+}
+
+async fn get_value(
+    Extension(session): Extension<Arc<Session>>,
+    Path(key): Path<String>,
+) -> Response {
+    answer(
+        session
+            .data
+            .lock()
+            .unwrap()
+            .store
+            .get(&key)
+            .map(|value| Value { value }),
+    )
+}
+
+#[derive(Serialize)]
+struct Existed {
+    existed: bool,
+}
+
+async fn delete_value(
+    Extension(session): Extension<Arc<Session>>,
+    Path(key): Path<String>,
+) -> Response {
+    answer(
+        session
+            .data
+            .lock()
+            .unwrap()
+            .store
+            .delete(&key)
+            .map(|existed| Existed { existed }),
+    )
+}
+
+#[derive(Deserialize)]
+struct Delta {
+    delta: f64,
+}
+
+async fn increment(
+    Extension(session): Extension<Arc<Session>>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    json(&headers, body, |Delta { delta }: Delta| {
+        session
+            .data
+            .lock()
+            .unwrap()
+            .store
+            .increment(&key, delta)
+            .map(|value| Value { value })
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct Item {
+    item: f64,
+}
+
+#[derive(Serialize)]
+struct Items {
+    items: Vec<f64>,
+}
+
+async fn append(
+    Extension(session): Extension<Arc<Session>>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    json(&headers, body, |Item { item }: Item| {
+        session
+            .data
+            .lock()
+            .unwrap()
+            .store
+            .append(&key, item)
+            .map(|items| Items { items })
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct Amount {
+    amount_cents: i64,
+}
+
+#[derive(Serialize)]
+struct Balance {
+    account: String,
+    balance_cents: i64,
+}
+
+async fn balance(
+    Extension(session): Extension<Arc<Session>>,
+    Path(account): Path<String>,
+) -> Response {
+    let outcome = session.data.lock().unwrap().ledger.balance(&account);
+    answer(outcome.map(|balance_cents| Balance {
+        account,
+        balance_cents,
+    }))
+}
+
+async fn deposit(
+    Extension(session): Extension<Arc<Session>>,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    json(&headers, body, |Amount { amount_cents }: Amount| {
+        let balance_cents = session
+            .data
+            .lock()
+            .unwrap()
+            .ledger
+            .deposit(&account, amount_cents)?;
+        Ok(Balance {
+            account: account.clone(),
+            balance_cents,
+        })
+    })
+    .await
+}
+
+async fn withdraw(
+    Extension(session): Extension<Arc<Session>>,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    json(&headers, body, |Amount { amount_cents }: Amount| {
+        let balance_cents = session
+            .data
+            .lock()
+            .unwrap()
+            .ledger
+            .withdraw(&account, amount_cents)?;
+        Ok(Balance {
+            account: account.clone(),
+            balance_cents,
+        })
+    })
+    .await
+}
