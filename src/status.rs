@@ -97,25 +97,7 @@ pub fn explain(code: Code) -> &'static str {
 mod tests {
     use super::*;
 
-    const ALL: [Code; 17] = [
-        Code::Ok,
-        Code::Cancelled,
-        Code::Unknown,
-        Code::InvalidArgument,
-        Code::DeadlineExceeded,
-        Code::NotFound,
-        Code::AlreadyExists,
-        Code::PermissionDenied,
-        Code::ResourceExhausted,
-        Code::FailedPrecondition,
-        Code::Aborted,
-        Code::OutOfRange,
-        Code::Unimplemented,
-        Code::Internal,
-        Code::Unavailable,
-        Code::DataLoss,
-        Code::Unauthenticated,
-    ];
+    const ALL: [Code; 17] = crate::resilience::CodeSet::ALL_CODES;
 
     /// The names are the specification's, which is also what tonic's numeric
     /// codes map to: checked through the number so a typo cannot hide.

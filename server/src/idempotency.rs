@@ -40,6 +40,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::HeaderMap;
 use tokio::sync::watch;
+use tonic::Code;
 
 /// Memory an entry costs besides its key, body and header bytes: the map
 /// slot, the expiry record, the `Arc`'d reply, two header maps' tables and the
@@ -47,6 +48,18 @@ use tokio::sync::watch;
 /// benchmark measures for a million keys (`cargo bench -p rpc-lab-server`),
 /// which prints both numbers so drift shows.
 pub const ENTRY_OVERHEAD_BYTES: usize = 800;
+
+/// The outcomes that are stored: success and the deterministic errors, which
+/// would come out the same if executed again. Anything else (an internal
+/// error, a resource limit, a failure before execution) is not, so a retry
+/// with the key executes.
+pub const STORED_CODES: [Code; 5] = [
+    Code::Ok,
+    Code::InvalidArgument,
+    Code::FailedPrecondition,
+    Code::OutOfRange,
+    Code::NotFound,
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IdempotencyConfig {

@@ -17,7 +17,7 @@ use tonic::{Code, Status};
 
 use super::{Protocol, contract_operation, session_of};
 use crate::deadline::{self, GRPC_TIMEOUT};
-use crate::idempotency::{Begin, Pending, StoredReply};
+use crate::idempotency::{Begin, Pending, STORED_CODES, StoredReply};
 use crate::rest;
 use crate::session::Stats;
 use crate::state::LabState;
@@ -83,10 +83,7 @@ pub async fn once(State(lab): State<Arc<LabState>>, request: Request, next: Next
             // execute a second time — the very thing this layer prevents.
             let execution = tokio::spawn(async move {
                 let reply = Arc::new(buffer(next.run(request).await, protocol).await);
-                let storable = match protocol {
-                    Protocol::Grpc => is_storable(grpc_code(&reply)),
-                    Protocol::Rest => rest::reply::is_storable(reply.status),
-                };
+                let storable = is_storable(&reply, protocol);
                 ticket.complete(storable.then(|| reply.clone()), Instant::now());
                 reply
             });
@@ -146,20 +143,15 @@ pub fn parse_key(value: &HeaderValue) -> Result<&str, Status> {
     Ok(value.to_str().expect("printable ASCII"))
 }
 
-/// Outcomes that are stored: success and the deterministic errors, which
-/// would come out the same if executed again. Anything else (an internal
-/// error, a resource limit) is not, so a retry executes.
-fn is_storable(code: Option<Code>) -> bool {
-    matches!(
-        code,
-        Some(
-            Code::Ok
-                | Code::InvalidArgument
-                | Code::FailedPrecondition
-                | Code::OutOfRange
-                | Code::NotFound
-        )
-    )
+/// Whether a reply is an outcome the store keeps ([`STORED_CODES`]): for gRPC
+/// by its status code, for REST by the HTTP status those codes map to.
+fn is_storable(reply: &StoredReply, protocol: Protocol) -> bool {
+    match protocol {
+        Protocol::Grpc => grpc_code(reply).is_some_and(|code| STORED_CODES.contains(&code)),
+        Protocol::Rest => STORED_CODES
+            .iter()
+            .any(|&code| rest::reply::http_status(code) == reply.status),
+    }
 }
 
 /// The reply's gRPC status, from its trailers or (trailers-only) its headers.
@@ -247,26 +239,51 @@ mod tests {
         }
     }
 
+    fn reply(status: u16, grpc_status: Option<&'static str>) -> StoredReply {
+        let mut trailers = http::HeaderMap::new();
+        if let Some(code) = grpc_status {
+            trailers.insert("grpc-status", HeaderValue::from_static(code));
+        }
+        StoredReply {
+            status: http::StatusCode::from_u16(status).unwrap(),
+            headers: Default::default(),
+            body: Default::default(),
+            trailers: Some(trailers),
+        }
+    }
+
     #[test]
     fn only_deterministic_outcomes_are_stored() {
-        for code in [
-            Code::Ok,
-            Code::InvalidArgument,
-            Code::FailedPrecondition,
-            Code::OutOfRange,
-            Code::NotFound,
-        ] {
-            assert!(is_storable(Some(code)), "{code:?}");
+        // gRPC: by status code (OK, INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, OUT_OF_RANGE).
+        for code in ["0", "3", "5", "9", "11"] {
+            assert!(
+                is_storable(&reply(200, Some(code)), Protocol::Grpc),
+                "grpc-status {code}"
+            );
         }
-        for code in [
-            Code::Unavailable,
-            Code::Internal,
-            Code::ResourceExhausted,
-            Code::DeadlineExceeded,
-            Code::Aborted,
-        ] {
-            assert!(!is_storable(Some(code)), "{code:?}");
+        // CANCELLED, UNKNOWN, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNAVAILABLE.
+        for code in ["1", "2", "4", "8", "10", "13", "14"] {
+            assert!(
+                !is_storable(&reply(200, Some(code)), Protocol::Grpc),
+                "grpc-status {code}"
+            );
         }
-        assert!(!is_storable(None));
+        assert!(
+            !is_storable(&reply(200, None), Protocol::Grpc),
+            "no status, no storing"
+        );
+        // REST: by the HTTP statuses those codes map to.
+        for status in [200, 400, 404, 412] {
+            assert!(
+                is_storable(&reply(status, None), Protocol::Rest),
+                "HTTP {status}"
+            );
+        }
+        for status in [409, 429, 500, 503, 504] {
+            assert!(
+                !is_storable(&reply(status, None), Protocol::Rest),
+                "HTTP {status}"
+            );
+        }
     }
 }

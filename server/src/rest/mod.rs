@@ -40,6 +40,7 @@ use serde::{Deserialize, Serialize};
 use tonic::Status;
 
 use crate::arithmetic;
+use crate::ledger::Ledger;
 use crate::session::Session;
 
 /// Where the REST routes live.
@@ -259,39 +260,37 @@ async fn balance(
 }
 
 async fn deposit(
-    Extension(session): Extension<Arc<Session>>,
-    Path(account): Path<String>,
+    session: Extension<Arc<Session>>,
+    account: Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    json(&headers, body, |Amount { amount_cents }: Amount| {
-        let balance_cents = session
-            .data
-            .lock()
-            .unwrap()
-            .ledger
-            .deposit(&account, amount_cents)?;
-        Ok(Balance {
-            account: account.clone(),
-            balance_cents,
-        })
-    })
-    .await
+    move_money(session, account, headers, body, Ledger::deposit).await
 }
 
 async fn withdraw(
+    session: Extension<Arc<Session>>,
+    account: Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    move_money(session, account, headers, body, Ledger::withdraw).await
+}
+
+/// Deposit and withdraw differ only in the ledger rule they apply.
+async fn move_money(
     Extension(session): Extension<Arc<Session>>,
     Path(account): Path<String>,
     headers: HeaderMap,
     body: Body,
+    rule: fn(&mut Ledger, &str, i64) -> Result<i64, Status>,
 ) -> Response {
     json(&headers, body, |Amount { amount_cents }: Amount| {
-        let balance_cents = session
-            .data
-            .lock()
-            .unwrap()
-            .ledger
-            .withdraw(&account, amount_cents)?;
+        let balance_cents = rule(
+            &mut session.data.lock().unwrap().ledger,
+            &account,
+            amount_cents,
+        )?;
         Ok(Balance {
             account: account.clone(),
             balance_cents,

@@ -34,13 +34,6 @@ pub fn http_status(code: Code) -> StatusCode {
     }
 }
 
-/// Whether a REST reply with this HTTP status is an outcome the idempotency
-/// store keeps: success and the deterministic errors (the statuses that
-/// INVALID_ARGUMENT, OUT_OF_RANGE, FAILED_PRECONDITION and NOT_FOUND map to).
-pub fn is_storable(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 200 | 400 | 404 | 412)
-}
-
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     code: &'static str,
@@ -74,27 +67,5 @@ mod tests {
         assert_eq!(http_status(Code::Internal), 500);
         assert_eq!(http_status(Code::Unavailable), 503);
         assert_eq!(http_status(Code::DeadlineExceeded), 504);
-    }
-
-    #[test]
-    fn storable_statuses_are_the_deterministic_ones() {
-        for code in [
-            Code::Ok,
-            Code::InvalidArgument,
-            Code::OutOfRange,
-            Code::FailedPrecondition,
-            Code::NotFound,
-        ] {
-            assert!(is_storable(http_status(code)), "{code:?}");
-        }
-        for code in [
-            Code::Unavailable,
-            Code::Internal,
-            Code::ResourceExhausted,
-            Code::DeadlineExceeded,
-            Code::Aborted,
-        ] {
-            assert!(!is_storable(http_status(code)), "{code:?}");
-        }
     }
 }
