@@ -13,8 +13,10 @@
 //!
 //! The same code runs in the browser (compiled to `wasm32`, talking gRPC-Web
 //! through `fetch`) and natively (tests and benchmarks, talking HTTP/2 or
-//! gRPC-Web over a socket). That is why nothing in this crate touches a clock,
-//! a socket or a timer itself: the caller brings the transport.
+//! gRPC-Web over a socket). That is why nothing in this crate opens a socket or
+//! reads the time on its own: the caller brings the transport, and the clock
+//! (`resilience::WebClock` in the browser, `TokioClock` natively, a paused one
+//! in tests) is handed in.
 
 pub mod calculator;
 pub mod proto;
