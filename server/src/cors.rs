@@ -14,8 +14,9 @@
 
 use std::time::Duration;
 
-use http::{HeaderName, Method};
+use http::{HeaderName, HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Headers a browser client may send: what gRPC-Web clients send, plus the lab's own.
 pub const REQUEST_HEADERS: &[&str] = &[
@@ -40,6 +41,16 @@ pub const EXPOSED_HEADERS: &[&str] = &[
     "idempotent-replayed",
     "x-fault-injected",
 ];
+
+/// Lets a page on another origin read the sizes and timings of its requests
+/// through the Resource Timing API (the RPC-vs-REST lesson shows response
+/// sizes). Without it the browser reports them as zero.
+pub fn timing_allow_origin() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(
+        HeaderName::from_static("timing-allow-origin"),
+        HeaderValue::from_static("*"),
+    )
+}
 
 /// How long a browser may cache a preflight answer: fewer OPTIONS round trips.
 const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);

@@ -153,7 +153,10 @@ pub async fn app(config: &Config, stack: Layers) -> Result<(axum::Router, Arc<La
     let grpc_routes =
         with_lab_layers(grpc.into_axum_router(), &lab, stack).layer(GrpcWebLayer::new());
     let rest_routes = with_lab_layers(rest::router(), &lab, stack);
-    let app = grpc_routes.merge(rest_routes).layer(cors::layer());
+    let app = grpc_routes
+        .merge(rest_routes)
+        .layer(cors::timing_allow_origin())
+        .layer(cors::layer());
     Ok((app, lab))
 }
 

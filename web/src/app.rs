@@ -6,7 +6,9 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::browser;
-use crate::components::{CallHistory, CallResult, OperandInput, OperationButtons, ServerBanner};
+use crate::components::{
+    CallHistory, CallResult, OperandInput, OperationButtons, RpcVsRest, ServerBanner,
+};
 use crate::state::{Action, CalculatorState, CallRecord, Outcome};
 
 #[component]
@@ -87,6 +89,7 @@ pub fn App() -> Html {
                     <CallResult latest={state.latest().cloned()} {in_flight} />
                 </section>
                 <CallHistory history={state.history.clone()} />
+                <RpcVsRest base_url={server.base_url.clone()} />
             </main>
         </>
     }

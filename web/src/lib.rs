@@ -5,6 +5,8 @@
 //! - [`app`]: the page itself, and the only place that calls the server.
 //! - [`components`]: what the page is made of, one component per file.
 //! - [`state`]: the page's state and the reducer that changes it (pure, tested natively).
+//! - [`latency`]: percentiles and histogram bins for the plots (pure, tested natively).
+//! - [`comparison`]: the RPC-vs-REST lesson's measurement (gRPC-Web and `fetch`).
 //! - [`server_url`]: which server to call: this origin, or `?server=` (pure, tested natively).
 //! - [`browser`]: the browser's clock and address (`std::time::Instant` panics in wasm32).
 //!
@@ -13,6 +15,8 @@
 
 pub mod app;
 pub mod browser;
+pub mod comparison;
 pub mod components;
+pub mod latency;
 pub mod server_url;
 pub mod state;

@@ -1,0 +1,172 @@
+//! The RPC-vs-REST lesson's measurement: the same `add(a, b)`, N times, over
+//! gRPC-Web (the generated client) and over the REST twin (`fetch` and
+//! JSON), timed in the browser.
+//!
+//! Request sizes are computed (the page builds the bodies); response sizes
+//! come from the browser's Resource Timing API: `encodedBodySize` (the body
+//! as it came over the wire) and `transferSize` (body plus response
+//! headers). Request headers are not exposed to pages at all. A server on
+//! another origin must send `timing-allow-origin` for the sizes to be
+//! readable; the lab's server does.
+
+use std::cell::{Cell, RefCell};
+
+use prost::Message;
+use rpc_lab::proto::{BinaryOperation, CalculatorClient};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, PerformanceResourceTiming, Request, RequestInit, Response};
+
+use crate::browser;
+
+/// Which protocol a run used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    GrpcWeb,
+    Rest,
+}
+
+impl Protocol {
+    pub fn label(self) -> &'static str {
+        match self {
+            Protocol::GrpcWeb => "gRPC-Web",
+            Protocol::Rest => "REST/JSON",
+        }
+    }
+
+    /// The path that identifies this protocol's requests in Resource Timing.
+    fn path(self) -> &'static str {
+        match self {
+            Protocol::GrpcWeb => "/calculator.v1.Calculator/Add",
+            Protocol::Rest => "/api/v1/calculator/add",
+        }
+    }
+}
+
+/// One finished run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Run {
+    pub protocol: Protocol,
+    /// Latency of every call, in milliseconds.
+    pub latencies: Vec<f64>,
+    pub errors: usize,
+    pub elapsed_ms: f64,
+    /// Bytes of one request body.
+    pub request_body_bytes: usize,
+    /// Mean response body and transfer size, when the browser reveals them.
+    pub response_body_bytes: Option<f64>,
+    pub response_transfer_bytes: Option<f64>,
+}
+
+/// Makes `calls` calls, `concurrency` at a time, reporting progress after each.
+pub async fn run(
+    protocol: Protocol,
+    base_url: &str,
+    calls: usize,
+    concurrency: usize,
+    progress: impl Fn(usize),
+) -> Run {
+    let performance = web_sys::window().and_then(|w| w.performance());
+    if let Some(performance) = &performance {
+        performance.clear_resource_timings();
+        performance.set_resource_timing_buffer_size(calls as u32 + 64);
+    }
+    let next = Cell::new(0usize);
+    let latencies = RefCell::new(Vec::with_capacity(calls));
+    let errors = Cell::new(0usize);
+    let grpc = CalculatorClient::new(tonic_web_wasm_client::Client::new(base_url.to_owned()));
+    let rest_url = format!("{base_url}{}", Protocol::Rest.path());
+    let started = browser::now_ms();
+
+    let worker = || async {
+        loop {
+            let i = next.get();
+            if i >= calls {
+                break;
+            }
+            next.set(i + 1);
+            let (a, b) = (i as f64, 2.0);
+            let sent = browser::now_ms();
+            let ok = match protocol {
+                Protocol::GrpcWeb => grpc
+                    .clone()
+                    .add(BinaryOperation { a, b })
+                    .await
+                    .is_ok_and(|r| r.into_inner().value == a + b),
+                Protocol::Rest => rest_add(&rest_url, a, b)
+                    .await
+                    .is_ok_and(|value| value == a + b),
+            };
+            latencies.borrow_mut().push(browser::now_ms() - sent);
+            errors.set(errors.get() + usize::from(!ok));
+            progress(latencies.borrow().len());
+        }
+    };
+    futures_util::future::join_all((0..concurrency.max(1)).map(|_| worker())).await;
+    let elapsed_ms = browser::now_ms() - started;
+
+    let (body, transfer) = performance
+        .as_ref()
+        .map_or((None, None), |p| response_sizes(p, protocol));
+    Run {
+        protocol,
+        latencies: latencies.into_inner(),
+        errors: errors.get(),
+        elapsed_ms,
+        request_body_bytes: match protocol {
+            // A gRPC-Web message: 1 flag byte, a 4-byte length, the protobuf.
+            Protocol::GrpcWeb => 5 + BinaryOperation { a: 1.0, b: 2.0 }.encoded_len(),
+            Protocol::Rest => rest_body(1.0, 2.0).len(),
+        },
+        response_body_bytes: body,
+        response_transfer_bytes: transfer,
+    }
+}
+
+fn rest_body(a: f64, b: f64) -> String {
+    format!(r#"{{"a":{a},"b":{b}}}"#)
+}
+
+/// `POST {url}` with `{"a": a, "b": b}`; the `value` of the JSON reply.
+async fn rest_add(url: &str, a: f64, b: f64) -> Result<f64, JsValue> {
+    let window = web_sys::window().ok_or("no window")?;
+    let headers = Headers::new()?;
+    headers.set("content-type", "application/json")?;
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_headers(&headers);
+    init.set_body(&JsValue::from_str(&rest_body(a, b)));
+    let request = Request::new_with_str_and_init(url, &init)?;
+    let response: Response = JsFuture::from(window.fetch_with_request(&request))
+        .await?
+        .dyn_into()?;
+    let text = JsFuture::from(response.text()?).await?;
+    if !response.ok() {
+        return Err(text);
+    }
+    let json = js_sys::JSON::parse(&text.as_string().unwrap_or_default())?;
+    js_sys::Reflect::get(&json, &JsValue::from_str("value"))?
+        .as_f64()
+        .ok_or_else(|| "no value".into())
+}
+
+/// Mean response body and transfer sizes of this protocol's requests, or
+/// `None` where the browser hides them (zero: no `timing-allow-origin`).
+fn response_sizes(
+    performance: &web_sys::Performance,
+    protocol: Protocol,
+) -> (Option<f64>, Option<f64>) {
+    let (mut body, mut transfer, mut n) = (0.0, 0.0, 0.0);
+    for entry in performance.get_entries_by_type("resource").iter() {
+        let Ok(entry) = entry.dyn_into::<PerformanceResourceTiming>() else {
+            continue;
+        };
+        if entry.name().contains(protocol.path()) {
+            body += entry.encoded_body_size();
+            transfer += entry.transfer_size();
+            n += 1.0;
+        }
+    }
+    let mean = |total: f64| (n > 0.0 && total > 0.0).then(|| total / n);
+    (mean(body), mean(transfer))
+}

@@ -1,0 +1,148 @@
+//! Latency statistics for the page: percentiles and histogram bins.
+//!
+//! Pure functions on plain numbers, so the plots' math is tested natively.
+//! Percentiles use the nearest-rank method: the p-th percentile is a latency
+//! that was actually measured, never an interpolation between two.
+
+/// The numbers a student compares.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Summary {
+    pub count: usize,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub mean: f64,
+    pub max: f64,
+}
+
+/// The nearest-rank percentile `p` (0–100) of `sorted` (ascending).
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Summarises latencies in milliseconds.
+pub fn summarize(latencies: &[f64]) -> Summary {
+    let mut sorted = latencies.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    if sorted.is_empty() {
+        return Summary::default();
+    }
+    Summary {
+        count: sorted.len(),
+        p50: percentile(&sorted, 50.0),
+        p90: percentile(&sorted, 90.0),
+        p99: percentile(&sorted, 99.0),
+        mean: sorted.iter().sum::<f64>() / sorted.len() as f64,
+        max: sorted[sorted.len() - 1],
+    }
+}
+
+/// Equal-width bins from 0 to `upper`, the same for every series plotted
+/// side by side (so equal bars mean equal things). The last bin also holds
+/// everything above `upper`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bins {
+    pub width: f64,
+    pub count: usize,
+}
+
+impl Bins {
+    /// Bins covering every series up to the largest p99, rounded up to a
+    /// readable number of milliseconds, so one slow outlier does not squash
+    /// the plot.
+    pub fn shared(series: &[&[f64]], count: usize) -> Bins {
+        let upper = series
+            .iter()
+            .map(|latencies| summarize(latencies).p99)
+            .fold(0.0, f64::max)
+            .max(0.1);
+        let width = nice_ceiling(upper / count as f64);
+        Bins { width, count }
+    }
+
+    /// How many latencies fall in each bin.
+    pub fn histogram(&self, latencies: &[f64]) -> Vec<usize> {
+        let mut counts = vec![0; self.count];
+        for &latency in latencies {
+            let index = ((latency / self.width) as usize).min(self.count - 1);
+            counts[index] += 1;
+        }
+        counts
+    }
+
+    /// The upper edge of the plotted range.
+    pub fn upper(&self) -> f64 {
+        self.width * self.count as f64
+    }
+}
+
+/// The smallest of 1, 2, 2.5 or 5 × 10ⁿ that is ≥ `x`: axis steps a person
+/// reads at a glance.
+pub fn nice_ceiling(x: f64) -> f64 {
+    if x <= 0.0 {
+        return 1.0;
+    }
+    let magnitude = 10f64.powf(x.log10().floor());
+    [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|step| step * magnitude)
+        .find(|&candidate| candidate >= x * (1.0 - 1e-9))
+        .unwrap_or(10.0 * magnitude)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles_are_measured_values() {
+        let sorted: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&sorted, 50.0), 50.0);
+        assert_eq!(percentile(&sorted, 99.0), 99.0);
+        assert_eq!(percentile(&sorted, 100.0), 100.0);
+        assert_eq!(percentile(&[7.0], 99.0), 7.0);
+        assert_eq!(percentile(&[], 50.0), 0.0);
+    }
+
+    #[test]
+    fn summaries() {
+        let s = summarize(&[4.0, 1.0, 3.0, 2.0]);
+        assert_eq!(
+            (s.count, s.p50, s.p99, s.mean, s.max),
+            (4, 2.0, 4.0, 2.5, 4.0)
+        );
+        assert_eq!(summarize(&[]), Summary::default());
+    }
+
+    #[test]
+    fn nice_steps() {
+        assert_eq!(nice_ceiling(0.37), 0.5);
+        assert_eq!(nice_ceiling(1.0), 1.0);
+        assert_eq!(nice_ceiling(1.2), 2.0);
+        assert_eq!(nice_ceiling(2.2), 2.5);
+        assert_eq!(nice_ceiling(7.0), 10.0);
+        assert_eq!(nice_ceiling(0.0), 1.0);
+    }
+
+    #[test]
+    fn shared_bins_cover_both_series_and_keep_every_sample() {
+        let fast = vec![1.0; 50];
+        let slow: Vec<f64> = (0..100).map(|i| f64::from(i) / 10.0).collect(); // 0 … 9.9 ms
+        let bins = Bins::shared(&[&fast, &slow], 20);
+        assert!(
+            bins.upper() >= 9.8,
+            "covers the slower series' p99: {bins:?}"
+        );
+        let counts = bins.histogram(&slow);
+        assert_eq!(counts.iter().sum::<usize>(), slow.len(), "no sample lost");
+        assert_eq!(
+            bins.histogram(&[1e9]).last(),
+            Some(&1),
+            "outliers land in the last bin"
+        );
+    }
+}
