@@ -170,8 +170,8 @@ struct OpenLoop {
 /// Sends at a fixed rate for `length`, never waiting for answers except when
 /// [`MAX_IN_FLIGHT`] are outstanding.
 async fn fixed_rate(caller: &Caller, length: Duration) -> OpenLoop {
-    use futures_util::StreamExt;
     use futures_util::stream::FuturesUnordered;
+    use futures_util::{FutureExt, StreamExt};
 
     let interval = Duration::from_secs(1) / FIXED_RATE;
     let started = Instant::now();
@@ -191,13 +191,28 @@ async fn fixed_rate(caller: &Caller, length: Duration) -> OpenLoop {
     };
     for i in 0..total {
         let scheduled = started + interval * i;
-        // Until it is time for the next request, collect answers.
+        // Until it is time for the next request, collect answers. tokio's
+        // timers tick in whole milliseconds, far coarser than the 250 µs
+        // between requests: sleeping to each send time would send bursts
+        // and charge the generator's lateness to the server. So sleep only
+        // until shortly before, then spin (yielding, so the connections'
+        // tasks run) on this dedicated, pinned core.
         loop {
-            let wait = tokio::time::sleep_until(scheduled.into());
-            tokio::select! {
-                biased;
-                Some(done) = in_flight.next(), if !in_flight.is_empty() => record(done),
-                () = wait, if in_flight.len() < MAX_IN_FLIGHT => break,
+            while let Some(Some(done)) = in_flight.next().now_or_never() {
+                record(done);
+            }
+            let now = Instant::now();
+            if now >= scheduled && in_flight.len() < MAX_IN_FLIGHT {
+                break;
+            }
+            if scheduled.saturating_duration_since(now) > Duration::from_millis(2) {
+                let wake = tokio::time::sleep_until((scheduled - Duration::from_millis(1)).into());
+                tokio::select! {
+                    Some(done) = in_flight.next(), if !in_flight.is_empty() => record(done),
+                    () = wake => {}
+                }
+            } else {
+                tokio::task::yield_now().await;
             }
         }
         in_flight.push(async move {
