@@ -21,7 +21,6 @@ pub enum BodyError {
 
 impl BodyError {
     pub fn into_reply(self) -> axum::response::Response {
-        use axum::response::IntoResponse;
         let (status, message) = match self {
             BodyError::WrongContentType(got) => (
                 http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -36,12 +35,11 @@ impl BodyError {
                 format!("the request body is not valid: {why}"),
             ),
         };
-        let code = "INVALID_ARGUMENT";
-        (
-            status,
-            axum::Json(serde_json::json!({ "code": code, "message": message })),
-        )
-            .into_response()
+        // The same JSON error as every other refusal, with a more precise
+        // HTTP status than INVALID_ARGUMENT's 400 where one exists.
+        let mut reply = super::reply::error(&tonic::Status::invalid_argument(message));
+        *reply.status_mut() = status;
+        reply
     }
 }
 
