@@ -8,6 +8,7 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -177,4 +178,24 @@ export async function calculate(page, operation, a, b) {
     code: await shown.getAttribute('data-code'),
     text: await shown.innerText(),
   };
+}
+
+/**
+ * The lab for one test file: starts the server, `trunk serve` (with an extra
+ * proxy route `proxyPrefix` to that server) and the browser before its
+ * tests, and stops them after. Use `lab.server`, `lab.trunk`, `lab.browser`.
+ */
+export function useLab({ proxyPrefix }) {
+  const lab = {};
+  before(async () => {
+    lab.server = await startServer();
+    lab.trunk = await startTrunk({ serverUrl: lab.server.url, prefix: proxyPrefix });
+    lab.browser = await launchBrowser();
+  });
+  after(async () => {
+    await lab.browser?.close();
+    await lab.trunk?.stop();
+    await lab.server?.stop();
+  });
+  return lab;
 }

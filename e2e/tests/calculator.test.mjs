@@ -1,28 +1,14 @@
 // The calculator page in headless Chromium, against the real server, served by
 // the real `trunk serve`. Screenshots land in e2e/artifacts/.
 
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ARTIFACTS, calculate, freePort, launchBrowser, openPage, startServer, startTrunk } from '../lib/lab.mjs';
+import { ARTIFACTS, calculate, freePort, openPage, useLab } from '../lib/lab.mjs';
 
 const PROXY_PREFIX = '/e2e-rpc';
 
-let server;
-let trunk;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  trunk = await startTrunk({ serverUrl: server.url, prefix: PROXY_PREFIX });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await trunk?.stop();
-  await server?.stop();
-});
+const lab = useLab({ proxyPrefix: PROXY_PREFIX });
 
 /** The four operations and the contract's errors, as the page must show them. */
 async function checkCalculator(page) {
@@ -58,8 +44,8 @@ async function checkCalculator(page) {
 
 describe('the calculator page', () => {
   it('works on its own origin through trunk serve’s proxy', async () => {
-    const url = `${trunk.origin}/?server=${encodeURIComponent(trunk.origin + PROXY_PREFIX)}`;
-    const { page, problems } = await openPage(browser.context, url);
+    const url = `${lab.trunk.origin}/?server=${encodeURIComponent(lab.trunk.origin + PROXY_PREFIX)}`;
+    const { page, problems } = await openPage(lab.browser.context, url);
     await checkCalculator(page);
     await page.fill('#operand-a', '6');
     await page.fill('#operand-b', '0');
@@ -70,8 +56,8 @@ describe('the calculator page', () => {
   });
 
   it('works cross-origin with ?server= (CORS in a real browser)', async () => {
-    const { page, problems } = await openPage(browser.context, `${trunk.origin}/?server=${server.url}`);
-    assert.equal(await page.getAttribute('[data-testid="server"]', 'data-server'), server.url);
+    const { page, problems } = await openPage(lab.browser.context, `${lab.trunk.origin}/?server=${lab.server.url}`);
+    assert.equal(await page.getAttribute('[data-testid="server"]', 'data-server'), lab.server.url);
     await checkCalculator(page);
     await page.screenshot({ path: join(ARTIFACTS, 'calculator-cross-origin.png'), fullPage: true });
     assert.deepEqual(problems, []);
@@ -79,15 +65,15 @@ describe('the calculator page', () => {
   });
 
   it('explains an unusable ?server= and falls back to its own origin', async () => {
-    const { page } = await openPage(browser.context, `${trunk.origin}/?server=localhost:50051`);
+    const { page } = await openPage(lab.browser.context, `${lab.trunk.origin}/?server=localhost:50051`);
     const warning = await page.innerText('[data-testid="server"] .warning');
     assert.match(warning, /must start with http:\/\//);
-    assert.equal(await page.getAttribute('[data-testid="server"]', 'data-server'), `${trunk.origin}/rpc`);
+    assert.equal(await page.getAttribute('[data-testid="server"]', 'data-server'), `${lab.trunk.origin}/rpc`);
     await page.close();
   });
 
   it('refuses operands that are not numbers before calling, and says why', async () => {
-    const { page, problems } = await openPage(browser.context, `${trunk.origin}/?server=${server.url}`);
+    const { page, problems } = await openPage(lab.browser.context, `${lab.trunk.origin}/?server=${lab.server.url}`);
     await page.fill('#operand-a', 'six');
     assert.match(await page.innerText('[data-testid="input-error"]'), /“six” is not a number/);
     assert.equal(await page.isDisabled('button[data-operation="Add"]'), true);
@@ -99,7 +85,7 @@ describe('the calculator page', () => {
 
   it('explains a server that is not running instead of crashing', async () => {
     const closedPort = await freePort();
-    const { page, problems } = await openPage(browser.context, `${trunk.origin}/?server=http://127.0.0.1:${closedPort}`);
+    const { page, problems } = await openPage(lab.browser.context, `${lab.trunk.origin}/?server=http://127.0.0.1:${closedPort}`);
     const shown = await calculate(page, 'Add', 1, 2);
     assert.equal(shown.outcome, 'error');
     assert.equal(shown.code, 'UNKNOWN');

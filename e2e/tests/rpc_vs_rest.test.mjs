@@ -2,29 +2,15 @@
 // the real server and both latency distributions are drawn. Screenshot in
 // e2e/artifacts/rpc-vs-rest.png.
 
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ARTIFACTS, launchBrowser, openPage, startServer, startTrunk } from '../lib/lab.mjs';
+import { ARTIFACTS, openPage, useLab } from '../lib/lab.mjs';
 
 const PROXY_PREFIX = '/e2e-rpc';
 const CALLS = 40;
 
-let server;
-let trunk;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  trunk = await startTrunk({ serverUrl: server.url, prefix: PROXY_PREFIX });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await trunk?.stop();
-  await server?.stop();
-});
+const lab = useLab({ proxyPrefix: PROXY_PREFIX });
 
 /** Runs the comparison and returns what the page drew and tabulated. */
 async function runComparison(page, { calls, mode }) {
@@ -52,7 +38,7 @@ async function runComparison(page, { calls, mode }) {
 
 describe('the RPC vs REST lesson', () => {
   it('plots both protocols, one call at a time, cross-origin', async () => {
-    const { page, problems } = await openPage(browser.context, `${trunk.origin}/?server=${server.url}`);
+    const { page, problems } = await openPage(lab.browser.context, `${lab.trunk.origin}/?server=${lab.server.url}`);
     const plots = await runComparison(page, { calls: CALLS, mode: '1' });
     for (const [protocol, plot] of Object.entries(plots)) {
       assert.equal(plot.count, CALLS, `${protocol}: every call is counted`);
@@ -70,8 +56,8 @@ describe('the RPC vs REST lesson', () => {
   });
 
   it('runs eight at a time through trunk serve’s proxy', async () => {
-    const url = `${trunk.origin}/?server=${encodeURIComponent(trunk.origin + PROXY_PREFIX)}`;
-    const { page, problems } = await openPage(browser.context, url);
+    const url = `${lab.trunk.origin}/?server=${encodeURIComponent(lab.trunk.origin + PROXY_PREFIX)}`;
+    const { page, problems } = await openPage(lab.browser.context, url);
     const plots = await runComparison(page, { calls: CALLS, mode: '8' });
     for (const [protocol, plot] of Object.entries(plots)) {
       assert.equal(plot.count, CALLS, protocol);
@@ -82,7 +68,7 @@ describe('the RPC vs REST lesson', () => {
   });
 
   it('explains a call count it cannot use', async () => {
-    const { page } = await openPage(browser.context, `${trunk.origin}/?server=${server.url}`);
+    const { page } = await openPage(lab.browser.context, `${lab.trunk.origin}/?server=${lab.server.url}`);
     await page.fill('#comparison-calls', '0');
     assert.match(await page.innerText('[data-testid="rpc-vs-rest"] .input-error'), /whole number from 1 to 5000/);
     assert.equal(await page.isDisabled('[data-testid="run-comparison"]'), true);

@@ -219,7 +219,7 @@ fn trade_offs() -> Html {
         (
             "Payload",
             "Compact binary protobuf; not readable by eye.",
-            "JSON text: readable; larger for most real messages (not for add(1, 2), as measured above).",
+            "JSON text: readable; larger for most real messages (not for add(1, 2): run the comparison and see).",
         ),
         (
             "Streaming",
