@@ -35,27 +35,22 @@ struct WebReply {
 impl WebReply {
     /// `grpc-status` from the headers (trailers-only reply) or the trailer frame.
     fn grpc_status(&self) -> Option<String> {
-        if let Some(status) = self.headers.get("grpc-status") {
-            return Some(status.to_str().unwrap().to_owned());
-        }
-        self.trailers
-            .lines()
-            .find_map(|line| line.strip_prefix("grpc-status:"))
-            .map(|status| status.trim().to_owned())
+        self.status_field("grpc-status")
     }
 
     fn grpc_message(&self) -> String {
-        let raw = match self.headers.get("grpc-message") {
-            Some(message) => message.to_str().unwrap().to_owned(),
-            None => self
-                .trailers
-                .lines()
-                .find_map(|line| line.strip_prefix("grpc-message:"))
-                .unwrap_or_default()
-                .trim()
-                .to_owned(),
-        };
-        percent_decode(&raw)
+        percent_decode(&self.status_field("grpc-message").unwrap_or_default())
+    }
+
+    /// A status field from the headers (a trailers-only reply) or the trailer frame.
+    fn status_field(&self, name: &str) -> Option<String> {
+        if let Some(value) = self.headers.get(name) {
+            return Some(value.to_str().unwrap().to_owned());
+        }
+        self.trailers
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+            .map(|value| value.trim().to_owned())
     }
 }
 
@@ -279,29 +274,15 @@ async fn malformed_frames_get_an_error_and_the_server_survives() {
         }),
     ];
     for (what, body) in garbage {
-        let request = Request::builder()
-            .method(Method::POST)
-            .uri(format!("{}/calculator.v1.Calculator/Add", server.url()))
-            .header("content-type", "application/grpc-web+proto")
-            .body(Full::new(Bytes::from(body)))
-            .unwrap();
-        let response = server
-            .http1()
-            .request(request)
-            .await
-            .unwrap_or_else(|e| panic!("{what}: {e}"));
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        let (_, trailers) = parse_frames(&body);
-        let status = headers
-            .get("grpc-status")
-            .map(|s| s.to_str().unwrap().to_owned())
-            .or_else(|| {
-                trailers
-                    .lines()
-                    .find_map(|l| l.strip_prefix("grpc-status:"))
-                    .map(|s| s.trim().to_owned())
-            })
+        let reply = post(
+            &server,
+            "/calculator.v1.Calculator/Add",
+            "application/grpc-web+proto",
+            body,
+        )
+        .await;
+        let status = reply
+            .grpc_status()
             .unwrap_or_else(|| panic!("{what}: no grpc-status in the reply"));
         assert_ne!(status, "0", "{what} must not succeed");
     }
