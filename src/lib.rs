@@ -7,6 +7,7 @@
 //!   Nothing here is written by hand.
 //! - [`calculator`]: the four operations as a student sees them, and one function
 //!   that calls the server for any of them over any transport.
+//! - [`headers`]: the names of the contract's headers, for both sides of the wire.
 //! - [`status`]: what each gRPC status code means, in words a student can act on.
 //! - [`resilience`]: retries with backoff and jitter, deadlines, a retry budget,
 //!   hedging, idempotency keys and a circuit breaker, around any of these calls.
@@ -19,6 +20,7 @@
 //! in tests) is handed in.
 
 pub mod calculator;
+pub mod headers;
 pub mod proto;
 pub mod resilience;
 pub mod status;

@@ -9,27 +9,34 @@
 //! `grpc-message` is a classic gRPC-Web bug: the browser hides them, and every
 //! error — even a plain "division by zero" — looks like a malformed response.
 //!
-//! The lists below are the headers of the wire contract (README, "Headers"). A
-//! header added to the contract must be added here too, or browsers cannot use it.
+//! The lists below are the headers of the wire contract (README, "Headers"),
+//! named by the constants of the modules that read or write them. A header
+//! added to the contract must be added here too, or browsers cannot use it.
 
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Method};
+use rpc_lab::headers::RETRY_PUSHBACK_MS as PUSHBACK_HEADER;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::deadline::GRPC_TIMEOUT;
+use crate::fault::{DELAY_HEADER, DROP_HEADER, FAIL_HEADER, INJECTED_HEADER};
+use crate::layers::idempotency::{KEY_HEADER, REPLAYED_HEADER};
+use crate::session::SESSION_HEADER;
 
 /// Headers a browser client may send: what gRPC-Web clients send, plus the lab's own.
 pub const REQUEST_HEADERS: &[&str] = &[
     "content-type",
     "x-grpc-web",
     "x-user-agent",
-    "grpc-timeout",
+    GRPC_TIMEOUT,
     "grpc-accept-encoding",
-    "idempotency-key",
-    "x-fault-fail",
-    "x-fault-drop",
-    "x-fault-delay-ms",
-    "x-lab-session",
+    KEY_HEADER,
+    FAIL_HEADER,
+    DROP_HEADER,
+    DELAY_HEADER,
+    SESSION_HEADER,
 ];
 
 /// Response headers (and gRPC-Web trailers sent as headers) a page may read.
@@ -37,9 +44,9 @@ pub const EXPOSED_HEADERS: &[&str] = &[
     "grpc-status",
     "grpc-message",
     "grpc-status-details-bin",
-    "grpc-retry-pushback-ms",
-    "idempotent-replayed",
-    "x-fault-injected",
+    PUSHBACK_HEADER,
+    REPLAYED_HEADER,
+    INJECTED_HEADER,
 ];
 
 /// Lets a page on another origin read the sizes and timings of its requests

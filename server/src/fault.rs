@@ -23,11 +23,11 @@ use tonic::Status;
 
 use crate::random::{RandomSource, SeededRng};
 
-pub const FAIL_HEADER: &str = "x-fault-fail";
-pub const DROP_HEADER: &str = "x-fault-drop";
-pub const DELAY_HEADER: &str = "x-fault-delay-ms";
+pub const FAIL_HEADER: &str = rpc_lab::headers::FAULT_FAIL;
+pub const DROP_HEADER: &str = rpc_lab::headers::FAULT_DROP;
+pub const DELAY_HEADER: &str = rpc_lab::headers::FAULT_DELAY_MS;
 /// Response header naming the fault that shaped the reply: `fail`, `drop` or `delay`.
-pub const INJECTED_HEADER: &str = "x-fault-injected";
+pub const INJECTED_HEADER: &str = rpc_lab::headers::FAULT_INJECTED;
 
 /// What faults a request gets.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]

@@ -21,7 +21,7 @@ use crate::ledger::Ledger;
 use crate::random::{self, SeededRng};
 
 /// The request header that names the session.
-pub const SESSION_HEADER: &str = "x-lab-session";
+pub const SESSION_HEADER: &str = rpc_lab::headers::LAB_SESSION;
 /// The session of requests that name none.
 pub const DEFAULT_SESSION: &str = "default";
 /// The longest session name.

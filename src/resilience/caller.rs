@@ -87,11 +87,11 @@ use crate::status::code_name;
 
 /// Response metadata through which the server asks the client to wait
 /// (`"250"` ms) or not to retry (a negative number), as in gRFC A6.
-pub const PUSHBACK_HEADER: &str = "grpc-retry-pushback-ms";
+pub const PUSHBACK_HEADER: &str = crate::headers::RETRY_PUSHBACK_MS;
 /// Response metadata the lab's server sets when it injected a fault.
-pub const FAULT_INJECTED_HEADER: &str = "x-fault-injected";
+pub const FAULT_INJECTED_HEADER: &str = crate::headers::FAULT_INJECTED;
 /// Response metadata the server sets when it replayed a stored outcome.
-pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+pub const REPLAYED_HEADER: &str = crate::headers::IDEMPOTENT_REPLAYED;
 
 /// What the caller needs to know about the operation it is calling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -29,7 +29,7 @@ pub struct IdempotencyKey {
 
 impl IdempotencyKey {
     /// The metadata (header) name the key travels under.
-    pub const HEADER: &'static str = "idempotency-key";
+    pub const HEADER: &'static str = crate::headers::IDEMPOTENCY_KEY;
 
     /// A fresh random key.
     pub fn generate(rng: &mut dyn RandomSource) -> Self {

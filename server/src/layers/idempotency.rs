@@ -23,9 +23,9 @@ use crate::session::Stats;
 use crate::state::LabState;
 
 /// The request header carrying the key.
-pub const KEY_HEADER: &str = "idempotency-key";
+pub const KEY_HEADER: &str = rpc_lab::headers::IDEMPOTENCY_KEY;
 /// The response header marking a reply served from the store.
-pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+pub const REPLAYED_HEADER: &str = rpc_lab::headers::IDEMPOTENT_REPLAYED;
 /// The longest key, in characters.
 pub const MAX_KEY_LEN: usize = 255;
 /// The largest request body read (tonic's default message limit).

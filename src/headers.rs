@@ -1,0 +1,20 @@
+//! The names of the wire contract's headers (gRPC metadata, and the same HTTP
+//! headers on the REST twin), in one place for the server, the page and the
+//! client core. What each one means: README, "The wire contract".
+
+/// Request: one key per logical operation, the same on every attempt.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// Response: `true` when the reply is a stored outcome, not a new execution.
+pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+/// Request: probability of failing before executing.
+pub const FAULT_FAIL: &str = "x-fault-fail";
+/// Request: probability of executing and then losing the reply.
+pub const FAULT_DROP: &str = "x-fault-drop";
+/// Request: milliseconds to wait before executing.
+pub const FAULT_DELAY_MS: &str = "x-fault-delay-ms";
+/// Response: which fault shaped the reply (`fail`, `drop`, `delay`).
+pub const FAULT_INJECTED: &str = "x-fault-injected";
+/// Request: the lab session (one per browser tab).
+pub const LAB_SESSION: &str = "x-lab-session";
+/// Response: the server's retry pushback in milliseconds (gRFC A6).
+pub const RETRY_PUSHBACK_MS: &str = "grpc-retry-pushback-ms";
