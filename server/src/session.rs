@@ -121,7 +121,7 @@ pub struct SessionSettings {
 }
 
 impl Session {
-    fn new(name: &str, settings: &SessionSettings) -> Self {
+    fn new(name: &str, settings: &SessionSettings, seed: Option<u64>) -> Self {
         Session {
             name: Arc::from(name),
             data: Mutex::new(SessionData {
@@ -129,7 +129,10 @@ impl Session {
                 ledger: Ledger::new(settings.store.max_keys),
             }),
             stats: Stats::default(),
-            rng: Mutex::new(random::for_session(settings.seed, name)),
+            rng: Mutex::new(match seed {
+                Some(seed) => SeededRng::new(seed),
+                None => random::for_session(settings.seed, name),
+            }),
             last_used: AtomicU64::new(0),
         }
     }
@@ -174,16 +177,17 @@ impl Sessions {
                 evicted = Some(oldest);
             }
         }
-        let session = Arc::new(Session::new(name, &self.settings));
+        let session = Arc::new(Session::new(name, &self.settings, None));
         session.last_used.store(tick, Ordering::Relaxed);
         table.insert(session.name.clone(), session.clone());
         (session, evicted)
     }
 
     /// Replaces the session with a fresh one (new data, counters and random
-    /// stream from the seed). Requests already holding the old one finish on it.
-    pub fn reset(&self, name: &str) -> Arc<Session> {
-        let session = Arc::new(Session::new(name, &self.settings));
+    /// stream: from `seed` if given, else from the server's seed and the
+    /// name). Requests already holding the old one finish on it.
+    pub fn reset(&self, name: &str, seed: Option<u64>) -> Arc<Session> {
+        let session = Arc::new(Session::new(name, &self.settings, seed));
         self.table
             .lock()
             .unwrap()
@@ -253,7 +257,7 @@ mod tests {
         let (s, _) = all.get("a");
         let first = s.rng.lock().unwrap().next_u64();
         s.stats.executed("/m");
-        let fresh = all.reset("a");
+        let fresh = all.reset("a", None);
         assert_eq!(fresh.rng.lock().unwrap().next_u64(), first);
         assert!(fresh.stats.snapshot().executions.is_empty());
     }

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::{TestServer, header, request};
-use rpc_lab::proto::calculator_v1::{AmountRequest, IncrementRequest};
+use rpc_lab::proto::calculator_v1::{AmountRequest, IncrementRequest, ResetSessionRequest};
 use rpc_lab_server::config::Config;
 use tonic::Code;
 
@@ -239,6 +239,46 @@ async fn faults_replay_exactly_from_a_seed() {
     assert_ne!(first, outcomes(7).await, "another seed, other faults");
     let failures = first.iter().filter(|&&f| f).count();
     assert!((10..=30).contains(&failures), "{failures} of 40 at p = 0.5");
+}
+
+/// A reset with a seed restarts a session's faults from that seed alone: two
+/// tabs (sessions) reset with the same seed see the same faults, whatever the
+/// server's own seed, and a third seed gives others.
+#[tokio::test]
+async fn a_reset_with_a_seed_replays_the_same_faults_in_any_session() {
+    let server = TestServer::start().await;
+    let c = server.clients().await;
+    let outcomes = |session: &'static str, seed: u64| {
+        let mut c = c.clone();
+        async move {
+            let tab = ("x-lab-session", session);
+            c.lab
+                .reset_session(request(ResetSessionRequest { seed: Some(seed) }, &[tab]))
+                .await
+                .unwrap();
+            let mut failed = Vec::new();
+            for _ in 0..40 {
+                let reply = c
+                    .store
+                    .increment(request(increment(), &[tab, ("x-fault-fail", "0.5")]))
+                    .await;
+                failed.push(reply.is_err());
+            }
+            failed
+        }
+    };
+    let first = outcomes("tab-a", 99).await;
+    assert_eq!(first, outcomes("tab-b", 99).await, "same seed, same faults");
+    assert_eq!(
+        first,
+        outcomes("tab-a", 99).await,
+        "and again after a reset"
+    );
+    assert_ne!(
+        first,
+        outcomes("tab-a", 100).await,
+        "another seed, other faults"
+    );
 }
 
 /// Faults reach a gRPC-Web client too, with the marker header readable.

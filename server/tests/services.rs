@@ -292,7 +292,7 @@ async fn sessions_are_isolated_and_can_be_reset() {
 
     c.lab
         .reset_session(request(
-            ResetSessionRequest {},
+            ResetSessionRequest::default(),
             &[("x-lab-session", "tab-1")],
         ))
         .await

@@ -789,7 +789,17 @@ impl ResilientCaller {
             },
         );
         if let (Some(breaker), Some(permit)) = (&self.breaker, permit) {
-            let transition = breaker.borrow_mut().record(permit, code, latency, now);
+            let (judged, counts, transition) = {
+                let mut breaker = breaker.borrow_mut();
+                let judged = breaker.state() == BreakerState::Closed;
+                let transition = breaker.record(permit, code, latency, now);
+                (judged, breaker.window_counts(), transition)
+            };
+            // The window an attempt in the closed state was judged by: the
+            // rolling failure rate a plot draws against the threshold.
+            if judged {
+                self.emit_at(context.id, now, EventKind::BreakerWindow { counts });
+            }
             if let Some(transition) = transition {
                 self.emit_transition(context.id, now, transition);
             }

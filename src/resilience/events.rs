@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use tonic::Code;
 
-use super::breaker::BreakerState;
+use super::breaker::{BreakerState, Counts};
 use super::caller::GaveUp;
 use super::idempotency::IdempotencyKey;
 
@@ -102,6 +102,10 @@ pub enum EventKind {
         /// The deadline, measured from the start of the call.
         deadline: Duration,
     },
+    /// The closed breaker recorded an attempt's outcome; these are the calls,
+    /// failures and slow calls in its window now (the rates it compares with
+    /// its thresholds).
+    BreakerWindow { counts: Counts },
     /// The circuit breaker changed state.
     BreakerTransition {
         from: BreakerState,

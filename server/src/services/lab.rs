@@ -52,9 +52,10 @@ impl Lab for LabService {
         request: Request<ResetSessionRequest>,
     ) -> Result<Response<ResetSessionReply>, Status> {
         let session = session(&request)?;
-        self.lab.sessions.reset(&session.name);
+        let seed = request.get_ref().seed;
+        self.lab.sessions.reset(&session.name, seed);
         self.lab.idempotency.forget_session(&session.name);
-        tracing::info!(session = %session.name, "session reset");
+        tracing::info!(session = %session.name, ?seed, "session reset");
         Ok(Response::new(ResetSessionReply {}))
     }
 }

@@ -120,3 +120,28 @@ async fn forcing_the_breaker_open_is_reported() {
     lab.caller.reset_breaker();
     assert_eq!(lab.caller.breaker_state(), Some(BreakerState::Closed));
 }
+
+/// Each attempt judged while closed reports the window it was judged by, so a
+/// plot can draw the rolling failure rate rising to the threshold.
+#[tokio::test(start_paused = true)]
+async fn the_window_is_reported_after_each_closed_attempt() {
+    let lab = lab_with_breaker();
+    let script = Script::new([
+        ok(10),
+        fail(Code::Unavailable, 10),
+        fail(Code::Unavailable, 10),
+    ]);
+    for _ in 0..3 {
+        let _ = lab.call(&script, IDEMPOTENT).await;
+    }
+    let rates: Vec<(u32, Option<f64>)> = lab
+        .events()
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            EventKind::BreakerWindow { counts } => Some((counts.calls, counts.failure_rate())),
+            _ => None,
+        })
+        .collect();
+    let third = 200.0 / 3.0;
+    assert_eq!(rates, [(1, Some(0.0)), (2, Some(50.0)), (3, Some(third))]);
+}
