@@ -1,4 +1,5 @@
-//! The page: state, the one place where calls are made, and the layout.
+//! The page: the bare calculator (its state and its one call), then the
+//! resilience lab and the RPC-vs-REST lesson, which make their own calls.
 
 use rpc_lab::calculator::{Operation, calculate};
 use rpc_lab::proto::CalculatorClient;
@@ -7,7 +8,7 @@ use yew::prelude::*;
 
 use crate::browser;
 use crate::components::{
-    CallHistory, CallResult, OperandInput, OperationButtons, RpcVsRest, ServerBanner,
+    CallHistory, CallResult, OperandInput, OperationButtons, ResilienceLab, RpcVsRest, ServerBanner,
 };
 use crate::state::{Action, CalculatorState, CallRecord, Outcome};
 
@@ -89,6 +90,7 @@ pub fn App() -> Html {
                     <CallResult latest={state.latest().cloned()} {in_flight} />
                 </section>
                 <CallHistory history={state.history.clone()} />
+                <ResilienceLab base_url={server.base_url.clone()} />
                 <RpcVsRest base_url={server.base_url.clone()} />
             </main>
         </>

@@ -28,3 +28,42 @@ pub fn server_choice() -> ServerChoice {
         .unwrap_or_default();
     server_url::resolve(&origin, &search)
 }
+
+/// The clock the resilience core runs on in the page: `performance.now()`
+/// and `setTimeout` ([`WebClock`](rpc_lab::resilience::WebClock)).
+#[cfg(target_arch = "wasm32")]
+pub fn clock() -> std::rc::Rc<dyn rpc_lab::resilience::Clock> {
+    std::rc::Rc::new(rpc_lab::resilience::WebClock::new().expect("a page has `performance`"))
+}
+
+/// Natively the page's components compile (their pure parts are tested), but
+/// nothing runs them: there is no browser clock to hand out.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn clock() -> std::rc::Rc<dyn rpc_lab::resilience::Clock> {
+    panic!("the lab page's clock exists only in a browser (wasm32)")
+}
+
+/// Offers `text` to the student as a file download called `name`.
+pub fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
+    use wasm_bindgen::JsCast;
+    let fail = |what: &str| format!("could not save {name}: {what}");
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
+        .map_err(|_| fail("the browser refused to make a file"))?;
+    let url =
+        web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| fail("no object URL"))?;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or_else(|| fail("no document"))?;
+    let link: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(|_| fail("no link"))?
+        .unchecked_into();
+    link.set_href(&url);
+    link.set_download(name);
+    link.click();
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
+}

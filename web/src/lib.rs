@@ -6,6 +6,7 @@
 //! - [`components`]: what the page is made of, one component per file.
 //! - [`state`]: the page's state and the reducer that changes it (pure, tested natively).
 //! - [`latency`]: percentiles and histogram bins for the plots (pure, tested natively).
+//! - [`plot_scale`]: scales, time ticks, labels and downsampling for the run plots (pure, tested natively).
 //! - [`comparison`]: the RPC-vs-REST lesson's measurement (gRPC-Web and `fetch`).
 //! - [`server_url`]: which server to call: this origin, or `?server=` (pure, tested natively).
 //! - [`browser`]: the browser's clock and address (`std::time::Instant` panics in wasm32).
@@ -17,6 +18,16 @@ pub mod app;
 pub mod browser;
 pub mod comparison;
 pub mod components;
+pub mod export;
+pub mod faults;
+pub mod lab;
 pub mod latency;
+pub mod lessons;
+pub mod operations;
+pub mod plot_scale;
+pub mod policy_form;
+pub mod run_log;
 pub mod server_url;
+pub mod session;
 pub mod state;
+pub mod truth;

@@ -1,20 +1,42 @@
 //! The page's building blocks, one file each, named for what they show.
 //!
 //! Components render what they are given and report what the student did
-//! through callbacks; none of them calls the server or holds the page's state.
+//! through callbacks. Two hold state and make requests: [`ResilienceLab`] (the
+//! lab bench) and [`RpcVsRest`] (its own measurement); the rest only draw.
 
+mod attempt_timeline;
+mod breaker_plot;
+mod budget_plot;
 mod call_history;
 mod call_result;
+mod fault_controls;
+mod fields;
 mod latency_histogram;
+mod latency_panel;
+mod lesson_list;
 mod operand_input;
 mod operation_buttons;
+mod policy_controls;
+mod resilience_lab;
 mod rpc_vs_rest;
+mod run_summary;
 mod server_banner;
+mod truth_panel;
 
+pub use attempt_timeline::AttemptTimeline;
+pub use breaker_plot::BreakerPlot;
+pub use budget_plot::BudgetPlot;
 pub use call_history::CallHistory;
 pub use call_result::CallResult;
+pub use fault_controls::FaultControls;
 pub use latency_histogram::{Fill, LatencyHistogram};
+pub use latency_panel::LatencyPanel;
+pub use lesson_list::LessonList;
 pub use operand_input::OperandInput;
 pub use operation_buttons::OperationButtons;
+pub use policy_controls::PolicyControls;
+pub use resilience_lab::ResilienceLab;
 pub use rpc_vs_rest::RpcVsRest;
+pub use run_summary::RunSummary;
 pub use server_banner::ServerBanner;
+pub use truth_panel::TruthPanel;

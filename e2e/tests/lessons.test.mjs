@@ -1,0 +1,145 @@
+// Every guided lesson of the resilience lab, run in headless Chromium against
+// the real server, with assertions on what the page plots and tabulates (the
+// data-* attributes of the timeline, the breaker band, the summary and the
+// client-vs-server table). A screenshot of each lesson goes to
+// e2e/artifacts/lesson-<id>.png.
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { ARTIFACTS, openPage, useLab } from '../lib/lab.mjs';
+
+const lab = useLab({ proxyPrefix: '/e2e-lessons' });
+
+/** The data-* attributes of every element matching `selector`, as numbers where they are numbers. */
+async function rows(page, selector) {
+  return page.locator(selector).evaluateAll((elements) =>
+    elements.map((e) => {
+      const out = {};
+      for (const [k, v] of Object.entries(e.dataset)) out[k] = v !== '' && !Number.isNaN(Number(v)) ? Number(v) : v;
+      return out;
+    }),
+  );
+}
+
+/** Clicks a lesson, waits for its conclusion, screenshots it, returns what is drawn. */
+async function runLesson(id) {
+  const { page, problems } = await openPage(lab.browser.context, `${lab.trunk.origin}/?server=${lab.server.url}`);
+  await page.click(`button.lesson[data-lesson="${id}"]`);
+  await page.locator('[data-testid="conclusion"]').waitFor({ timeout: 90_000 });
+  await page.locator('.lab').screenshot({ path: join(ARTIFACTS, `lesson-${id}.png`) });
+  const drawn = {
+    truth: await rows(page, 'table.truth tbody tr'),
+    summary: await rows(page, 'table.summary tbody tr'),
+    attempts: await rows(page, 'svg[data-plot="timeline"] [data-outcome]'),
+    breaker: await rows(page, 'svg[data-plot="breaker"] [data-state]'),
+    tokens: await rows(page, 'svg[data-plot="budget"] [data-tokens]'),
+    error: await page.locator('[data-testid="lab-error"]').count(),
+  };
+  return { page, problems, drawn };
+}
+
+async function finish({ page, problems, drawn }) {
+  assert.equal(drawn.error, 0, 'no error shown');
+  assert.deepEqual(problems, [], 'no errors in the browser console');
+  await page.close();
+}
+
+const outcomes = (attempts) => new Set(attempts.map((a) => a.outcome));
+
+describe('lessons', () => {
+  it('withdraw: without keys the server executes more withdrawals than intended; with keys they are equal', async () => {
+    const run = await runLesson('withdraw');
+    const [keysOff, keysOn] = run.drawn.truth;
+    assert.ok(keysOff.executed > keysOff.intended, `keys off executed ${keysOff.executed} of ${keysOff.intended}`);
+    assert.ok(keysOff.offBy < 0, 'the balance is lower than intended');
+    assert.equal(keysOn.executed, keysOn.intended, 'keys on: executions equal intentions');
+    assert.equal(keysOn.offBy, 0);
+    assert.ok(keysOn.replayed > 0, 'retries were answered from the idempotency store');
+    const drawnOutcomes = outcomes(run.drawn.attempts);
+    assert.ok(drawnOutcomes.has('dropped-reply') && drawnOutcomes.has('replayed'), [...drawnOutcomes].join());
+    await finish(run);
+  });
+
+  it('set vs increment: both run twice, only the increment ends off', async () => {
+    const run = await runLesson('set-vs-increment');
+    const [increment, set] = run.drawn.truth;
+    assert.ok(increment.executed > increment.intended && increment.offBy > 0, JSON.stringify(increment));
+    assert.ok(set.executed > set.intended, 'the sets were duplicated too');
+    assert.equal(set.offBy, 0, 'but a repeated set leaves the same value');
+    await finish(run);
+  });
+
+  it('delivery semantics: at-most-once loses, at-least-once duplicates, keys give exactly-once effect', async () => {
+    const run = await runLesson('delivery');
+    const [atMost, atLeast, exactly] = run.drawn.truth;
+    assert.ok(atMost.clientOk < atMost.intended, 'without retries some calls fail for the client');
+    assert.ok(atMost.executed > atMost.clientOk, 'yet some of those failed calls did execute (lost replies)');
+    assert.ok(atMost.executed <= atMost.intended);
+    assert.ok(atLeast.executed > atLeast.intended, 'retrying without keys duplicates');
+    assert.equal(exactly.executed, exactly.intended);
+    assert.equal(exactly.offBy, 0);
+    await finish(run);
+  });
+
+  it('service down: the breaker rejects fast during the outage and a probe closes it after', async () => {
+    const run = await runLesson('service-down');
+    const [plain, guarded] = run.drawn.summary;
+    assert.equal(plain.rejected, 0);
+    assert.ok(plain.failedMs >= 20 * 240, `without a breaker every outage call waited: ${plain.failedMs} ms`);
+    assert.ok(guarded.rejected > 0, 'calls were rejected by the breaker');
+    assert.ok(guarded.failedMs < plain.failedMs / 2, `with a breaker ${guarded.failedMs} ms vs ${plain.failedMs} ms`);
+    const rejected = run.drawn.attempts.filter((a) => a.outcome === 'rejected');
+    assert.ok(rejected.length > 0 && rejected.every((a) => a.endMs - a.startMs < 5), 'rejections take no time');
+    const states = run.drawn.breaker.map((s) => s.state);
+    for (const state of ['closed', 'open', 'half-open']) assert.ok(states.includes(state), `${state} in ${states}`);
+    assert.equal(states.at(-1), 'closed', 'a successful probe closed it after the outage');
+    await finish(run);
+  });
+
+  it('timeouts: a timeout below the latency distribution gives false timeouts', async () => {
+    const run = await runLesson('timeouts');
+    const [tight, generous] = run.drawn.summary;
+    assert.ok(tight.timeouts > tight.calls / 2, `${tight.timeouts} of ${tight.calls} timed out at 100 ms`);
+    assert.equal(generous.timeouts, 0);
+    assert.equal(generous.ok, generous.calls);
+    const [tightTruth] = run.drawn.truth;
+    assert.ok(tightTruth.executed < tightTruth.intended, 'timed-out requests were not executed (grpc-timeout)');
+    await finish(run);
+  });
+
+  it('retry storm: jitter spreads retries, the budget cuts them', async () => {
+    const run = await runLesson('retry-storm');
+    const [noJitter, , budget] = run.drawn.summary;
+    assert.ok(noJitter.attempts > noJitter.calls * 1.5, `storm: ${noJitter.attempts} attempts for ${noJitter.calls} calls`);
+    assert.ok(budget.attempts < noJitter.attempts * 0.8, `budget: ${budget.attempts} vs ${noJitter.attempts}`);
+    assert.ok(run.drawn.tokens.length > 0, 'the budget plot shows tokens');
+    assert.ok(run.drawn.tokens.some((t) => t.tokens <= 5), 'tokens fell to the refusal line');
+    await finish(run);
+  });
+
+  it('one slow call: others keep going; a per-attempt timeout cuts the slow one', async () => {
+    const run = await runLesson('one-slow-call');
+    const [noTimeout, withTimeout] = run.drawn.summary;
+    assert.ok(noTimeout.slowestMs >= 1900, `the stuck call took ${noTimeout.slowestMs} ms`);
+    assert.ok(noTimeout.wallMs < noTimeout.slowestMs + 1000, 'the other calls ran meanwhile');
+    assert.ok(withTimeout.timeouts >= 1);
+    assert.ok(withTimeout.slowestMs < 1000, `with a timeout the slowest took ${withTimeout.slowestMs} ms`);
+    assert.equal(withTimeout.ok, withTimeout.calls);
+    await finish(run);
+  });
+
+  it('the same seed replays the same run', async () => {
+    const first = await runLesson('delivery');
+    const again = first.page.getByRole('button', { name: /Run again with seed/ });
+    const outcomesOf = (attempts) => attempts.map((a) => `${a.attempt}:${a.outcome}`).join(' ');
+    const before = { truth: first.drawn.truth, outcomes: outcomesOf(first.drawn.attempts) };
+    await again.click();
+    await first.page.locator('[data-testid="conclusion"]').waitFor({ timeout: 90_000 });
+    const truth = await rows(first.page, 'table.truth tbody tr');
+    const attempts = await rows(first.page, 'svg[data-plot="timeline"] [data-outcome]');
+    assert.deepEqual(truth, before.truth);
+    assert.equal(outcomesOf(attempts), before.outcomes);
+    await finish(first);
+  });
+});

@@ -1,0 +1,312 @@
+//! The circuit breaker over time: its state as a band, its failure rate as a
+//! line, and the threshold that trips it.
+//!
+//! A breaker is easiest to understand by watching the two together: the
+//! failure rate in its sliding window climbs, crosses the dashed threshold,
+//! and the band turns from *closed* to *open* — calls are now refused at once
+//! instead of piling onto a struggling server. After its wait the band turns
+//! *half-open*: a few probe calls test the server, and their outcome closes
+//! the breaker again or reopens it.
+//!
+//! As in every plot here, a state differs by colour *and* pattern, and each
+//! drawn element carries `data-*` attributes for the browser tests.
+
+use rpc_lab::resilience::BreakerState;
+use yew::prelude::*;
+
+use crate::plot_scale::{Linear, MAX_POINTS, TimeAxis, downsample, format_ms, format_number, px};
+use crate::run_log::{BreakerSpan, LogView, Sample};
+
+const WIDTH: f64 = 840.0;
+const LEFT: f64 = 66.0;
+const RIGHT: f64 = 56.0;
+const TOP: f64 = 8.0;
+/// The state band's height.
+const BAND_H: f64 = 26.0;
+/// The failure-rate chart's top and height.
+const CHART_TOP: f64 = TOP + BAND_H + 18.0;
+const CHART_H: f64 = 180.0;
+const BOTTOM: f64 = 46.0;
+const HEIGHT: f64 = CHART_TOP + CHART_H + BOTTOM;
+const TICKS: usize = 8;
+
+/// Every state, in legend order, with what it means for a call.
+const STATES: [(BreakerState, &str); 5] = [
+    (BreakerState::Closed, "calls flow"),
+    (BreakerState::Open, "calls refused at once"),
+    (BreakerState::HalfOpen, "a few probe calls allowed"),
+    (BreakerState::ForcedOpen, "refusing every call (by hand)"),
+    (
+        BreakerState::Disabled,
+        "letting every call through (by hand)",
+    ),
+];
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub log: LogView,
+    /// The failure rate (%) that opens the breaker; `None` without a breaker.
+    pub threshold: Option<f64>,
+}
+
+/// A state's fill (a colour or one of the `bp-` patterns) and outline, from
+/// the Okabe–Ito palette.
+fn look(state: BreakerState) -> (&'static str, &'static str) {
+    match state {
+        BreakerState::Closed => ("#009E73", "#00694d"),
+        BreakerState::Open => ("url(#bp-open)", "#a84700"),
+        BreakerState::HalfOpen => ("url(#bp-half-open)", "#a86f00"),
+        BreakerState::ForcedOpen => ("url(#bp-forced-open)", "#9b4f7d"),
+        BreakerState::Disabled => ("url(#bp-disabled)", "#6b6b6b"),
+    }
+}
+
+/// The band's patterns; ids start with `bp-` so they do not clash with
+/// another plot's on the same page.
+fn patterns() -> Html {
+    html! {
+        <defs>
+            // Open: cross-hatch.
+            <pattern id="bp-open" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
+                <rect width="6" height="6" fill="#fbe0cc" />
+                <line x1="0" y1="0" x2="0" y2="6" stroke="#D55E00" stroke-width="2" />
+                <line x1="0" y1="0" x2="6" y2="0" stroke="#D55E00" stroke-width="2" />
+            </pattern>
+            // Half-open: diagonal hatch.
+            <pattern id="bp-half-open" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
+                <rect width="6" height="6" fill="#fcefd0" />
+                <line x1="0" y1="0" x2="0" y2="6" stroke="#E69F00" stroke-width="3" />
+            </pattern>
+            // Forced open: vertical stripes.
+            <pattern id="bp-forced-open" width="5" height="5" patternUnits="userSpaceOnUse">
+                <rect width="5" height="5" fill="#f7e4ef" />
+                <rect width="2.5" height="5" fill="#CC79A7" />
+            </pattern>
+            // Disabled: grey dots.
+            <pattern id="bp-disabled" width="6" height="6" patternUnits="userSpaceOnUse">
+                <rect width="6" height="6" fill="#ffffff" />
+                <circle cx="3" cy="3" r="1.4" fill="#8c8c8c" />
+            </pattern>
+        </defs>
+    }
+}
+
+/// One stretch of the band: the breaker stayed in one state.
+fn band_segment(span: &BreakerSpan, x: &Linear, now: f64) -> Html {
+    let end = span.end_ms.unwrap_or(now);
+    let (x0, x1) = (x.at(span.start_ms), x.at(end));
+    let width = (x1 - x0).max(1.0);
+    let (fill, stroke) = look(span.state);
+    let name = span.state.name();
+    // The name is written inside when it fits (about 7 units a letter).
+    let fits = width > name.len() as f64 * 7.0 + 8.0;
+    html! {
+        <g class={classes!("band", name)} data-state={name} data-step={span.step.to_string()}
+           data-start-ms={format!("{:.3}", span.start_ms)} data-end-ms={format!("{end:.3}")}>
+            <title>{ format!("{name} from {} to {} ({})", format_ms(span.start_ms), format_ms(end), format_ms(end - span.start_ms)) }</title>
+            <rect x={px(x0)} y={px(TOP)} width={px(width)} height={px(BAND_H)} fill={fill} stroke={stroke} />
+            if fits {
+                <text class="band-label" x={px(x0 + width / 2.0)} y={px(TOP + BAND_H / 2.0 + 4.0)}
+                      text-anchor="middle">{ name }</text>
+            }
+        </g>
+    }
+}
+
+/// The failure-rate line, with a dot per sample. It is broken wherever the
+/// breaker changed state: the rate is only measured while closed, and a
+/// breaker that closes again starts from an empty window, so joining the
+/// points across an open period would draw a trend that never happened.
+fn rate_line(samples: &[Sample], breaks: &[f64], x: &Linear, y: &Linear) -> Html {
+    let mut pieces: Vec<String> = Vec::new();
+    let mut boundary = breaks.iter().peekable();
+    let mut current = String::new();
+    for sample in samples {
+        // Crossing a state change starts a new polyline.
+        let mut crossed = false;
+        while boundary.next_if(|&&start| sample.at_ms > start).is_some() {
+            crossed = true;
+        }
+        if crossed && !current.is_empty() {
+            pieces.push(std::mem::take(&mut current));
+        }
+        current.push_str(&format!(
+            "{},{} ",
+            px(x.at(sample.at_ms)),
+            px(y.at(sample.value))
+        ));
+    }
+    pieces.push(current);
+    let dots = samples.iter().map(|sample| {
+        html! {
+            <circle class="rate-point" data-rate={format!("{:.1}", sample.value)} data-at-ms={format!("{:.3}", sample.at_ms)}
+                    cx={px(x.at(sample.at_ms))} cy={px(y.at(sample.value))} r="2.2" fill="#0072B2">
+                <title>{ format!("{} % failed at {}", format_number(sample.value), format_ms(sample.at_ms)) }</title>
+            </circle>
+        }
+    });
+    html! {
+        <g class="failure-rate" data-points={samples.len().to_string()}>
+            { for pieces.into_iter().filter(|p| !p.is_empty()).map(|points| html! {
+                <polyline class="rate-line" points={points} fill="none" stroke="#0072B2" stroke-width="2" />
+            }) }
+            { for dots }
+        </g>
+    }
+}
+
+/// The dashed line at the failure rate that opens the breaker.
+fn threshold_line(threshold: f64, y: &Linear) -> Html {
+    let at = px(y.at(threshold));
+    html! {
+        <g class="threshold" data-threshold={format_number(threshold)}>
+            <title>{ format!("The breaker opens when the failure rate reaches {} %", format_number(threshold)) }</title>
+            <line x1={px(LEFT)} x2={px(WIDTH - RIGHT)} y1={at.clone()} y2={at.clone()}
+                  stroke="#1d2330" stroke-width="1.5" stroke-dasharray="6 4" />
+            <text class="threshold-label" x={px(WIDTH - RIGHT - 4.0)} y={px(y.at(threshold) - 5.0)}
+                  text-anchor="end">{ format!("threshold {} %", format_number(threshold)) }</text>
+        </g>
+    }
+}
+
+#[component]
+pub fn BreakerPlot(props: &Props) -> Html {
+    let log = props.log.log.borrow();
+    let spans = &log.breaker;
+    let Some(current) = spans.last() else {
+        return html! {
+            <p class="plot-off" data-plot-off="breaker">
+                { "The circuit breaker is off: switch it on under Client policy to see its state here." }
+            </p>
+        };
+    };
+
+    // From the first breaker's start: earlier steps without one have nothing
+    // to draw here, and would squash the band into a corner.
+    let axis = TimeAxis::covering(spans[0].start_ms, log.last_ms, TICKS);
+    let x = axis.scale(LEFT, WIDTH - RIGHT);
+    let y = Linear::new((0.0, 100.0), (CHART_TOP + CHART_H, CHART_TOP));
+    let samples = downsample(&log.failure_rate, MAX_POINTS);
+    // Where each lesson step after the first begins: a fresh breaker.
+    let step_starts: Vec<(usize, f64)> = spans
+        .windows(2)
+        .filter(|pair| pair[0].step != pair[1].step)
+        .map(|pair| (pair[1].step, pair[1].start_ms))
+        .collect();
+    let breaks: Vec<f64> = spans.iter().skip(1).map(|span| span.start_ms).collect();
+
+    let time_ticks = axis.ticks().map(|ms| {
+        let at = px(x.at(ms));
+        html! {
+            <g class="tick" data-ms={format!("{ms:.3}")}>
+                <line class="grid" x1={at.clone()} x2={at.clone()} y1={px(CHART_TOP)} y2={px(CHART_TOP + CHART_H)} stroke="#e3e7f0" />
+                <text x={at} y={px(CHART_TOP + CHART_H + 16.0)} text-anchor="middle">{ format_ms(ms) }</text>
+            </g>
+        }
+    });
+    let rate_ticks = [0.0, 25.0, 50.0, 75.0, 100.0].map(|rate| {
+        let at = px(y.at(rate));
+        html! {
+            <g class="tick">
+                <line class="grid" x1={px(LEFT)} x2={px(WIDTH - RIGHT)} y1={at.clone()} y2={at.clone()} stroke="#e3e7f0" />
+                <text x={px(LEFT - 6.0)} y={px(y.at(rate) + 4.0)} text-anchor="end">{ format!("{rate} %") }</text>
+            </g>
+        }
+    });
+    let step_lines = step_starts.iter().map(|&(step, ms)| {
+        let at = px(x.at(ms));
+        html! {
+            <g class="step-marker" data-step-start={step.to_string()}>
+                <line x1={at.clone()} x2={at.clone()} y1={px(TOP)} y2={px(CHART_TOP + CHART_H)}
+                      stroke="#8a93a6" stroke-dasharray="6 3" />
+                <text class="step-label" x={px(x.at(ms) + 4.0)} y={px(CHART_TOP - 5.0)}>{ format!("step {}", step + 1) }</text>
+            </g>
+        }
+    });
+
+    let mut label = format!(
+        "Circuit breaker: {} state spans, now {}",
+        spans.len(),
+        current.state.name()
+    );
+    if let Some(rate) = log.failure_rate.last() {
+        label.push_str(&format!("; failure rate {} %", format_number(rate.value)));
+    }
+    if let Some(threshold) = props.threshold {
+        label.push_str(&format!(" (threshold {} %)", format_number(threshold)));
+    }
+
+    html! {
+        <figure class="plot breaker-plot">
+            <svg viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img" aria-label={label}
+                 data-plot="breaker" data-spans={spans.len().to_string()} data-state={current.state.name()}>
+                { patterns() }
+                <text class="axis-label" x={px(LEFT - 6.0)} y={px(TOP + BAND_H / 2.0 + 4.0)} text-anchor="end">{ "breaker" }</text>
+                { for spans.iter().map(|span| band_segment(span, &x, log.last_ms)) }
+                { for rate_ticks }
+                { for time_ticks }
+                <line class="axis" x1={px(LEFT)} x2={px(WIDTH - RIGHT)} y1={px(CHART_TOP + CHART_H)} y2={px(CHART_TOP + CHART_H)} stroke="#5a6478" />
+                <line class="axis" x1={px(LEFT)} x2={px(LEFT)} y1={px(CHART_TOP)} y2={px(CHART_TOP + CHART_H)} stroke="#5a6478" />
+                if let Some(threshold) = props.threshold {
+                    { threshold_line(threshold, &y) }
+                }
+                { rate_line(&samples, &breaks, &x, &y) }
+                if samples.is_empty() {
+                    <text class="empty-note" x={px((LEFT + WIDTH - RIGHT) / 2.0)} y={px(CHART_TOP + CHART_H / 2.0)}
+                          text-anchor="middle">{ "No failure rate yet: the window fills as attempts finish." }</text>
+                }
+                { for step_lines }
+                <text class="axis-label" x="14" y={px(CHART_TOP + CHART_H / 2.0)} text-anchor="middle"
+                      transform={format!("rotate(-90 14 {})", px(CHART_TOP + CHART_H / 2.0))}>{ "failure rate in window (%)" }</text>
+                <text class="axis-label" x={px((LEFT + WIDTH - RIGHT) / 2.0)} y={px(HEIGHT - 8.0)}
+                      text-anchor="middle">{ "time since the run began" }</text>
+            </svg>
+            <ul class="plot-legend" aria-label="Breaker states">
+                { for STATES.iter().map(|&(state, meaning)| {
+                    let (fill, stroke) = look(state);
+                    html! {
+                        <li data-state={state.name()}>
+                            <svg class="swatch" viewBox="0 0 24 14" aria-hidden="true">
+                                <rect x="1" y="2" width="22" height="10" fill={fill} stroke={stroke} />
+                            </svg>
+                            <strong>{ state.name() }</strong>{ format!(": {meaning}") }
+                        </li>
+                    }
+                }) }
+                <li class="legend-rate">
+                    <svg class="swatch" viewBox="0 0 24 14" aria-hidden="true">
+                        <line x1="1" x2="23" y1="7" y2="7" stroke="#0072B2" stroke-width="2" />
+                        <circle cx="12" cy="7" r="2.2" fill="#0072B2" />
+                    </svg>
+                    { "failure rate in the window" }
+                </li>
+                if props.threshold.is_some() {
+                    <li class="legend-threshold">
+                        <svg class="swatch" viewBox="0 0 24 14" aria-hidden="true">
+                            <line x1="1" x2="23" y1="7" y2="7" stroke="#1d2330" stroke-width="1.5" stroke-dasharray="6 4" />
+                        </svg>
+                        { "threshold: the breaker opens here" }
+                    </li>
+                }
+            </ul>
+        </figure>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_has_its_own_pattern() {
+        let fills: std::collections::HashSet<_> = STATES.iter().map(|&(s, _)| look(s).0).collect();
+        assert_eq!(fills.len(), STATES.len(), "two states look alike");
+        for (state, _) in STATES {
+            let fill = look(state).0;
+            assert!(
+                fill.starts_with('#') || fill.starts_with("url(#bp-"),
+                "{state}: pattern ids carry this plot's prefix"
+            );
+        }
+    }
+}

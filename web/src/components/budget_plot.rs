@@ -1,0 +1,123 @@
+//! The retry budget over time: how many tokens the caller had left.
+//!
+//! gRFC A6's retry throttling is a token bucket (see
+//! `rpc_lab::resilience::budget`): it starts full, every failed attempt takes
+//! a token, every success gives a fraction back, and a retry may start only
+//! while more than half the tokens are left. The plot is a step line — the
+//! count changes at an instant and then holds — with the half-way line
+//! dashed: while the line is under it, calls fail on their first error
+//! instead of adding retries to a server that is already struggling.
+
+use yew::prelude::*;
+
+use crate::plot_scale::{Linear, MAX_POINTS, TimeAxis, downsample, format_ms, format_number, px};
+use crate::run_log::LogView;
+
+const WIDTH: f64 = 840.0;
+const LEFT: f64 = 66.0;
+const RIGHT: f64 = 56.0;
+const TOP: f64 = 12.0;
+const CHART_H: f64 = 150.0;
+const BOTTOM: f64 = 46.0;
+const HEIGHT: f64 = TOP + CHART_H + BOTTOM;
+const TICKS: usize = 8;
+const LINE: &str = "#0072B2";
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub log: LogView,
+    /// The bucket's size; `None` when the budget is off.
+    pub max_tokens: Option<f64>,
+}
+
+#[component]
+pub fn BudgetPlot(props: &Props) -> Html {
+    let Some(max_tokens) = props.max_tokens.filter(|&max| max > 0.0) else {
+        return html! {
+            <p class="plot-off" data-plot-off="budget">
+                { "The retry budget is off: switch it on under Client policy to see its tokens here." }
+            </p>
+        };
+    };
+    let log = props.log.log.borrow();
+    let half = max_tokens / 2.0;
+    let axis = TimeAxis::covering(0.0, log.last_ms, TICKS);
+    let x = axis.scale(LEFT, WIDTH - RIGHT);
+    let y = Linear::new((0.0, max_tokens), (TOP + CHART_H, TOP));
+    let samples = downsample(&log.tokens, MAX_POINTS);
+
+    // The bucket starts full; each sample is a new level, held until the
+    // next one (or until now, for the last).
+    let mut path = format!("M{} {}", px(x.at(0.0)), px(y.at(max_tokens)));
+    for sample in samples.iter() {
+        path.push_str(&format!(
+            " H{} V{}",
+            px(x.at(sample.at_ms)),
+            px(y.at(sample.value))
+        ));
+    }
+    path.push_str(&format!(" H{}", px(x.at(log.last_ms))));
+
+    let points = samples.iter().map(|sample| {
+        html! {
+            <circle class="token-point" data-tokens={format!("{:.2}", sample.value)} data-at-ms={format!("{:.3}", sample.at_ms)}
+                    cx={px(x.at(sample.at_ms))} cy={px(y.at(sample.value))} r="2.2" fill={LINE}>
+                <title>{ format!("{} tokens at {}", format_number(sample.value), format_ms(sample.at_ms)) }</title>
+            </circle>
+        }
+    });
+    let time_ticks = axis.ticks().map(|ms| {
+        let at = px(x.at(ms));
+        html! {
+            <g class="tick" data-ms={format!("{ms:.3}")}>
+                <line class="grid" x1={at.clone()} x2={at.clone()} y1={px(TOP)} y2={px(TOP + CHART_H)} stroke="#e3e7f0" />
+                <text x={at} y={px(TOP + CHART_H + 16.0)} text-anchor="middle">{ format_ms(ms) }</text>
+            </g>
+        }
+    });
+    let token_ticks = [0.0, half, max_tokens].map(|tokens| {
+        html! {
+            <text class="tick" x={px(LEFT - 6.0)} y={px(y.at(tokens) + 4.0)} text-anchor="end">
+                { format_number(tokens) }
+            </text>
+        }
+    });
+
+    let now = log.tokens.last().map_or(max_tokens, |s| s.value);
+    let label = format!(
+        "Retry budget: {} of {} tokens left after {} changes; retries are refused at or below {}",
+        format_number(now),
+        format_number(max_tokens),
+        log.tokens.len(),
+        format_number(half)
+    );
+    let half_at = px(y.at(half));
+
+    html! {
+        <figure class="plot budget-plot">
+            <svg viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img" aria-label={label}
+                 data-plot="budget" data-max-tokens={format_number(max_tokens)} data-points={samples.len().to_string()}>
+                { for time_ticks }
+                { for token_ticks }
+                <line class="axis" x1={px(LEFT)} x2={px(WIDTH - RIGHT)} y1={px(TOP + CHART_H)} y2={px(TOP + CHART_H)} stroke="#5a6478" />
+                <line class="axis" x1={px(LEFT)} x2={px(LEFT)} y1={px(TOP)} y2={px(TOP + CHART_H)} stroke="#5a6478" />
+                // The zone where retries are refused, lightly shaded.
+                <rect class="refused-zone" x={px(LEFT)} y={half_at.clone()} width={px(WIDTH - LEFT - RIGHT)}
+                      height={px(y.at(0.0) - y.at(half))} fill="#D55E00" fill-opacity="0.07" />
+                <g class="threshold" data-threshold={format_number(half)}>
+                    <title>{ format!("gRFC A6: a retry may start only while more than {} tokens are left", format_number(half)) }</title>
+                    <line x1={px(LEFT)} x2={px(WIDTH - RIGHT)} y1={half_at.clone()} y2={half_at}
+                          stroke="#D55E00" stroke-width="1.5" stroke-dasharray="6 4" />
+                    <text class="threshold-label" x={px(WIDTH - RIGHT - 4.0)} y={px(y.at(half) + 15.0)}
+                          text-anchor="end">{ "retries refused below this" }</text>
+                </g>
+                <path class="token-line" d={path} fill="none" stroke={LINE} stroke-width="2" />
+                { for points }
+                <text class="axis-label" x="16" y={px(TOP + CHART_H / 2.0)} text-anchor="middle"
+                      transform={format!("rotate(-90 16 {})", px(TOP + CHART_H / 2.0))}>{ "retry tokens" }</text>
+                <text class="axis-label" x={px((LEFT + WIDTH - RIGHT) / 2.0)} y={px(HEIGHT - 8.0)}
+                      text-anchor="middle">{ "time since the run began" }</text>
+            </svg>
+        </figure>
+    }
+}

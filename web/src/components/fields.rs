@@ -1,0 +1,198 @@
+//! Labelled form fields with a one-line explanation: the lab's controls.
+//!
+//! Every control on the lab page is one of three shapes — a number, a slider
+//! with its value shown, an on/off switch — and each says in a sentence what
+//! it does. Writing them once keeps the labels, ids and hints consistent, and
+//! keeps the keyboard behaviour of native inputs (Tab, arrows, Space).
+
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct NumberProps {
+    /// Also the base of the element's id (`field-<id>`) for labels and tests.
+    pub id: AttrValue,
+    pub label: AttrValue,
+    #[prop_or_default]
+    pub hint: AttrValue,
+    pub value: f64,
+    pub min: f64,
+    pub max: f64,
+    #[prop_or(1.0)]
+    pub step: f64,
+    /// Shown after the field ("ms", "%").
+    #[prop_or_default]
+    pub unit: AttrValue,
+    #[prop_or_default]
+    pub disabled: bool,
+    pub on_change: Callback<f64>,
+}
+
+fn read_number(event: &Event) -> Option<f64> {
+    let input: HtmlInputElement = event.target_unchecked_into();
+    input
+        .value()
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+}
+
+/// A number field. Out-of-range input is clamped to `min..=max` when the field
+/// loses focus, so the settings never hold a value the control cannot show.
+#[component]
+pub fn NumberField(props: &NumberProps) -> Html {
+    let id = format!("field-{}", props.id);
+    let hint_id = format!("{id}-hint");
+    let onchange = {
+        let (on_change, min, max) = (props.on_change.clone(), props.min, props.max);
+        Callback::from(move |event: Event| {
+            if let Some(value) = read_number(&event) {
+                on_change.emit(value.clamp(min, max));
+            }
+        })
+    };
+    html! {
+        <div class="field">
+            <label for={id.clone()}>{ &props.label }</label>
+            <span class="field-input">
+                <input
+                    id={id}
+                    type="number"
+                    min={props.min.to_string()}
+                    max={props.max.to_string()}
+                    step={props.step.to_string()}
+                    value={props.value.to_string()}
+                    disabled={props.disabled}
+                    aria-describedby={hint_id.clone()}
+                    {onchange}
+                />
+                if !props.unit.is_empty() { <span class="unit">{ &props.unit }</span> }
+            </span>
+            <small id={hint_id} class="field-hint">{ &props.hint }</small>
+        </div>
+    }
+}
+
+/// A range slider with its value written beside it.
+#[component]
+pub fn SliderField(props: &NumberProps) -> Html {
+    let id = format!("field-{}", props.id);
+    let hint_id = format!("{id}-hint");
+    let oninput = {
+        let on_change = props.on_change.clone();
+        Callback::from(move |event: InputEvent| {
+            if let Some(value) = read_number(&event) {
+                on_change.emit(value);
+            }
+        })
+    };
+    html! {
+        <div class="field slider">
+            <label for={id.clone()}>{ &props.label }</label>
+            <span class="field-input">
+                <input
+                    id={id}
+                    type="range"
+                    min={props.min.to_string()}
+                    max={props.max.to_string()}
+                    step={props.step.to_string()}
+                    value={props.value.to_string()}
+                    disabled={props.disabled}
+                    aria-describedby={hint_id.clone()}
+                    aria-valuetext={format!("{} {}", props.value, props.unit)}
+                    {oninput}
+                />
+                <output class="slider-value" for={format!("field-{}", props.id)}>
+                    { format!("{} {}", props.value, props.unit) }
+                </output>
+            </span>
+            <small id={hint_id} class="field-hint">{ &props.hint }</small>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ToggleProps {
+    pub id: AttrValue,
+    pub label: AttrValue,
+    #[prop_or_default]
+    pub hint: AttrValue,
+    pub checked: bool,
+    #[prop_or_default]
+    pub disabled: bool,
+    pub on_change: Callback<bool>,
+}
+
+/// An on/off switch (a checkbox, so Space toggles it).
+#[component]
+pub fn Toggle(props: &ToggleProps) -> Html {
+    let id = format!("field-{}", props.id);
+    let hint_id = format!("{id}-hint");
+    let onchange = {
+        let on_change = props.on_change.clone();
+        Callback::from(move |event: Event| {
+            on_change.emit(event.target_unchecked_into::<HtmlInputElement>().checked());
+        })
+    };
+    html! {
+        <div class="field toggle">
+            <label for={id.clone()}>
+                <input
+                    id={id}
+                    type="checkbox"
+                    checked={props.checked}
+                    disabled={props.disabled}
+                    aria-describedby={hint_id.clone()}
+                    {onchange}
+                />
+                { " " }{ &props.label }
+            </label>
+            <small id={hint_id} class="field-hint">{ &props.hint }</small>
+        </div>
+    }
+}
+
+/// An option of a [`SelectField`]: its value and what it says.
+pub type Choice = (AttrValue, AttrValue);
+
+#[derive(Properties, PartialEq)]
+pub struct SelectProps {
+    pub id: AttrValue,
+    pub label: AttrValue,
+    #[prop_or_default]
+    pub hint: AttrValue,
+    pub choices: Vec<Choice>,
+    pub selected: AttrValue,
+    #[prop_or_default]
+    pub disabled: bool,
+    pub on_change: Callback<String>,
+}
+
+/// A drop-down choice.
+#[component]
+pub fn SelectField(props: &SelectProps) -> Html {
+    let id = format!("field-{}", props.id);
+    let hint_id = format!("{id}-hint");
+    let onchange = {
+        let on_change = props.on_change.clone();
+        Callback::from(move |event: Event| {
+            on_change.emit(
+                event
+                    .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                    .value(),
+            );
+        })
+    };
+    html! {
+        <div class="field">
+            <label for={id.clone()}>{ &props.label }</label>
+            <select id={id} disabled={props.disabled} aria-describedby={hint_id.clone()} {onchange}>
+                { for props.choices.iter().map(|(value, text)| html! {
+                    <option value={value.clone()} selected={*value == props.selected}>{ text }</option>
+                }) }
+            </select>
+            <small id={hint_id} class="field-hint">{ &props.hint }</small>
+        </div>
+    }
+}

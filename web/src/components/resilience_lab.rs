@@ -1,0 +1,924 @@
+//! The resilience lab: controls, a bench that runs calls, live plots, lessons.
+//!
+//! This component owns the lab's state and is where its buttons turn into
+//! requests (through [`Bench`]). The state has two halves:
+//!
+//! - the **settings** (operation, inputs, faults, policy, run size, seed): Yew
+//!   state, changed only by the controls and by a lesson setting itself up;
+//! - the **bench** ([`Runtime`]): the run log that the caller's events fill,
+//!   the callers, progress and the server's answers. It is changed by async
+//!   tasks while calls run, so it lives in `RefCell`s, and the page redraws
+//!   from it at most every [`REDRAW_MS`] — a thousand calls' events cost a
+//!   few dozen redraws, not thousands.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+
+use rpc_lab::proto::calculator_v1::LabStats;
+use rpc_lab::resilience::{
+    CircuitBreaker, Clock, Event as CallEvent, EventSink, ResilientCaller, SeededRng,
+};
+use rpc_lab::status;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use super::fields::{NumberField, SelectField, Toggle};
+use super::{
+    AttemptTimeline, BreakerPlot, BudgetPlot, FaultControls, LatencyPanel, LessonList,
+    PolicyControls, RunSummary, TruthPanel,
+};
+use crate::browser;
+use crate::export;
+use crate::faults::FaultSettings;
+use crate::lab::{self, Bench, Finished};
+use crate::lessons::{Lesson, RunSpec, Step};
+use crate::operations::{LabOperation, OperationForm, Service};
+use crate::policy_form::PolicyForm;
+use crate::run_log::{LogView, RunLog};
+use crate::session;
+use crate::truth::{self, Truth};
+
+/// The page redraws at most this often while calls run.
+pub const REDRAW_MS: u64 = 50;
+/// Timeline rows drawn: the newest calls.
+const TIMELINE_ROWS: usize = 40;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub base_url: AttrValue,
+}
+
+/// Everything the controls set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub operation: LabOperation,
+    pub form: OperationForm,
+    pub faults: FaultSettings,
+    pub policy: PolicyForm,
+    pub run: RunSpec,
+    pub seed: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            operation: LabOperation::Withdraw,
+            form: OperationForm::default(),
+            faults: FaultSettings::default(),
+            policy: PolicyForm::default(),
+            run: RunSpec::default(),
+            seed: 42,
+        }
+    }
+}
+
+/// How long redraws take, measured after each one.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RenderStats {
+    pub count: u32,
+    pub last_ms: f64,
+    pub max_ms: f64,
+    pub total_ms: f64,
+}
+
+/// What the bench is doing and has found out.
+#[derive(Debug, Default)]
+struct Status {
+    /// (what is running, calls finished, calls in the batch)
+    running: Option<(String, u32, u32)>,
+    step_labels: Vec<String>,
+    truths: Vec<Truth>,
+    /// The latest finished call, in words, and whether it succeeded.
+    last: Option<(String, bool)>,
+    error: Option<String>,
+    stats: Option<LabStats>,
+    /// The lesson shown, and whether its run has finished.
+    lesson: Option<(Lesson, bool)>,
+    render: RenderStats,
+}
+
+/// Asks for a redraw, at most one every [`REDRAW_MS`].
+#[derive(Clone)]
+struct Redraw {
+    pending: Rc<Cell<bool>>,
+    version: Rc<Cell<u64>>,
+    clock: Rc<dyn Clock>,
+    set: UseStateSetter<u64>,
+}
+
+impl Redraw {
+    fn request(&self) {
+        if self.pending.replace(true) {
+            return;
+        }
+        let this = self.clone();
+        spawn_local(async move {
+            this.clock.sleep(Duration::from_millis(REDRAW_MS)).await;
+            this.now();
+        });
+    }
+
+    /// Redraw at once (a run ended, a button was pressed).
+    fn now(&self) {
+        self.pending.set(false);
+        self.version.set(self.version.get() + 1);
+        self.set.set(self.version.get());
+    }
+}
+
+/// The caller's events go into the run log; the page redraws soon after.
+struct LogSink {
+    log: Rc<RefCell<RunLog>>,
+    redraw: Redraw,
+}
+
+impl EventSink for LogSink {
+    fn emit(&self, event: CallEvent) {
+        self.log.borrow_mut().record(event);
+        self.redraw.request();
+    }
+}
+
+/// The bench: the state async tasks change while calls run.
+struct Runtime {
+    bench: Bench,
+    clock: Rc<dyn Clock>,
+    log: Rc<RefCell<RunLog>>,
+    status: Rc<RefCell<Status>>,
+    stop: Rc<Cell<bool>>,
+    fault_rng: Rc<RefCell<SeededRng>>,
+}
+
+impl Runtime {
+    fn new(base_url: String, clock: Rc<dyn Clock>) -> Self {
+        Runtime {
+            bench: Bench {
+                base_url,
+                session: session::new_name(),
+            },
+            log: Rc::new(RefCell::new(RunLog::new(clock.now()))),
+            clock,
+            status: Rc::default(),
+            stop: Rc::default(),
+            fault_rng: Rc::new(RefCell::new(lab::fault_rng(0))),
+        }
+    }
+}
+
+/// A caller for `policy`, reporting into the log; or the problems with it.
+fn build_caller(
+    policy: &PolicyForm,
+    seed: u64,
+    clock: Rc<dyn Clock>,
+    sink: Rc<dyn EventSink>,
+) -> Result<ResilientCaller, String> {
+    let words = |problems: Vec<rpc_lab::resilience::ConfigError>| {
+        problems
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let retry = policy.policy().map_err(words)?;
+    let caller = ResilientCaller::new(retry, clock, SeededRng::new(seed), sink).map_err(words)?;
+    Ok(match policy.breaker().map_err(words)? {
+        Some(config) => caller.with_breaker(CircuitBreaker::new(config).map_err(words)?),
+        None => caller,
+    })
+}
+
+/// One batch of calls, with the server's truth read before and after.
+struct Batch<'a> {
+    label: String,
+    step: usize,
+    settings: &'a Settings,
+    caller: &'a ResilientCaller,
+}
+
+async fn run_batch(
+    bench: &Bench,
+    clock: &Rc<dyn Clock>,
+    runtime: &Runtime,
+    redraw: &Redraw,
+    batch: Batch<'_>,
+) -> Result<(), String> {
+    let Settings {
+        operation,
+        form,
+        faults,
+        run,
+        ..
+    } = batch.settings;
+    let call = form.call(*operation)?;
+    let failed = |what: &str, s: tonic::Status| {
+        format!("{what}: {} — {}", status::code_name(s.code()), s.message())
+    };
+    let method = operation.method();
+    let executed = |stats: &LabStats| stats.executions.get(&method).copied().unwrap_or(0);
+    let before = bench
+        .stats()
+        .await
+        .map_err(|s| failed("reading the server's counters", s))?;
+    let state_before = bench
+        .state_of(&call)
+        .await
+        .map_err(|s| failed("reading the state before the run", s))?;
+    runtime
+        .log
+        .borrow_mut()
+        .begin_step(batch.step, clock.now(), batch.caller.breaker_state());
+    {
+        let mut status = runtime.status.borrow_mut();
+        status.running = Some((batch.label.clone(), 0, run.count));
+        if status.step_labels.len() <= batch.step {
+            status.step_labels.resize(batch.step + 1, String::new());
+        }
+        status.step_labels[batch.step] = batch.label.clone();
+    }
+    redraw.now();
+    let ok = Cell::new(0u32);
+    let last_ok = Cell::new(None::<u64>);
+    let finished = |done: Finished| {
+        let mut status = runtime.status.borrow_mut();
+        if let Some((_, count, _)) = &mut status.running {
+            *count += 1;
+        }
+        status.last = Some(match done.result {
+            Ok(reply) => {
+                ok.set(ok.get() + 1);
+                last_ok.set(Some(
+                    last_ok.get().map_or(done.number, |n| n.max(done.number)),
+                ));
+                (format!("Call {}: {operation} {reply}", done.number), true)
+            }
+            Err(error) => (
+                format!(
+                    "Call {}: {operation} failed with {} after {} attempt(s) — {} {}",
+                    done.number,
+                    status::code_name(error.status.code()),
+                    error.attempts,
+                    error.gave_up.explain(),
+                    status::explain(error.status.code()),
+                ),
+                false,
+            ),
+        });
+        drop(status);
+        redraw.request();
+    };
+    let stop = runtime.stop.clone();
+    bench
+        .run(
+            batch.caller,
+            clock.as_ref(),
+            &call,
+            run,
+            faults,
+            batch.settings.policy.retry_unsafe,
+            &runtime.fault_rng,
+            &stop,
+            &finished,
+        )
+        .await;
+    runtime.log.borrow_mut().end_step(clock.now());
+    let started = runtime
+        .log
+        .borrow()
+        .calls
+        .iter()
+        .filter(|c| c.step == batch.step)
+        .count() as u32;
+    let after = bench
+        .stats()
+        .await
+        .map_err(|s| failed("reading the server's counters", s))?;
+    let state_after = bench
+        .state_of(&call)
+        .await
+        .map_err(|s| failed("reading the state after the run", s))?;
+    let effect = match (state_before, state_after) {
+        (Some(before), Some(after)) => truth::effect(
+            &call,
+            run.count_up,
+            started,
+            ok.get(),
+            last_ok.get(),
+            before,
+            after,
+        ),
+        _ => None,
+    };
+    let mut status = runtime.status.borrow_mut();
+    status.truths.push(Truth {
+        label: batch.label,
+        operation: *operation,
+        intended: started,
+        client_ok: ok.get(),
+        executed: executed(&after).saturating_sub(executed(&before)),
+        replayed: after.replays.saturating_sub(before.replays),
+        effect,
+    });
+    status.stats = Some(after);
+    status.running = None;
+    Ok(())
+}
+
+#[component]
+pub fn ResilienceLab(props: &Props) -> Html {
+    let render_started = browser::now_ms();
+    let settings = use_state(Settings::default);
+    let version = use_state(|| 0u64);
+    let runtime = {
+        let base_url = props.base_url.to_string();
+        use_memo((), move |()| {
+            Rc::new(Runtime::new(base_url, browser::clock()))
+        })
+    };
+    let runtime: Rc<Runtime> = (*runtime).clone();
+    let redraw = {
+        let pending = use_memo((), |()| Rc::new(Cell::new(false)));
+        let counter = use_memo((), |()| Rc::new(Cell::new(0u64)));
+        Redraw {
+            pending: (*pending).clone(),
+            version: (*counter).clone(),
+            clock: runtime.clock.clone(),
+            set: version.setter(),
+        }
+    };
+    // The free-play caller, kept across clicks (so its breaker remembers),
+    // with the settings and seed it was built from.
+    let free_caller = use_mut_ref(|| None::<(PolicyForm, u64, Rc<ResilientCaller>)>);
+
+    // How long this redraw took, measured once the DOM is updated.
+    {
+        let status = runtime.status.clone();
+        use_effect(move || {
+            let took = browser::now_ms() - render_started;
+            let mut status = status.borrow_mut();
+            let r = &mut status.render;
+            r.count += 1;
+            r.last_ms = took;
+            r.max_ms = r.max_ms.max(took);
+            r.total_ms += took;
+        });
+    }
+
+    let sink = |runtime: &Rc<Runtime>, redraw: &Redraw| -> Rc<dyn EventSink> {
+        Rc::new(LogSink {
+            log: runtime.log.clone(),
+            redraw: redraw.clone(),
+        })
+    };
+
+    // Free play: run the current settings' batch on the kept caller.
+    let run_free = {
+        let (runtime, redraw, settings, free_caller) = (
+            runtime.clone(),
+            redraw.clone(),
+            settings.clone(),
+            free_caller.clone(),
+        );
+        Callback::from(move |count: Option<u32>| {
+            if runtime.status.borrow().running.is_some() {
+                return;
+            }
+            let mut current = (*settings).clone();
+            if let Some(count) = count {
+                current.run = RunSpec {
+                    count,
+                    concurrency: 1,
+                    pace_ms: 0,
+                    ..current.run
+                };
+            }
+            let caller = {
+                let mut kept = free_caller.borrow_mut();
+                let fresh = !matches!(&*kept, Some((policy, seed, _)) if *policy == current.policy && *seed == current.seed);
+                if fresh {
+                    match build_caller(
+                        &current.policy,
+                        current.seed,
+                        runtime.clock.clone(),
+                        sink(&runtime, &redraw),
+                    ) {
+                        Ok(caller) => {
+                            *runtime.fault_rng.borrow_mut() = lab::fault_rng(current.seed);
+                            *kept = Some((current.policy.clone(), current.seed, Rc::new(caller)));
+                        }
+                        Err(problem) => {
+                            runtime.status.borrow_mut().error = Some(problem);
+                            redraw.now();
+                            return;
+                        }
+                    }
+                }
+                kept.as_ref()
+                    .map(|(_, _, c)| c.clone())
+                    .expect("just built")
+            };
+            runtime.stop.set(false);
+            let (runtime, redraw) = (runtime.clone(), redraw.clone());
+            spawn_local(async move {
+                let step = runtime.status.borrow().step_labels.len();
+                let label = format!(
+                    "run {}: {} × {}",
+                    step + 1,
+                    current.operation,
+                    current.run.count
+                );
+                runtime.status.borrow_mut().error = None;
+                let batch = Batch {
+                    label,
+                    step,
+                    settings: &current,
+                    caller: &caller,
+                };
+                let result =
+                    run_batch(&runtime.bench, &runtime.clock, &runtime, &redraw, batch).await;
+                if let Err(problem) = result {
+                    let mut status = runtime.status.borrow_mut();
+                    status.error = Some(problem);
+                    status.running = None;
+                }
+                redraw.now();
+            });
+        })
+    };
+
+    // A lesson: every step from a clean session reseeded with the seed.
+    let run_lesson = {
+        let (runtime, redraw, settings, free_caller) = (
+            runtime.clone(),
+            redraw.clone(),
+            settings.clone(),
+            free_caller.clone(),
+        );
+        Callback::from(move |(lesson, seed): (Lesson, u64)| {
+            if runtime.status.borrow().running.is_some() {
+                return;
+            }
+            free_caller.borrow_mut().take();
+            runtime.stop.set(false);
+            {
+                let mut status = runtime.status.borrow_mut();
+                *status = Status {
+                    lesson: Some((lesson.clone(), false)),
+                    render: status.render,
+                    ..Status::default()
+                };
+            }
+            *runtime.log.borrow_mut() = RunLog::new(runtime.clock.now());
+            redraw.now();
+            let (runtime, redraw, set_settings) =
+                (runtime.clone(), redraw.clone(), settings.setter());
+            spawn_local(async move {
+                for (index, step) in lesson.steps.iter().enumerate() {
+                    if runtime.stop.get() {
+                        break;
+                    }
+                    let step_settings = step_settings(step, seed);
+                    set_settings.set(step_settings.clone());
+                    let result = lesson_step(&runtime, &redraw, index, step, &step_settings).await;
+                    if let Err(problem) = result {
+                        let mut status = runtime.status.borrow_mut();
+                        status.error = Some(problem);
+                        status.running = None;
+                        break;
+                    }
+                }
+                if let Some((_, done)) = &mut runtime.status.borrow_mut().lesson {
+                    *done = true;
+                }
+                redraw.now();
+            });
+        })
+    };
+
+    async fn lesson_step(
+        runtime: &Rc<Runtime>,
+        redraw: &Redraw,
+        index: usize,
+        step: &Step,
+        settings: &Settings,
+    ) -> Result<(), String> {
+        let bench = &runtime.bench;
+        let failed = |s: tonic::Status| format!("setting up the step: {}", s.message());
+        bench.reset(Some(settings.seed)).await.map_err(failed)?;
+        if step.opening_deposit_cents > 0 {
+            bench
+                .deposit(&step.form.account, step.opening_deposit_cents)
+                .await
+                .map_err(failed)?;
+        }
+        *runtime.fault_rng.borrow_mut() = lab::fault_rng(settings.seed);
+        let sink: Rc<dyn EventSink> = Rc::new(LogSink {
+            log: runtime.log.clone(),
+            redraw: redraw.clone(),
+        });
+        let caller = build_caller(&step.policy, settings.seed, runtime.clock.clone(), sink)?;
+        let batch = Batch {
+            label: step.label.to_owned(),
+            step: index,
+            settings,
+            caller: &caller,
+        };
+        run_batch(bench, &runtime.clock, runtime, redraw, batch).await
+    }
+
+    fn step_settings(step: &Step, seed: u64) -> Settings {
+        Settings {
+            operation: step.operation,
+            form: step.form.clone(),
+            faults: step.faults.clone(),
+            policy: step.policy.clone(),
+            run: step.run.clone(),
+            seed,
+        }
+    }
+
+    let on_stop = {
+        let (runtime, redraw) = (runtime.clone(), redraw.clone());
+        Callback::from(move |_: MouseEvent| {
+            runtime.stop.set(true);
+            redraw.now();
+        })
+    };
+
+    // A clean slate: the session forgotten and reseeded, the log cleared.
+    let on_new_session = {
+        let (runtime, redraw, settings, free_caller) = (
+            runtime.clone(),
+            redraw.clone(),
+            settings.clone(),
+            free_caller.clone(),
+        );
+        Callback::from(move |_: MouseEvent| {
+            if runtime.status.borrow().running.is_some() {
+                return;
+            }
+            free_caller.borrow_mut().take();
+            let (runtime, redraw, seed) = (runtime.clone(), redraw.clone(), settings.seed);
+            spawn_local(async move {
+                let result = runtime.bench.reset(Some(seed)).await;
+                *runtime.log.borrow_mut() = RunLog::new(runtime.clock.now());
+                {
+                    let mut status = runtime.status.borrow_mut();
+                    let render = status.render;
+                    *status = Status {
+                        render,
+                        error: result
+                            .err()
+                            .map(|s| format!("resetting the session: {}", s.message())),
+                        ..Status::default()
+                    };
+                }
+                redraw.now();
+            });
+        })
+    };
+
+    let export = |csv: bool| {
+        let runtime = runtime.clone();
+        Callback::from(move |_: MouseEvent| {
+            let log = runtime.log.borrow();
+            let labels = runtime.status.borrow().step_labels.clone();
+            let result = if csv {
+                browser::download(
+                    "rpc-lab-run.csv",
+                    "text/csv",
+                    &export::to_csv(&log, &labels),
+                )
+            } else {
+                browser::download(
+                    "rpc-lab-run.json",
+                    "application/json",
+                    &export::to_json(&log, &labels),
+                )
+            };
+            if let Err(problem) = result {
+                runtime.status.borrow_mut().error = Some(problem);
+            }
+        })
+    };
+
+    let update = |apply: fn(&mut Settings, Settings)| {
+        let settings = settings.clone();
+        move |next: Settings| {
+            let mut current = (*settings).clone();
+            apply(&mut current, next);
+            settings.set(current);
+        }
+    };
+    let on_faults = {
+        let set = update(|s, n| s.faults = n.faults);
+        let base = (*settings).clone();
+        Callback::from(move |faults: FaultSettings| {
+            set(Settings {
+                faults,
+                ..base.clone()
+            })
+        })
+    };
+    let on_policy = {
+        let set = update(|s, n| s.policy = n.policy);
+        let base = (*settings).clone();
+        Callback::from(move |policy: PolicyForm| {
+            set(Settings {
+                policy,
+                ..base.clone()
+            })
+        })
+    };
+    let on_policy_reset = {
+        let set = update(|s, n| s.policy = n.policy);
+        Callback::from(move |()| set(Settings::default()))
+    };
+
+    let status = runtime.status.borrow();
+    let running = status.running.is_some();
+    let view = LogView {
+        log: runtime.log.clone(),
+        version: *version,
+    };
+    let problems = settings.policy.problems();
+    let call_problem = settings.form.call(settings.operation).err();
+    let threshold = settings
+        .policy
+        .breaker
+        .then_some(settings.policy.breaker_threshold_pct);
+    let max_tokens = settings
+        .policy
+        .budget
+        .then_some(settings.policy.budget_max_tokens);
+    let lesson_seed = settings.seed;
+    let render = status.render;
+    let average = if render.count > 0 {
+        render.total_ms / f64::from(render.count)
+    } else {
+        0.0
+    };
+    let calls_drawn = runtime.log.borrow().calls.len();
+
+    html! {
+        <section class="lab" aria-labelledby="lab-title" data-session={runtime.bench.session.clone()}>
+            <h2 id="lab-title">{ "The resilience lab" }</h2>
+            <p class="hint">
+                { "Pick an operation, make the server misbehave, choose how the client defends itself, and run. \
+                   Every attempt, backoff and breaker decision is drawn below; the last table compares what you \
+                   asked for with what the server really did. This tab is its own lab session: " }
+                <code>{ &runtime.bench.session }</code>{ "." }
+            </p>
+            <LessonList
+                lesson={status.lesson.clone()}
+                seed={lesson_seed}
+                disabled={running}
+                on_run={run_lesson.clone()}
+            />
+            <div class="lab-grid">
+                <div class="lab-controls">
+                    <OperationPanel
+                        settings={(*settings).clone()}
+                        problem={call_problem.clone().map(AttrValue::from)}
+                        running={running}
+                        progress={status.running.clone()}
+                        last={status.last.clone()}
+                        on_change={{
+                            let settings = settings.clone();
+                            Callback::from(move |next: Settings| settings.set(next))
+                        }}
+                        on_call={run_free.reform(|_| Some(1))}
+                        on_run={run_free.reform(|_| None)}
+                        on_stop={on_stop}
+                        on_new_session={on_new_session}
+                    />
+                    <FaultControls faults={settings.faults.clone()} disabled={running} on_change={on_faults} />
+                    <PolicyControls
+                        policy={settings.policy.clone()}
+                        problems={problems}
+                        disabled={running}
+                        on_change={on_policy}
+                        on_reset={on_policy_reset}
+                    />
+                </div>
+                <div class="lab-plots">
+                    if let Some(error) = &status.error {
+                        <p class="input-error" role="alert" data-testid="lab-error">{ error }</p>
+                    }
+                    <section class="card plot-card" aria-labelledby="timeline-title">
+                        <h3 id="timeline-title">{ "1. Attempt timeline" }</h3>
+                        <p class="hint">{ "One row per logical call; each box is one attempt, coloured by how it ended; dashed lines are backoff waits." }</p>
+                        <AttemptTimeline log={view.clone()} max_rows={TIMELINE_ROWS} />
+                    </section>
+                    <section class="card plot-card" aria-labelledby="truth-title">
+                        <h3 id="truth-title">{ "2. Client view vs server truth" }</h3>
+                        <TruthPanel truths={status.truths.clone()} stats={status.stats.clone()} />
+                    </section>
+                    <section class="card plot-card" aria-labelledby="breaker-title">
+                        <h3 id="breaker-title">{ "3. Circuit breaker" }</h3>
+                        <BreakerPlot log={view.clone()} {threshold} />
+                    </section>
+                    <section class="card plot-card" aria-labelledby="latency-title">
+                        <h3 id="latency-title">{ "4. Latency: what the program waited vs. what each attempt took" }</h3>
+                        <LatencyPanel log={view.clone()} />
+                    </section>
+                    <section class="card plot-card" aria-labelledby="budget-title">
+                        <h3 id="budget-title">{ "5. Retry budget" }</h3>
+                        <BudgetPlot log={view.clone()} {max_tokens} />
+                    </section>
+                    <section class="card plot-card" aria-labelledby="summary-title">
+                        <h3 id="summary-title">{ "Run summary" }</h3>
+                        <RunSummary log={view.clone()} labels={status.step_labels.clone()} />
+                        <div class="export">
+                            <button type="button" class="secondary" onclick={export(true)} disabled={calls_drawn == 0}>{ "Export events (CSV)" }</button>
+                            <button type="button" class="secondary" onclick={export(false)} disabled={calls_drawn == 0}>{ "Export events (JSON)" }</button>
+                        </div>
+                    </section>
+                    <p class="render-stats" data-testid="render-stats"
+                        data-redraws={render.count.to_string()}
+                        data-last-ms={format!("{:.2}", render.last_ms)}
+                        data-max-ms={format!("{:.2}", render.max_ms)}
+                        data-mean-ms={format!("{average:.2}")}>
+                        { format!("Page: {} redraws, last {:.1} ms, mean {:.1} ms, longest {:.1} ms ({} calls drawn).",
+                            render.count, render.last_ms, average, render.max_ms, calls_drawn) }
+                    </p>
+                </div>
+            </div>
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct OperationProps {
+    settings: Settings,
+    problem: Option<AttrValue>,
+    running: bool,
+    progress: Option<(String, u32, u32)>,
+    last: Option<(String, bool)>,
+    on_change: Callback<Settings>,
+    on_call: Callback<MouseEvent>,
+    on_run: Callback<MouseEvent>,
+    on_stop: Callback<MouseEvent>,
+    on_new_session: Callback<MouseEvent>,
+}
+
+/// The operation, its inputs, and the run buttons.
+#[component]
+fn OperationPanel(props: &OperationProps) -> Html {
+    let s = &props.settings;
+    let text = |field: &'static str,
+                label: &'static str,
+                value: &str,
+                apply: fn(&mut OperationForm, String)| {
+        let (settings, on_change) = (s.clone(), props.on_change.clone());
+        let oninput = Callback::from(move |event: InputEvent| {
+            let mut next = settings.clone();
+            apply(
+                &mut next.form,
+                event.target_unchecked_into::<HtmlInputElement>().value(),
+            );
+            on_change.emit(next);
+        });
+        let id = format!("input-{field}");
+        html! {
+            <div class="field">
+                <label for={id.clone()}>{ label }</label>
+                <input id={id} type="text" autocomplete="off" spellcheck="false" value={value.to_owned()} {oninput} />
+            </div>
+        }
+    };
+    let number = |apply: fn(&mut Settings, f64)| {
+        let (settings, on_change) = (s.clone(), props.on_change.clone());
+        Callback::from(move |value: f64| {
+            let mut next = settings.clone();
+            apply(&mut next, value);
+            on_change.emit(next);
+        })
+    };
+    let on_operation = {
+        let (settings, on_change) = (s.clone(), props.on_change.clone());
+        Callback::from(move |slug: String| {
+            if let Some(operation) = LabOperation::from_slug(&slug) {
+                on_change.emit(Settings {
+                    operation,
+                    ..settings.clone()
+                });
+            }
+        })
+    };
+    let on_count_up = {
+        let (settings, on_change) = (s.clone(), props.on_change.clone());
+        Callback::from(move |on: bool| {
+            let mut next = settings.clone();
+            next.run.count_up = on;
+            on_change.emit(next);
+        })
+    };
+    let choices = LabOperation::ALL
+        .iter()
+        .map(|op| {
+            (
+                AttrValue::from(op.slug()),
+                AttrValue::from(format!("{op}: {}", op.describe())),
+            )
+        })
+        .collect::<Vec<_>>();
+    let inputs = match s.operation.service() {
+        Service::Calculator => html! { <>
+            { text("a", "a", &s.form.a, |f, v| f.a = v) }
+            { text("b", "b", &s.form.b, |f, v| f.b = v) }
+        </> },
+        Service::Store => html! { <>
+            { text("key", "key", &s.form.key, |f, v| f.key = v) }
+            if !matches!(s.operation, LabOperation::GetValue | LabOperation::DeleteValue) {
+                { text("value", "value", &s.form.value, |f, v| f.value = v) }
+            }
+        </> },
+        Service::Account => html! { <>
+            { text("account", "account", &s.form.account, |f, v| f.account = v) }
+            if s.operation != LabOperation::GetBalance {
+                { text("amount", "amount ($)", &s.form.amount, |f, v| f.amount = v) }
+            }
+        </> },
+    };
+    let blocked = props.running || props.problem.is_some();
+    let on_seed = {
+        let (settings, on_change) = (s.clone(), props.on_change.clone());
+        Callback::from(move |event: Event| {
+            let text = event.target_unchecked_into::<HtmlInputElement>().value();
+            if let Ok(seed) = text.trim().parse::<u64>() {
+                on_change.emit(Settings {
+                    seed,
+                    ..settings.clone()
+                });
+            }
+        })
+    };
+    html! {
+        <fieldset class="lab-fieldset" data-testid="operation-panel">
+            <legend>{ "Operation" }</legend>
+            <SelectField id="operation" label="Call" selected={s.operation.slug()} choices={choices}
+                disabled={props.running}
+                hint={if s.operation.idempotent() {
+                    "Idempotent: running it twice leaves the same state as once."
+                } else {
+                    "Not idempotent: each execution changes the state again."
+                }}
+                on_change={on_operation} />
+            <div class="operation-inputs">{ inputs }</div>
+            if let Some(problem) = &props.problem {
+                <p class="input-error" role="alert">{ problem }</p>
+            }
+            <div class="run-buttons">
+                <button type="button" class="primary" data-testid="call-once" disabled={blocked} onclick={props.on_call.clone()}>
+                    { "Call once" }
+                </button>
+            </div>
+            <h4>{ "Run many" }</h4>
+            <div class="run-many">
+                <NumberField id="count" label="Calls" min={1.0} max={5000.0} value={f64::from(s.run.count)}
+                    disabled={props.running} hint="Logical calls in the run."
+                    on_change={number(|s, v| s.run.count = v as u32)} />
+                <NumberField id="concurrency" label="At once" min={1.0} max={64.0} value={f64::from(s.run.concurrency)}
+                    disabled={props.running} hint="1: one after another."
+                    on_change={number(|s, v| s.run.concurrency = v as u32)} />
+                <NumberField id="pace" label="Pace" unit="ms" min={0.0} max={10000.0} step={10.0} value={f64::from(s.run.pace_ms)}
+                    disabled={props.running} hint="Call i starts at i × this (0: as fast as possible)."
+                    on_change={number(|s, v| s.run.pace_ms = v as u32)} />
+                <Toggle id="count-up" label="Send the call's number as the value" checked={s.run.count_up}
+                    disabled={props.running} hint="Set/append: 1, 2, 3, … instead of the same value."
+                    on_change={on_count_up} />
+            </div>
+            <div class="run-buttons">
+                <button type="button" class="primary" data-testid="run-many" disabled={blocked} onclick={props.on_run.clone()}>
+                    { format!("Run {} calls", s.run.count) }
+                </button>
+                <button type="button" class="secondary" data-testid="stop" disabled={!props.running} onclick={props.on_stop.clone()}>
+                    { "Stop" }
+                </button>
+            </div>
+            if let Some((label, done, total)) = &props.progress {
+                <div class="progress" data-testid="progress" data-done={done.to_string()} data-total={total.to_string()}>
+                    <progress max={total.to_string()} value={done.to_string()} aria-label="calls finished"></progress>
+                    <span>{ format!("{label}: {done} of {total} calls finished") }</span>
+                </div>
+            }
+            if let Some((text, ok)) = &props.last {
+                <p class={classes!("last-call", if *ok { "ok" } else { "failed" })} data-testid="last-call" aria-live="polite">{ text }</p>
+            }
+            <div class="field seed">
+                <label for="field-seed">{ "Seed" }</label>
+                <input id="field-seed" type="number" min="0" value={s.seed.to_string()} disabled={props.running}
+                    aria-describedby="field-seed-hint" onchange={on_seed} />
+                <small id="field-seed-hint" class="field-hint">
+                    { "The same seed and the same steps replay the same faults, jitter and outcome (one call at a time; \
+                       with several at once the arrival order varies). Start a clean session to replay from it." }
+                </small>
+            </div>
+            <button type="button" class="secondary" data-testid="new-session" disabled={props.running} onclick={props.on_new_session.clone()}>
+                { "Clean session from this seed" }
+            </button>
+        </fieldset>
+    }
+}

@@ -1,0 +1,78 @@
+//! One line per run or lesson step: calls, outcomes, attempts, time.
+//!
+//! The numbers a lesson's conclusion talks about — attempts per call, calls
+//! rejected by the breaker, time spent in calls that failed anyway — side by
+//! side for the steps of a lesson.
+
+use yew::prelude::*;
+
+use crate::plot_scale::format_ms;
+use crate::run_log::LogView;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub log: LogView,
+    pub labels: Vec<String>,
+}
+
+#[component]
+pub fn RunSummary(props: &Props) -> Html {
+    let log = props.log.log.borrow();
+    if log.calls.is_empty() {
+        return html! { <p class="hint">{ "No calls yet." }</p> };
+    }
+    let steps = props.labels.len().max(1);
+    html! {
+        <table class="summary" data-plot="summary">
+            <thead>
+                <tr>
+                    <th scope="col">{ "run" }</th>
+                    <th scope="col">{ "calls" }</th>
+                    <th scope="col">{ "OK" }</th>
+                    <th scope="col">{ "failed" }</th>
+                    <th scope="col">{ "attempts sent" }</th>
+                    <th scope="col">{ "per call" }</th>
+                    <th scope="col">{ "rejected by breaker" }</th>
+                    <th scope="col">{ "timeouts" }</th>
+                    <th scope="col">{ "time in failed calls" }</th>
+                    <th scope="col">{ "slowest call" }</th>
+                    <th scope="col">{ "wall time" }</th>
+                </tr>
+            </thead>
+            <tbody>
+                { for (0..steps).map(|step| {
+                    let t = log.tally(step);
+                    let slowest = log
+                        .calls
+                        .iter()
+                        .filter(|c| c.step == step)
+                        .filter_map(|c| c.elapsed_ms())
+                        .fold(0.0, f64::max);
+                    let per_call = if t.calls > 0 { t.attempts as f64 / t.calls as f64 } else { 0.0 };
+                    let label = props.labels.get(step).cloned().unwrap_or_else(|| "run".into());
+                    html! {
+                        <tr data-step={step.to_string()} data-label={label.clone()}
+                            data-calls={t.calls.to_string()} data-ok={t.ok.to_string()}
+                            data-failed={t.failed.to_string()} data-attempts={t.attempts.to_string()}
+                            data-rejected={t.rejected.to_string()} data-timeouts={t.timeouts.to_string()}
+                            data-failed-ms={format!("{:.1}", t.failed_ms)}
+                            data-slowest-ms={format!("{slowest:.1}")}
+                            data-wall-ms={format!("{:.1}", t.wall_ms())}>
+                            <th scope="row">{ label }</th>
+                            <td>{ t.calls }</td>
+                            <td>{ t.ok }</td>
+                            <td>{ t.failed }</td>
+                            <td>{ t.attempts }</td>
+                            <td>{ format!("{per_call:.2}") }</td>
+                            <td>{ t.rejected }</td>
+                            <td>{ t.timeouts }</td>
+                            <td>{ format_ms(t.failed_ms) }</td>
+                            <td>{ format_ms(slowest) }</td>
+                            <td>{ format_ms(t.wall_ms()) }</td>
+                        </tr>
+                    }
+                }) }
+            </tbody>
+        </table>
+    }
+}

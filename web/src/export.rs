@@ -1,0 +1,293 @@
+//! A run's event log as CSV and JSON, for a report or a spreadsheet.
+//!
+//! One line per event of the resilience core, with the time (ms since the run
+//! began), the lesson step, the timeline row and the event's fields. Written
+//! by hand rather than with serde: the format is small and fixed, and the page
+//! stays smaller without a serializer.
+
+use rpc_lab::resilience::EventKind;
+use rpc_lab::status::code_name;
+
+use crate::run_log::{AttemptOutcome, LoggedEvent, RunLog};
+
+/// The fields of one exported event.
+struct Row {
+    event: &'static str,
+    attempt: Option<u32>,
+    code: Option<&'static str>,
+    ms: Option<f64>,
+    detail: String,
+}
+
+fn ms(duration: std::time::Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+fn row(kind: &EventKind) -> Row {
+    let plain = |event| Row {
+        event,
+        attempt: None,
+        code: None,
+        ms: None,
+        detail: String::new(),
+    };
+    match kind {
+        EventKind::CallStarted {
+            operation,
+            idempotent,
+            key,
+        } => Row {
+            detail: format!(
+                "{operation}{}{}",
+                if *idempotent { " idempotent" } else { "" },
+                key.map(|k| format!(" key={k}")).unwrap_or_default()
+            ),
+            ..plain("call_started")
+        },
+        EventKind::AttemptStarted {
+            attempt,
+            hedge,
+            timeout,
+        } => Row {
+            attempt: Some(*attempt),
+            ms: timeout.map(ms),
+            detail: if *hedge {
+                "hedge".into()
+            } else {
+                String::new()
+            },
+            ..plain("attempt_started")
+        },
+        EventKind::AttemptEnded {
+            attempt,
+            code,
+            latency,
+            fault_injected,
+            replayed,
+        } => Row {
+            attempt: Some(*attempt),
+            code: Some(code_name(*code)),
+            ms: Some(ms(*latency)),
+            detail: AttemptOutcome::of(*code, fault_injected.as_deref(), *replayed)
+                .slug()
+                .into(),
+            ..plain("attempt_ended")
+        },
+        EventKind::PushbackReceived { attempt, pushback } => Row {
+            attempt: Some(*attempt),
+            detail: format!("{pushback:?}"),
+            ..plain("pushback")
+        },
+        EventKind::BackoffChosen {
+            next_attempt,
+            delay,
+            source,
+        } => Row {
+            attempt: Some(*next_attempt),
+            ms: Some(ms(*delay)),
+            detail: format!("{source:?}").to_lowercase(),
+            ..plain("backoff")
+        },
+        EventKind::BudgetUpdated { tokens } => Row {
+            detail: format!("tokens={tokens}"),
+            ..plain("budget_updated")
+        },
+        EventKind::BudgetRefused { tokens } => Row {
+            detail: format!("tokens={tokens}"),
+            ..plain("budget_refused")
+        },
+        EventKind::DeadlineHit { deadline } => Row {
+            ms: Some(ms(*deadline)),
+            ..plain("deadline_hit")
+        },
+        EventKind::BreakerWindow { counts } => Row {
+            detail: format!(
+                "calls={} failures={} slow={}",
+                counts.calls, counts.failures, counts.slow
+            ),
+            ..plain("breaker_window")
+        },
+        EventKind::BreakerTransition { from, to } => Row {
+            detail: format!("{} -> {}", from.name(), to.name()),
+            ..plain("breaker_transition")
+        },
+        EventKind::RejectedByBreaker { attempt, state } => Row {
+            attempt: Some(*attempt),
+            detail: state.name().into(),
+            ..plain("rejected_by_breaker")
+        },
+        EventKind::CallEnded {
+            code,
+            attempts,
+            elapsed,
+            gave_up,
+        } => Row {
+            attempt: Some(*attempts),
+            code: Some(code_name(*code)),
+            ms: Some(ms(*elapsed)),
+            detail: gave_up.map(|g| format!("{g:?}")).unwrap_or_default(),
+            ..plain("call_ended")
+        },
+    }
+}
+
+const COLUMNS: [&str; 9] = [
+    "t_ms",
+    "step",
+    "call",
+    "event",
+    "attempt",
+    "code",
+    "ms",
+    "detail",
+    "step_label",
+];
+
+/// CSV with a header line; fields with a comma or quote are quoted.
+pub fn to_csv(log: &RunLog, step_labels: &[String]) -> String {
+    let mut out = COLUMNS.join(",");
+    out.push('\n');
+    for event in &log.events {
+        let r = row(&event.kind);
+        let fields = [
+            format!("{:.3}", event.at_ms),
+            event.step.to_string(),
+            event.row.to_string(),
+            r.event.to_owned(),
+            r.attempt.map(|a| a.to_string()).unwrap_or_default(),
+            r.code.unwrap_or_default().to_owned(),
+            r.ms.map(|m| format!("{m:.3}")).unwrap_or_default(),
+            r.detail,
+            label(event, step_labels),
+        ];
+        let quoted: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&quoted.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+fn label(event: &LoggedEvent, step_labels: &[String]) -> String {
+    step_labels.get(event.step).cloned().unwrap_or_default()
+}
+
+fn csv_field(field: &str) -> String {
+    if field.contains([',', '"', '\n']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_owned()
+    }
+}
+
+/// A JSON array of objects, one per event, with the same fields as the CSV.
+pub fn to_json(log: &RunLog, step_labels: &[String]) -> String {
+    let mut out = String::from("[");
+    for (i, event) in log.events.iter().enumerate() {
+        let r = row(&event.kind);
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!(
+            "\n{{\"t_ms\":{:.3},\"step\":{},\"call\":{},\"event\":\"{}\",\"attempt\":{},\"code\":{},\"ms\":{},\"detail\":{},\"step_label\":{}}}",
+            event.at_ms,
+            event.step,
+            event.row,
+            r.event,
+            r.attempt.map_or("null".into(), |a| a.to_string()),
+            r.code.map_or("null".into(), json_string),
+            r.ms.map_or("null".into(), |m| format!("{m:.3}")),
+            json_string(&r.detail),
+            json_string(&label(event, step_labels)),
+        ));
+    }
+    out.push_str("\n]\n");
+    out
+}
+
+fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use rpc_lab::resilience::Event;
+    use tonic::Code;
+
+    use super::*;
+
+    fn log() -> RunLog {
+        let mut log = RunLog::new(Duration::ZERO);
+        for (at, kind) in [
+            (
+                0,
+                EventKind::CallStarted {
+                    operation: "Withdraw",
+                    idempotent: false,
+                    key: None,
+                },
+            ),
+            (
+                12,
+                EventKind::AttemptEnded {
+                    attempt: 1,
+                    code: Code::Unavailable,
+                    latency: Duration::from_millis(12),
+                    fault_injected: Some("drop".into()),
+                    replayed: false,
+                },
+            ),
+        ] {
+            log.record(Event {
+                at: Duration::from_millis(at),
+                call: 1,
+                kind,
+            });
+        }
+        log
+    }
+
+    #[test]
+    fn csv_has_a_header_and_one_line_per_event() {
+        let csv = to_csv(&log(), &["keys off, retries".into()]);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines[0],
+            "t_ms,step,call,event,attempt,code,ms,detail,step_label"
+        );
+        assert_eq!(
+            lines[1],
+            "0.000,0,1,call_started,,,,Withdraw,\"keys off, retries\""
+        );
+        assert_eq!(
+            lines[2],
+            "12.000,0,1,attempt_ended,1,UNAVAILABLE,12.000,dropped-reply,\"keys off, retries\""
+        );
+        assert_eq!(lines.len(), 3);
+    }
+
+    #[test]
+    fn json_is_an_array_of_flat_objects() {
+        let json = to_json(&log(), &[]);
+        assert!(
+            json.starts_with("[\n{\"t_ms\":0.000,\"step\":0,\"call\":1,\"event\":\"call_started\"")
+        );
+        assert!(
+            json.contains("\"code\":\"UNAVAILABLE\",\"ms\":12.000,\"detail\":\"dropped-reply\"")
+        );
+        assert_eq!(json.matches("\"event\"").count(), 2);
+        assert_eq!(json_string("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
+    }
+}

@@ -1,0 +1,199 @@
+//! The lab bench: every request the lab page sends goes through here.
+//!
+//! A [`Bench`] knows the server's address and this tab's session. It runs a
+//! batch of logical calls through a [`ResilientCaller`] (one after another or
+//! several at once, paced, stoppable), and asks the server's `Lab` service for
+//! the truth before and after, so the page can set what the client believed
+//! against what the server did.
+//!
+//! Nothing here draws anything: progress is reported through callbacks and
+//! the caller's events go to the sink the page gave it.
+
+use std::cell::{Cell, RefCell};
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use rpc_lab::proto::calculator_v1::{
+    AmountRequest, GetBalanceRequest, GetStatsRequest, GetValueRequest, LabStats,
+    ResetSessionRequest,
+};
+use rpc_lab::proto::{AccountClient, LabClient, StoreClient};
+use rpc_lab::resilience::{CallError, CallSpec, Clock, ResilientCaller, SeededRng};
+use tonic::{Code, Request, Status};
+
+use crate::faults::FaultSettings;
+use crate::lessons::RunSpec;
+use crate::operations::{self, Call, LabOperation, Reply};
+use crate::session;
+
+/// The server and the session every request of this tab goes to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bench {
+    pub base_url: String,
+    pub session: String,
+}
+
+/// How one logical call of a batch ended.
+#[derive(Clone, Debug)]
+pub struct Finished {
+    /// 1 for the batch's first call.
+    pub number: u64,
+    pub result: Result<Reply, CallError>,
+}
+
+impl Bench {
+    fn transport(&self) -> tonic_web_wasm_client::Client {
+        tonic_web_wasm_client::Client::new(self.base_url.clone())
+    }
+
+    fn request<M>(&self, message: M) -> Request<M> {
+        let mut request = Request::new(message);
+        session::tag(&mut request, &self.session);
+        request
+    }
+
+    /// Forgets the session's state and counters; with a seed, the server's
+    /// fault decisions restart from it.
+    pub async fn reset(&self, seed: Option<u64>) -> Result<(), Status> {
+        LabClient::new(self.transport())
+            .reset_session(self.request(ResetSessionRequest { seed }))
+            .await?;
+        Ok(())
+    }
+
+    /// The server's counters for this session.
+    pub async fn stats(&self) -> Result<LabStats, Status> {
+        Ok(LabClient::new(self.transport())
+            .get_stats(self.request(GetStatsRequest {}))
+            .await?
+            .into_inner())
+    }
+
+    /// Puts money in an account, without faults or retries (a lesson's set-up).
+    pub async fn deposit(&self, account: &str, cents: i64) -> Result<(), Status> {
+        AccountClient::new(self.transport())
+            .deposit(self.request(AmountRequest {
+                account: account.into(),
+                amount_cents: cents,
+            }))
+            .await?;
+        Ok(())
+    }
+
+    /// The state `call` changes, as the server holds it: a balance in cents or
+    /// a stored value (a key never set reads as 0). `None` for operations that
+    /// change nothing countable.
+    pub async fn state_of(&self, call: &Call) -> Result<Option<f64>, Status> {
+        match call {
+            Call::Account { account, .. } => {
+                let balance = AccountClient::new(self.transport())
+                    .get_balance(self.request(GetBalanceRequest {
+                        account: account.clone(),
+                    }))
+                    .await?;
+                Ok(Some(balance.into_inner().balance_cents as f64))
+            }
+            Call::Store {
+                operation: LabOperation::Increment | LabOperation::SetValue,
+                key,
+                ..
+            } => {
+                let reply = StoreClient::new(self.transport())
+                    .get_value(self.request(GetValueRequest { key: key.clone() }))
+                    .await;
+                match reply {
+                    Ok(number) => Ok(Some(number.into_inner().value)),
+                    Err(status) if status.code() == Code::NotFound => Ok(Some(0.0)),
+                    Err(status) => Err(status),
+                }
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Makes `spec.count` logical calls of `call` through `caller`.
+    ///
+    /// `retry_unsafe` declares every operation idempotent to the caller — the
+    /// naive client that retries withdrawals too.
+    ///
+    /// `spec.concurrency` workers take the next call number until the batch
+    /// is done or `stop` is set; call *i* starts no earlier than *i* ×
+    /// `spec.pace_ms` after the batch began. Each attempt gets its fault
+    /// headers from `faults` (healthy after `spec.healthy_after` calls), drawn
+    /// from `fault_rng`. `finished` hears about every call as it ends.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn run(
+        &self,
+        caller: &ResilientCaller,
+        clock: &dyn Clock,
+        call: &Call,
+        spec: &RunSpec,
+        faults: &FaultSettings,
+        retry_unsafe: bool,
+        fault_rng: &RefCell<SeededRng>,
+        stop: &Cell<bool>,
+        finished: &dyn Fn(Finished),
+    ) {
+        let started = clock.now();
+        let next = Cell::new(0u64);
+        let healthy = FaultSettings::default();
+        let worker = || async {
+            loop {
+                let number = next.get() + 1;
+                if stop.get() || number > u64::from(spec.count) {
+                    break;
+                }
+                next.set(number);
+                let start_at =
+                    started + Duration::from_millis(u64::from(spec.pace_ms)) * (number - 1) as u32;
+                let now = clock.now();
+                if start_at > now {
+                    clock.sleep(start_at - now).await;
+                    if stop.get() {
+                        break;
+                    }
+                }
+                let faults = match spec.healthy_after {
+                    Some(after) if number > u64::from(after) => &healthy,
+                    _ => faults,
+                };
+                let this_call = if spec.count_up {
+                    call.numbered(number)
+                } else {
+                    call.clone()
+                };
+                let operation = this_call.operation();
+                let result = caller
+                    .call(
+                        CallSpec::new(operation.slug(), operation.idempotent() || retry_unsafe),
+                        |attempt| {
+                            let headers = faults.for_attempt(&mut *fault_rng.borrow_mut());
+                            let transport = self.transport();
+                            let this_call = this_call.clone();
+                            let attempt = *attempt;
+                            async move {
+                                operations::perform(
+                                    &this_call,
+                                    &attempt,
+                                    transport,
+                                    &self.session,
+                                    &headers,
+                                )
+                                .await
+                            }
+                        },
+                    )
+                    .await
+                    .map(|reply| reply.into_inner());
+                finished(Finished { number, result });
+            }
+        };
+        join_all((0..spec.concurrency.max(1)).map(|_| worker())).await;
+    }
+}
+
+/// A random source for the page's own fault choices, derived from the seed
+/// but independent of the caller's jitter stream.
+pub fn fault_rng(seed: u64) -> SeededRng {
+    SeededRng::new(seed ^ 0x5eed_fa17_0000_0001)
+}

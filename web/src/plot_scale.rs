@@ -1,0 +1,327 @@
+//! The arithmetic behind the run plots: scales, time ticks, labels and
+//! downsampling.
+//!
+//! Every plot maps a number (milliseconds since the run began, a failure rate,
+//! a token count) to a pixel. Keeping that mapping here, as plain functions,
+//! means the components only *draw*, and the maths a student might doubt —
+//! "is this bar really 120 ms long?" — is tested natively.
+//!
+//! Pixels are SVG user units: each plot has a `viewBox`, and the browser
+//! stretches it to the page's width.
+
+use std::borrow::Cow;
+
+use crate::latency::nice_ceiling;
+use crate::run_log::Sample;
+
+/// A straight-line map from a domain (data) to a range (pixels).
+///
+/// The range may run backwards — a y axis grows *up* the screen while SVG's y
+/// grows down — so `Linear::new((0.0, 100.0), (200.0, 20.0))` puts 0 % at the
+/// bottom and 100 % at the top.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Linear {
+    domain: (f64, f64),
+    range: (f64, f64),
+}
+
+impl Linear {
+    pub fn new(domain: (f64, f64), range: (f64, f64)) -> Linear {
+        Linear { domain, range }
+    }
+
+    /// Where `value` is drawn. Values outside the domain are pinned to its
+    /// edge, so a late sample or an attempt still in flight never draws
+    /// outside the plot. An empty domain maps everything to the range's start.
+    pub fn at(&self, value: f64) -> f64 {
+        let (d0, d1) = self.domain;
+        let (r0, r1) = self.range;
+        let span = d1 - d0;
+        if span.abs() < f64::EPSILON || !value.is_finite() {
+            return r0;
+        }
+        let t = ((value - d0) / span).clamp(0.0, 1.0);
+        r0 + t * (r1 - r0)
+    }
+
+    /// The length in pixels of an interval of `amount` in the domain
+    /// (unpinned, always positive): a bar's width, a gap's length.
+    pub fn length(&self, amount: f64) -> f64 {
+        let span = self.domain.1 - self.domain.0;
+        if span.abs() < f64::EPSILON {
+            return 0.0;
+        }
+        (amount / span * (self.range.1 - self.range.0)).abs()
+    }
+}
+
+/// A time axis in milliseconds since the run began: where it starts and ends,
+/// and the step between its ticks.
+///
+/// Both ends sit on a tick, and the step is 1, 2, 2.5 or 5 × 10ⁿ ms (see
+/// [`nice_ceiling`]), so a student reads "250 ms, 500 ms, 750 ms" rather
+/// than "237 ms, 474 ms".
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TimeAxis {
+    pub start_ms: f64,
+    pub end_ms: f64,
+    pub step_ms: f64,
+}
+
+impl TimeAxis {
+    /// An axis covering `from_ms`…`to_ms` with about `ticks` steps.
+    ///
+    /// A run that has not started yet (or lasted no time) still gets a
+    /// one-step axis, so the plot has a frame to draw in.
+    pub fn covering(from_ms: f64, to_ms: f64, ticks: usize) -> TimeAxis {
+        let from_ms = from_ms.max(0.0);
+        let span = (to_ms - from_ms).max(0.0);
+        let step_ms = nice_ceiling(span / ticks.max(1) as f64);
+        // A hair of tolerance: 0.9 / 0.1 is 9.000000000000002 in floating
+        // point, and should not grow the axis by a whole step.
+        let start_ms = (from_ms / step_ms + 1e-9).floor() * step_ms;
+        let mut end_ms = (to_ms / step_ms - 1e-9).ceil() * step_ms;
+        if end_ms <= start_ms {
+            end_ms = start_ms + step_ms;
+        }
+        TimeAxis {
+            start_ms,
+            end_ms,
+            step_ms,
+        }
+    }
+
+    /// The tick positions, from start to end inclusive. Each is computed as
+    /// a whole number of steps, so no rounding error piles up.
+    pub fn ticks(&self) -> impl Iterator<Item = f64> + use<> {
+        let first = (self.start_ms / self.step_ms).round() as i64;
+        let last = (self.end_ms / self.step_ms).round() as i64;
+        let step = self.step_ms;
+        (first..=last).map(move |k| k as f64 * step)
+    }
+
+    /// The scale that puts this axis between two pixel positions.
+    pub fn scale(&self, left_px: f64, right_px: f64) -> Linear {
+        Linear::new((self.start_ms, self.end_ms), (left_px, right_px))
+    }
+}
+
+/// A duration for a label: "0", "2.5 ms", "250 ms", "1 s", "1.5 s".
+///
+/// Below a second the unit is milliseconds, from a second on it is seconds;
+/// at most two decimals, with trailing zeros dropped.
+pub fn format_ms(ms: f64) -> String {
+    if ms.abs() < 1e-9 {
+        return "0".to_owned();
+    }
+    if ms.abs() < 1000.0 {
+        format!("{} ms", format_number(ms))
+    } else {
+        format!("{} s", format_number(ms / 1000.0))
+    }
+}
+
+/// A number for a label: at most two decimals, trailing zeros dropped
+/// ("50", "62.5", "0.25"), so "threshold 50 %" does not read "50.00 %".
+pub fn format_number(x: f64) -> String {
+    let text = format!("{x:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" { "0" } else { text }.to_owned()
+}
+
+/// A pixel coordinate for an SVG attribute: one decimal is finer than a
+/// screen can show, and keeps the page's markup short.
+pub fn px(value: f64) -> String {
+    format!("{value:.1}")
+}
+
+/// How many points a line chart draws at most. A thousand calls make a
+/// thousand samples, but a plot 800 pixels wide cannot show more than a few
+/// hundred distinct ones; drawing fewer keeps the page responsive.
+pub const MAX_POINTS: usize = 400;
+
+/// Thins `samples` (in time order) to at most `max_points`, keeping the
+/// shape a student needs to see.
+///
+/// The time range is cut into `max_points / 2` equal buckets; from each, the
+/// lowest and the highest sample survive (in their original order), so a
+/// brief spike — the moment the failure rate crossed the threshold — is never
+/// smoothed away. The first and last samples always survive: the line starts
+/// and ends where the data does. Short series come back untouched, without
+/// a copy.
+///
+/// A production chart library does the same under names like "min-max
+/// decimation"; LTTB is a smarter choice when the line's look matters more
+/// than its extremes.
+pub fn downsample(samples: &[Sample], max_points: usize) -> Cow<'_, [Sample]> {
+    let max_points = max_points.max(4);
+    if samples.len() <= max_points {
+        return Cow::Borrowed(samples);
+    }
+    let first = samples[0].at_ms;
+    let last = samples[samples.len() - 1].at_ms;
+    // Two points per bucket, plus room for the first and the last sample.
+    let buckets = (max_points - 2) / 2;
+    let bucket_of = |at_ms: f64| {
+        let span = last - first;
+        if span <= 0.0 {
+            return 0;
+        }
+        (((at_ms - first) / span * buckets as f64) as usize).min(buckets - 1)
+    };
+
+    let mut kept: Vec<Sample> = Vec::with_capacity(max_points);
+    let mut last_kept: Option<usize> = None;
+    let mut keep = |index: usize, kept: &mut Vec<Sample>| {
+        if last_kept.is_none_or(|previous| index > previous) {
+            kept.push(samples[index]);
+            last_kept = Some(index);
+        }
+    };
+
+    keep(0, &mut kept);
+    let mut bucket = bucket_of(samples[0].at_ms);
+    let (mut low, mut high) = (0, 0);
+    for (index, sample) in samples.iter().enumerate().skip(1) {
+        let this = bucket_of(sample.at_ms);
+        if this != bucket {
+            keep(low.min(high), &mut kept);
+            keep(low.max(high), &mut kept);
+            bucket = this;
+            (low, high) = (index, index);
+        } else {
+            if sample.value < samples[low].value {
+                low = index;
+            }
+            if sample.value > samples[high].value {
+                high = index;
+            }
+        }
+    }
+    keep(low.min(high), &mut kept);
+    keep(low.max(high), &mut kept);
+    keep(samples.len() - 1, &mut kept);
+    Cow::Owned(kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(at_ms: f64, value: f64) -> Sample {
+        Sample { at_ms, value }
+    }
+
+    #[test]
+    fn a_linear_scale_maps_ends_to_ends_and_pins_outsiders() {
+        let x = Linear::new((0.0, 1000.0), (50.0, 850.0));
+        assert_eq!(x.at(0.0), 50.0);
+        assert_eq!(x.at(500.0), 450.0);
+        assert_eq!(x.at(1000.0), 850.0);
+        assert_eq!(x.at(2000.0), 850.0, "pinned to the right edge");
+        assert_eq!(x.at(-5.0), 50.0, "pinned to the left edge");
+        assert_eq!(x.length(250.0), 200.0);
+    }
+
+    #[test]
+    fn a_y_scale_runs_upwards() {
+        let y = Linear::new((0.0, 100.0), (200.0, 20.0));
+        assert_eq!(y.at(0.0), 200.0);
+        assert_eq!(y.at(50.0), 110.0);
+        assert_eq!(y.at(100.0), 20.0);
+        assert_eq!(y.length(50.0), 90.0);
+    }
+
+    #[test]
+    fn an_empty_domain_does_not_divide_by_zero() {
+        let x = Linear::new((5.0, 5.0), (10.0, 90.0));
+        assert_eq!(x.at(5.0), 10.0);
+        assert_eq!(x.length(1.0), 0.0);
+        assert_eq!(Linear::new((0.0, 1.0), (0.0, 1.0)).at(f64::NAN), 0.0);
+    }
+
+    #[test]
+    fn time_axes_end_on_round_ticks() {
+        let axis = TimeAxis::covering(0.0, 1830.0, 8);
+        assert_eq!(axis.step_ms, 250.0);
+        assert_eq!((axis.start_ms, axis.end_ms), (0.0, 2000.0));
+        let ticks: Vec<f64> = axis.ticks().collect();
+        assert_eq!(ticks.len(), 9);
+        assert_eq!(ticks[4], 1000.0);
+
+        let late = TimeAxis::covering(12_340.0, 15_900.0, 6);
+        assert_eq!(late.step_ms, 1000.0);
+        assert_eq!((late.start_ms, late.end_ms), (12_000.0, 16_000.0));
+    }
+
+    #[test]
+    fn a_run_that_has_not_started_still_has_an_axis() {
+        let axis = TimeAxis::covering(0.0, 0.0, 8);
+        assert!(axis.end_ms > axis.start_ms, "{axis:?}");
+        assert_eq!(axis.ticks().count(), 2);
+    }
+
+    #[test]
+    fn ticks_do_not_accumulate_rounding_error() {
+        let axis = TimeAxis::covering(0.0, 0.9, 9);
+        assert_eq!(axis.step_ms, 0.1);
+        let labels: Vec<String> = axis.ticks().map(format_ms).collect();
+        assert_eq!(labels[3], "0.3 ms");
+        assert_eq!(labels.last().map(String::as_str), Some("0.9 ms"));
+    }
+
+    #[test]
+    fn durations_read_like_a_person_would_write_them() {
+        assert_eq!(format_ms(0.0), "0");
+        assert_eq!(format_ms(2.5), "2.5 ms");
+        assert_eq!(format_ms(250.0), "250 ms");
+        assert_eq!(format_ms(999.0), "999 ms");
+        assert_eq!(format_ms(1000.0), "1 s");
+        assert_eq!(format_ms(1500.0), "1.5 s");
+        assert_eq!(format_ms(1250.0), "1.25 s");
+        assert_eq!(format_ms(12_000.0), "12 s");
+        assert_eq!(format_ms(0.25), "0.25 ms");
+        assert_eq!(px(12.345), "12.3");
+        assert_eq!(format_number(50.0), "50");
+        assert_eq!(format_number(62.5), "62.5");
+        assert_eq!(format_number(-0.001), "0");
+    }
+
+    #[test]
+    fn short_series_are_drawn_as_they_are() {
+        let samples: Vec<Sample> = (0..10).map(|i| sample(f64::from(i), 1.0)).collect();
+        assert!(matches!(downsample(&samples, 400), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn downsampling_keeps_the_ends_and_every_extreme() {
+        // A flat line at 10 % with one spike to 90 % and one dip to 0 %.
+        let mut samples: Vec<Sample> = (0..5000).map(|i| sample(f64::from(i), 10.0)).collect();
+        samples[1234].value = 90.0;
+        samples[3210].value = 0.0;
+        samples[4999].value = 20.0;
+        let thin = downsample(&samples, 400);
+        assert!(thin.len() <= 400, "{} points", thin.len());
+        assert_eq!(
+            thin.first(),
+            samples.first(),
+            "the line starts where the data does"
+        );
+        assert_eq!(thin.last(), samples.last(), "and ends there");
+        assert!(thin.contains(&samples[1234]), "the spike survives");
+        assert!(thin.contains(&samples[3210]), "the dip survives");
+        assert!(
+            thin.windows(2).all(|w| w[0].at_ms < w[1].at_ms),
+            "still in time order, no duplicates"
+        );
+    }
+
+    #[test]
+    fn downsampling_copes_with_samples_at_one_instant() {
+        let samples: Vec<Sample> = (0..1000).map(|i| sample(7.0, f64::from(i % 13))).collect();
+        let thin = downsample(&samples, 400);
+        assert!(thin.len() <= 4, "{thin:?}");
+        assert!(thin.iter().any(|s| s.value == 12.0));
+        assert!(thin.iter().any(|s| s.value == 0.0));
+    }
+}
