@@ -42,7 +42,7 @@ done
 rm -f "$server_log"
 
 echo "==> starting trunk serve (the first build of the page takes a minute or two)"
-setsid trunk serve --offline &
+setsid trunk serve --release --offline &
 trunk_pid=$!
 if command -v curl >/dev/null; then
   until curl -sf -o /dev/null "$PAGE"; do

@@ -90,6 +90,9 @@ export async function startTrunk({ serverUrl, prefix }) {
     'trunk',
     [
       'serve',
+      // The page a student gets from `./lab run`: the size-optimised release
+      // build, so render times measured here are the real ones.
+      '--release',
       '--offline',
       '--no-autoreload',
       '--address', '127.0.0.1',

@@ -67,3 +67,11 @@ pub fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
     let _ = web_sys::Url::revoke_object_url(&url);
     Ok(())
 }
+
+/// Sets a `performance.mark`: a named moment on the page's clock that tests
+/// and the browser's developer tools can read.
+pub fn mark(name: &str) {
+    if let Some(performance) = web_sys::window().and_then(|window| window.performance()) {
+        let _ = performance.mark(name);
+    }
+}
