@@ -41,14 +41,18 @@ pub fn BudgetPlot(props: &Props) -> Html {
     };
     let log = props.log.log.borrow();
     let half = max_tokens / 2.0;
-    let axis = TimeAxis::covering(0.0, log.last_ms, TICKS);
+    let samples = downsample(&log.tokens, MAX_POINTS);
+    // From a little before the first change: earlier steps of a lesson may
+    // have run without a budget, and would squash this one into a corner.
+    let first = samples.first().map_or(0.0, |s| s.at_ms);
+    let from = (first - (log.last_ms - first) * 0.05).max(0.0);
+    let axis = TimeAxis::covering(from, log.last_ms, TICKS);
     let x = axis.scale(LEFT, WIDTH - RIGHT);
     let y = Linear::new((0.0, max_tokens), (TOP + CHART_H, TOP));
-    let samples = downsample(&log.tokens, MAX_POINTS);
 
     // The bucket starts full; each sample is a new level, held until the
     // next one (or until now, for the last).
-    let mut path = format!("M{} {}", px(x.at(0.0)), px(y.at(max_tokens)));
+    let mut path = format!("M{} {}", px(x.at(from)), px(y.at(max_tokens)));
     for sample in samples.iter() {
         path.push_str(&format!(
             " H{} V{}",

@@ -43,7 +43,7 @@ pub const REDRAW_MS: u64 = 50;
 /// The `performance.mark` set when the lab first appears.
 pub const INTERACTIVE_MARK: &str = "lab-interactive";
 /// Timeline rows drawn: the newest calls.
-const TIMELINE_ROWS: usize = 40;
+const TIMELINE_ROWS: usize = 75;
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -268,11 +268,15 @@ async fn run_batch(
                 last_ok.set(Some(
                     last_ok.get().map_or(done.number, |n| n.max(done.number)),
                 ));
-                (format!("Call {}: {operation} {reply}", done.number), true)
+                (
+                    format!("{}, call {}: {operation} {reply}", batch.label, done.number),
+                    true,
+                )
             }
             Err(error) => (
                 format!(
-                    "Call {}: {operation} failed with {} after {} attempt(s) — {} {}",
+                    "{}, call {}: {operation} failed with {} after {} attempt(s) — {} {}",
+                    batch.label,
                     done.number,
                     status::code_name(error.status.code()),
                     error.attempts,
