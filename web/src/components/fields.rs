@@ -38,6 +38,24 @@ fn read_number(event: &Event) -> Option<f64> {
         .filter(|v| v.is_finite())
 }
 
+/// The frame every field shares: a label, the input (and what follows it),
+/// and the hint the input is described by.
+fn labelled(
+    id: &str,
+    label: &AttrValue,
+    hint: &AttrValue,
+    class: &'static str,
+    input: Html,
+) -> Html {
+    html! {
+        <div class={classes!("field", class)}>
+            <label for={id.to_owned()}>{ label }</label>
+            <span class="field-input">{ input }</span>
+            <small id={format!("{id}-hint")} class="field-hint">{ hint }</small>
+        </div>
+    }
+}
+
 /// A number field. Out-of-range input is clamped to `min..=max` when the field
 /// loses focus, so the settings never hold a value the control cannot show.
 #[component]
@@ -52,26 +70,23 @@ pub fn NumberField(props: &NumberProps) -> Html {
             }
         })
     };
-    html! {
-        <div class="field">
-            <label for={id.clone()}>{ &props.label }</label>
-            <span class="field-input">
-                <input
-                    id={id}
-                    type="number"
-                    min={props.min.to_string()}
-                    max={props.max.to_string()}
-                    step={props.step.to_string()}
-                    value={props.value.to_string()}
-                    disabled={props.disabled}
-                    aria-describedby={hint_id.clone()}
-                    {onchange}
-                />
-                if !props.unit.is_empty() { <span class="unit">{ &props.unit }</span> }
-            </span>
-            <small id={hint_id} class="field-hint">{ &props.hint }</small>
-        </div>
-    }
+    let input = html! {
+        <>
+            <input
+                id={id.clone()}
+                type="number"
+                min={props.min.to_string()}
+                max={props.max.to_string()}
+                step={props.step.to_string()}
+                value={props.value.to_string()}
+                disabled={props.disabled}
+                aria-describedby={hint_id}
+                {onchange}
+            />
+            if !props.unit.is_empty() { <span class="unit">{ &props.unit }</span> }
+        </>
+    };
+    labelled(&id, &props.label, &props.hint, "number", input)
 }
 
 /// A range slider with its value written beside it.
@@ -87,29 +102,26 @@ pub fn SliderField(props: &NumberProps) -> Html {
             }
         })
     };
-    html! {
-        <div class="field slider">
-            <label for={id.clone()}>{ &props.label }</label>
-            <span class="field-input">
-                <input
-                    id={id}
-                    type="range"
-                    min={props.min.to_string()}
-                    max={props.max.to_string()}
-                    step={props.step.to_string()}
-                    value={props.value.to_string()}
-                    disabled={props.disabled}
-                    aria-describedby={hint_id.clone()}
-                    aria-valuetext={format!("{} {}", props.value, props.unit)}
-                    {oninput}
-                />
-                <output class="slider-value" for={format!("field-{}", props.id)}>
-                    { format!("{} {}", props.value, props.unit) }
-                </output>
-            </span>
-            <small id={hint_id} class="field-hint">{ &props.hint }</small>
-        </div>
-    }
+    let input = html! {
+        <>
+            <input
+                id={id.clone()}
+                type="range"
+                min={props.min.to_string()}
+                max={props.max.to_string()}
+                step={props.step.to_string()}
+                value={props.value.to_string()}
+                disabled={props.disabled}
+                aria-describedby={hint_id}
+                aria-valuetext={format!("{} {}", props.value, props.unit)}
+                {oninput}
+            />
+            <output class="slider-value" for={id.clone()}>
+                { format!("{} {}", props.value, props.unit) }
+            </output>
+        </>
+    };
+    labelled(&id, &props.label, &props.hint, "slider", input)
 }
 
 #[derive(Properties, PartialEq)]
@@ -184,15 +196,12 @@ pub fn SelectField(props: &SelectProps) -> Html {
             );
         })
     };
-    html! {
-        <div class="field">
-            <label for={id.clone()}>{ &props.label }</label>
-            <select id={id} disabled={props.disabled} aria-describedby={hint_id.clone()} {onchange}>
-                { for props.choices.iter().map(|(value, text)| html! {
-                    <option value={value.clone()} selected={*value == props.selected}>{ text }</option>
-                }) }
-            </select>
-            <small id={hint_id} class="field-hint">{ &props.hint }</small>
-        </div>
-    }
+    let input = html! {
+        <select id={id.clone()} disabled={props.disabled} aria-describedby={hint_id} {onchange}>
+            { for props.choices.iter().map(|(value, text)| html! {
+                <option value={value.clone()} selected={*value == props.selected}>{ text }</option>
+            }) }
+        </select>
+    };
+    labelled(&id, &props.label, &props.hint, "select", input)
 }

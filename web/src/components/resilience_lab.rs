@@ -64,7 +64,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            operation: LabOperation::Withdraw,
+            operation: LabOperation::Deposit,
             form: OperationForm::default(),
             faults: FaultSettings::default(),
             policy: PolicyForm::default(),
@@ -214,13 +214,8 @@ struct Batch<'a> {
     caller: &'a ResilientCaller,
 }
 
-async fn run_batch(
-    bench: &Bench,
-    clock: &Rc<dyn Clock>,
-    runtime: &Runtime,
-    redraw: &Redraw,
-    batch: Batch<'_>,
-) -> Result<(), String> {
+async fn run_batch(runtime: &Runtime, redraw: &Redraw, batch: Batch<'_>) -> Result<(), String> {
+    let (bench, clock) = (&runtime.bench, &runtime.clock);
     let Settings {
         operation,
         form,
@@ -446,8 +441,7 @@ pub fn ResilienceLab(props: &Props) -> Html {
                     settings: &current,
                     caller: &caller,
                 };
-                let result =
-                    run_batch(&runtime.bench, &runtime.clock, &runtime, &redraw, batch).await;
+                let result = run_batch(&runtime, &redraw, batch).await;
                 if let Err(problem) = result {
                     let mut status = runtime.status.borrow_mut();
                     status.error = Some(problem);
@@ -535,7 +529,7 @@ pub fn ResilienceLab(props: &Props) -> Html {
             settings,
             caller: &caller,
         };
-        run_batch(bench, &runtime.clock, runtime, redraw, batch).await
+        run_batch(runtime, redraw, batch).await
     }
 
     fn step_settings(step: &Step, seed: u64) -> Settings {
