@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARTIFACTS, openPage, useLab } from '../lib/lab.mjs';
+import { ARTIFACTS, freePort, openPage, useLab } from '../lib/lab.mjs';
 
 const lab = useLab({ proxyPrefix: '/e2e-lab' });
 
@@ -135,6 +135,22 @@ describe('the lab', () => {
     );
     assert.deepEqual(unlabelled, []);
     assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it('explains a server that is down instead of running a lesson', async () => {
+    const closedPort = await freePort();
+    const { page, problems } = await openPage(lab.browser.context, `${lab.trunk.origin}/?server=http://127.0.0.1:${closedPort}`);
+    await page.click('button.lesson[data-lesson="withdraw"]');
+    const error = page.locator('[data-testid="lab-error"]');
+    await error.waitFor({ timeout: 30_000 });
+    assert.match(await error.innerText(), /setting up the step failed: UNKNOWN .*server is not running/s);
+    assert.equal(await page.isEnabled('button.lesson[data-lesson="withdraw"]'), true, 'the page is usable again');
+    await page.locator('.lesson-text[data-phase="failed"]').waitFor();
+    assert.equal(await page.locator('[data-testid="conclusion"]').count(), 0, 'no conclusion for a lesson that did not run');
+    await page.locator('.lab').screenshot({ path: join(ARTIFACTS, 'lab-server-down.png') });
+    // The browser itself logs the refused connection; nothing else may go wrong.
+    assert.ok(problems.every((p) => /ERR_CONNECTION_REFUSED|Failed to load resource/.test(p)), problems.join('\n'));
     await page.close();
   });
 

@@ -4,10 +4,33 @@ use yew::prelude::*;
 
 use crate::lessons::{self, Lesson};
 
+/// Where the lesson shown is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LessonPhase {
+    Running,
+    /// Every step ran: the conclusion applies.
+    Done,
+    /// The student pressed Stop.
+    Stopped,
+    /// A step could not run (the error is shown beside the plots).
+    Failed,
+}
+
+impl LessonPhase {
+    fn slug(self) -> &'static str {
+        match self {
+            LessonPhase::Running => "running",
+            LessonPhase::Done => "done",
+            LessonPhase::Stopped => "stopped",
+            LessonPhase::Failed => "failed",
+        }
+    }
+}
+
 #[derive(Properties, PartialEq)]
 pub struct Props {
-    /// The lesson shown, and whether its run has finished.
-    pub lesson: Option<(Lesson, bool)>,
+    /// The lesson shown, and where it is.
+    pub lesson: Option<(Lesson, LessonPhase)>,
     /// The seed field's value, for "run again with this seed".
     pub seed: u64,
     pub disabled: bool,
@@ -36,13 +59,21 @@ pub fn LessonList(props: &Props) -> Html {
                     }
                 }) }
             </div>
-            if let Some((lesson, done)) = &props.lesson {
-                <article class="lesson-text" data-lesson={lesson.id} data-done={done.to_string()} aria-live="polite">
+            if let Some((lesson, phase)) = &props.lesson {
+                <article class="lesson-text" data-lesson={lesson.id} data-phase={phase.slug()} aria-live="polite">
                     <h4>{ lesson.title }</h4>
                     <p class="question"><strong>{ "Question. " }</strong>{ lesson.question }</p>
                     <p class="steps">{ "Steps: " }{ lesson.steps.iter().map(|s| s.label).collect::<Vec<_>>().join(" → ") }</p>
-                    if *done {
-                        <p class="conclusion" data-testid="conclusion"><strong>{ "What the plots show. " }</strong>{ lesson.conclusion }</p>
+                    if *phase == LessonPhase::Running {
+                        <p class="running-note">{ "Running… watch the timeline fill up." }</p>
+                    } else {
+                        if *phase == LessonPhase::Done {
+                            <p class="conclusion" data-testid="conclusion"><strong>{ "What the plots show. " }</strong>{ lesson.conclusion }</p>
+                        } else if *phase == LessonPhase::Stopped {
+                            <p class="running-note">{ "Stopped before the end: the plots show the calls that ran. Run it again to see the whole lesson." }</p>
+                        } else {
+                            <p class="running-note">{ "The lesson could not run: the error beside the plots says why." }</p>
+                        }
                         <button type="button" class="secondary" disabled={props.disabled}
                             onclick={{
                                 let (on_run, lesson, seed) = (props.on_run.clone(), lesson.clone(), props.seed);
@@ -50,8 +81,6 @@ pub fn LessonList(props: &Props) -> Html {
                             }}>
                             { format!("Run again with seed {}", props.seed) }
                         </button>
-                    } else {
-                        <p class="running-note">{ "Running… watch the timeline fill up." }</p>
                     }
                 </article>
             }

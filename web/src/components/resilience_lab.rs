@@ -23,6 +23,7 @@ use rpc_lab::status;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
+use super::lesson_list::LessonPhase;
 use super::{
     AttemptTimeline, BreakerPlot, BudgetPlot, FaultControls, LatencyPanel, LessonList,
     OperationPanel, PolicyControls, RunSummary, TruthPanel,
@@ -95,7 +96,7 @@ struct Status {
     error: Option<String>,
     stats: Option<LabStats>,
     /// The lesson shown, and whether its run has finished.
-    lesson: Option<(Lesson, bool)>,
+    lesson: Option<(Lesson, LessonPhase)>,
     render: RenderStats,
 }
 
@@ -206,6 +207,17 @@ fn build_caller(
     })
 }
 
+/// A request of the bench itself failed: what it was doing, the status, and
+/// what the status means for the student (often: is the server running?).
+fn failure(what: &str, status: &tonic::Status) -> String {
+    format!(
+        "{what} failed: {} — {} {}",
+        status::code_name(status.code()),
+        status.message(),
+        status::explain(status.code())
+    )
+}
+
 /// One batch of calls, with the server's truth read before and after.
 struct Batch<'a> {
     label: String,
@@ -224,19 +236,17 @@ async fn run_batch(runtime: &Runtime, redraw: &Redraw, batch: Batch<'_>) -> Resu
         ..
     } = batch.settings;
     let call = form.call(*operation)?;
-    let failed = |what: &str, s: tonic::Status| {
-        format!("{what}: {} — {}", status::code_name(s.code()), s.message())
-    };
+
     let method = operation.method();
     let executed = |stats: &LabStats| stats.executions.get(&method).copied().unwrap_or(0);
     let before = bench
         .stats()
         .await
-        .map_err(|s| failed("reading the server's counters", s))?;
+        .map_err(|s| failure("reading the server's counters", &s))?;
     let state_before = bench
         .state_of(&call)
         .await
-        .map_err(|s| failed("reading the state before the run", s))?;
+        .map_err(|s| failure("reading the state before the run", &s))?;
     runtime
         .log
         .borrow_mut()
@@ -309,11 +319,11 @@ async fn run_batch(runtime: &Runtime, redraw: &Redraw, batch: Batch<'_>) -> Resu
     let after = bench
         .stats()
         .await
-        .map_err(|s| failed("reading the server's counters", s))?;
+        .map_err(|s| failure("reading the server's counters", &s))?;
     let state_after = bench
         .state_of(&call)
         .await
-        .map_err(|s| failed("reading the state after the run", s))?;
+        .map_err(|s| failure("reading the state after the run", &s))?;
     let effect = match (state_before, state_after) {
         (Some(before), Some(after)) => truth::effect(
             &call,
@@ -469,7 +479,7 @@ pub fn ResilienceLab(props: &Props) -> Html {
             {
                 let mut status = runtime.status.borrow_mut();
                 *status = Status {
-                    lesson: Some((lesson.clone(), false)),
+                    lesson: Some((lesson.clone(), LessonPhase::Running)),
                     render: status.render,
                     ..Status::default()
                 };
@@ -479,8 +489,10 @@ pub fn ResilienceLab(props: &Props) -> Html {
             let (runtime, redraw, set_settings) =
                 (runtime.clone(), redraw.clone(), settings.setter());
             spawn_local(async move {
+                let mut outcome = LessonPhase::Done;
                 for (index, step) in lesson.steps.iter().enumerate() {
                     if runtime.stop.get() {
+                        outcome = LessonPhase::Stopped;
                         break;
                     }
                     let step_settings = step_settings(step, seed);
@@ -490,11 +502,15 @@ pub fn ResilienceLab(props: &Props) -> Html {
                         let mut status = runtime.status.borrow_mut();
                         status.error = Some(problem);
                         status.running = None;
+                        outcome = LessonPhase::Failed;
                         break;
                     }
                 }
-                if let Some((_, done)) = &mut runtime.status.borrow_mut().lesson {
-                    *done = true;
+                if runtime.stop.get() && outcome == LessonPhase::Done {
+                    outcome = LessonPhase::Stopped;
+                }
+                if let Some((_, phase)) = &mut runtime.status.borrow_mut().lesson {
+                    *phase = outcome;
                 }
                 redraw.now();
             });
@@ -509,7 +525,7 @@ pub fn ResilienceLab(props: &Props) -> Html {
         settings: &Settings,
     ) -> Result<(), String> {
         let bench = &runtime.bench;
-        let failed = |s: tonic::Status| format!("setting up the step: {}", s.message());
+        let failed = |s: tonic::Status| failure("setting up the step", &s);
         bench.reset(Some(settings.seed)).await.map_err(failed)?;
         if step.opening_deposit_cents > 0 {
             bench
@@ -573,9 +589,7 @@ pub fn ResilienceLab(props: &Props) -> Html {
                     let render = status.render;
                     *status = Status {
                         render,
-                        error: result
-                            .err()
-                            .map(|s| format!("resetting the session: {}", s.message())),
+                        error: result.err().map(|s| failure("resetting the session", &s)),
                         ..Status::default()
                     };
                 }
