@@ -6,15 +6,18 @@ use rpc_lab::proto::CalculatorClient;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
-use crate::browser;
 use crate::components::{
     CallHistory, CallResult, OperandInput, OperationButtons, ResilienceLab, RpcVsRest, ServerBanner,
 };
 use crate::state::{Action, CalculatorState, CallRecord, Outcome};
+use crate::{browser, session};
 
 #[component]
 pub fn App() -> Html {
     let server = use_memo((), |()| browser::server_choice());
+    // This tab's lab session: every call of the page carries it, so the
+    // server keeps this tab's values, accounts and counters apart.
+    let session = use_memo((), |()| session::new_name());
     let state = use_reducer(CalculatorState::new);
     let next_number = use_mut_ref(|| 0u64);
 
@@ -23,6 +26,7 @@ pub fn App() -> Html {
     let on_call = {
         let state = state.clone();
         let base_url = server.base_url.clone();
+        let session = (*session).clone();
         Callback::from(move |operation: Operation| {
             let Ok((a, b)) = state.operands() else {
                 return; // the buttons are disabled and the reason is shown
@@ -34,10 +38,12 @@ pub fn App() -> Html {
             };
             state.dispatch(Action::Started { number, operation });
             let dispatcher = state.dispatcher();
-            let base_url = base_url.clone();
+            let (base_url, session) = (base_url.clone(), session.clone());
             spawn_local(async move {
-                let mut client =
-                    CalculatorClient::new(tonic_web_wasm_client::Client::new(base_url));
+                let mut client = CalculatorClient::with_interceptor(
+                    tonic_web_wasm_client::Client::new(base_url),
+                    session::tagger(session),
+                );
                 let started = browser::now_ms();
                 let outcome = match calculate(&mut client, operation, a, b).await {
                     Ok(value) => Outcome::Value(value),
@@ -90,8 +96,8 @@ pub fn App() -> Html {
                     <CallResult latest={state.latest().cloned()} {in_flight} />
                 </section>
                 <CallHistory history={state.history.clone()} />
-                <ResilienceLab base_url={server.base_url.clone()} />
-                <RpcVsRest base_url={server.base_url.clone()} />
+                <ResilienceLab base_url={server.base_url.clone()} session={(*session).clone()} />
+                <RpcVsRest base_url={server.base_url.clone()} session={(*session).clone()} />
             </main>
         </>
     }

@@ -12,12 +12,13 @@
 use std::cell::{Cell, RefCell};
 
 use prost::Message;
+use rpc_lab::headers::LAB_SESSION;
 use rpc_lab::proto::{BinaryOperation, CalculatorClient};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, PerformanceResourceTiming, Request, RequestInit, Response};
 
-use crate::browser;
+use crate::{browser, session};
 
 /// Which protocol a run used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,10 +59,12 @@ pub struct Run {
     pub response_transfer_bytes: Option<f64>,
 }
 
-/// Makes `calls` calls, `concurrency` at a time, reporting progress after each.
+/// Makes `calls` calls, `concurrency` at a time, in the lab session
+/// `session`, reporting progress after each.
 pub async fn run(
     protocol: Protocol,
     base_url: &str,
+    session: &str,
     calls: usize,
     concurrency: usize,
     progress: impl Fn(usize),
@@ -74,7 +77,10 @@ pub async fn run(
     let next = Cell::new(0usize);
     let latencies = RefCell::new(Vec::with_capacity(calls));
     let errors = Cell::new(0usize);
-    let grpc = CalculatorClient::new(tonic_web_wasm_client::Client::new(base_url.to_owned()));
+    let grpc = CalculatorClient::with_interceptor(
+        tonic_web_wasm_client::Client::new(base_url.to_owned()),
+        session::tagger(session.to_owned()),
+    );
     let rest_url = format!("{base_url}{}", Protocol::Rest.path());
     let started = browser::now_ms();
 
@@ -93,7 +99,7 @@ pub async fn run(
                     .add(BinaryOperation { a, b })
                     .await
                     .is_ok_and(|r| r.into_inner().value == a + b),
-                Protocol::Rest => rest_add(&rest_url, a, b)
+                Protocol::Rest => rest_add(&rest_url, session, a, b)
                     .await
                     .is_ok_and(|value| value == a + b),
             };
@@ -128,10 +134,11 @@ fn rest_body(a: f64, b: f64) -> String {
 }
 
 /// `POST {url}` with `{"a": a, "b": b}`; the `value` of the JSON reply.
-async fn rest_add(url: &str, a: f64, b: f64) -> Result<f64, JsValue> {
+async fn rest_add(url: &str, session: &str, a: f64, b: f64) -> Result<f64, JsValue> {
     let window = web_sys::window().ok_or("no window")?;
     let headers = Headers::new()?;
     headers.set("content-type", "application/json")?;
+    headers.set(LAB_SESSION, session)?;
     let init = RequestInit::new();
     init.set_method("POST");
     init.set_headers(&headers);

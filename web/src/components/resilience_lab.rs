@@ -36,7 +36,6 @@ use crate::lessons::{Lesson, RunSpec, Step};
 use crate::operations::{LabOperation, OperationForm};
 use crate::policy_form::PolicyForm;
 use crate::run_log::{LogView, RunLog};
-use crate::session;
 use crate::truth::{self, Truth};
 
 /// The page redraws at most this often while calls run.
@@ -49,6 +48,8 @@ const TIMELINE_ROWS: usize = 75;
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub base_url: AttrValue,
+    /// This tab's lab session (`x-lab-session`).
+    pub session: AttrValue,
 }
 
 /// Everything the controls set.
@@ -170,12 +171,9 @@ struct Runtime {
 }
 
 impl Runtime {
-    fn new(base_url: String, clock: Rc<dyn Clock>) -> Self {
+    fn new(base_url: String, session: String, clock: Rc<dyn Clock>) -> Self {
         Runtime {
-            bench: Bench {
-                base_url,
-                session: session::new_name(),
-            },
+            bench: Bench { base_url, session },
             log: Rc::new(RefCell::new(RunLog::new(clock.now()))),
             clock,
             status: Rc::default(),
@@ -356,9 +354,9 @@ pub fn ResilienceLab(props: &Props) -> Html {
     let settings = use_state(Settings::default);
     let version = use_state(|| 0u64);
     let runtime = {
-        let base_url = props.base_url.to_string();
+        let (base_url, session) = (props.base_url.to_string(), props.session.to_string());
         use_memo((), move |()| {
-            Rc::new(Runtime::new(base_url, browser::clock()))
+            Rc::new(Runtime::new(base_url, session, browser::clock()))
         })
     };
     let runtime: Rc<Runtime> = (*runtime).clone();

@@ -18,6 +18,8 @@ const BINS: usize = 24;
 pub struct Props {
     /// The server's base URL (the same one the calculator uses).
     pub base_url: AttrValue,
+    /// This tab's lab session.
+    pub session: AttrValue,
 }
 
 #[derive(Clone, PartialEq)]
@@ -44,15 +46,21 @@ pub fn RpcVsRest(props: &Props) -> Html {
         .ok()
         .filter(|n| (1..=5000).contains(n));
     let on_run = {
-        let (phase, results, base_url, concurrency) = (
+        let (phase, results, base_url, session, concurrency) = (
             phase.clone(),
             results.clone(),
             props.base_url.to_string(),
+            props.session.to_string(),
             *concurrency,
         );
         Callback::from(move |_| {
             let Some(total) = parsed_calls else { return };
-            let (phase, results, base_url) = (phase.clone(), results.clone(), base_url.clone());
+            let (phase, results, base_url, session) = (
+                phase.clone(),
+                results.clone(),
+                base_url.clone(),
+                session.clone(),
+            );
             spawn_local(async move {
                 let mut runs = Vec::new();
                 // One protocol after the other, so they do not compete.
@@ -63,8 +71,13 @@ pub fn RpcVsRest(props: &Props) -> Html {
                         total,
                     });
                     let progress_phase = phase.clone();
-                    let run =
-                        comparison::run(protocol, &base_url, total, concurrency, move |done| {
+                    let run = comparison::run(
+                        protocol,
+                        &base_url,
+                        &session,
+                        total,
+                        concurrency,
+                        move |done| {
                             if done % 10 == 0 || done == total {
                                 progress_phase.set(Phase::Running {
                                     protocol,
@@ -72,8 +85,9 @@ pub fn RpcVsRest(props: &Props) -> Html {
                                     total,
                                 });
                             }
-                        })
-                        .await;
+                        },
+                    )
+                    .await;
                     runs.push(run);
                 }
                 let rest = runs.pop().expect("two runs");
