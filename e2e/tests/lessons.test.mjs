@@ -105,6 +105,13 @@ describe('lessons', () => {
     assert.equal(generous.ok, generous.calls);
     const [tightTruth] = run.drawn.truth;
     assert.ok(tightTruth.executed < tightTruth.intended, 'timed-out requests were not executed (grpc-timeout)');
+    // The histograms show one step at a time: the real distribution first.
+    const panel = run.page.locator('[data-plot="latency"]');
+    assert.equal(await panel.getAttribute('data-step'), '1');
+    const p99 = Number(await panel.locator('[data-testid="histogram"]').first().getAttribute('data-p99'));
+    assert.ok(p99 > 100 && p99 < 400, `p99 of the healthy server, ${p99} ms, lies between the two timeouts`);
+    await run.page.getByRole('button', { name: 'timeout 100 ms' }).click();
+    assert.equal(await panel.getAttribute('data-step'), '0');
     await finish(run);
   });
 

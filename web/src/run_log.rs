@@ -317,6 +317,24 @@ impl RunLog {
         self.calls.iter().filter_map(CallRow::elapsed_ms).collect()
     }
 
+    /// Latencies of one step's finished calls and of their finished attempts
+    /// that were sent, in milliseconds (on the same clock as the timeline).
+    pub fn step_latencies(&self, step: usize) -> (Vec<f64>, Vec<f64>) {
+        let calls = self.calls.iter().filter(|c| c.step == step);
+        let call_latencies = calls.clone().filter_map(CallRow::elapsed_ms).collect();
+        let attempt_latencies = calls
+            .flat_map(|c| &c.attempts)
+            .filter(|a| a.outcome != AttemptOutcome::RejectedByBreaker)
+            .filter_map(|a| a.end_ms.map(|end| end - a.start_ms))
+            .collect();
+        (call_latencies, attempt_latencies)
+    }
+
+    /// How many steps the log has seen (at least 1).
+    pub fn steps(&self) -> usize {
+        self.calls.iter().map(|c| c.step + 1).max().unwrap_or(1)
+    }
+
     /// The newest `limit` rows: what the timeline can show legibly.
     pub fn recent_calls(&self, limit: usize) -> &[CallRow] {
         &self.calls[self.calls.len().saturating_sub(limit)..]
@@ -573,6 +591,9 @@ mod tests {
         assert_eq!((row.elapsed_ms(), row.succeeded()), (Some(70.0), true));
         assert_eq!(log.attempt_latencies, [10.0, 10.0]);
         assert_eq!(log.call_latencies(), [70.0]);
+        assert_eq!(log.step_latencies(0), (vec![70.0], vec![10.0, 10.0]));
+        assert_eq!(log.step_latencies(1), (vec![], vec![]));
+        assert_eq!(log.steps(), 1);
         assert_eq!(log.events.len(), 7);
     }
 

@@ -18,13 +18,62 @@ const BINS: usize = 24;
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub log: LogView,
+    /// The steps' names, for the step picker of a multi-step lesson.
+    #[prop_or_default]
+    pub labels: Vec<String>,
+}
+
+/// Which calls the histograms show.
+#[derive(Clone, Copy, PartialEq)]
+enum Shown {
+    /// The newest step: in a lesson, the variant just run.
+    Latest,
+    All,
+    Step(usize),
 }
 
 #[component]
 pub fn LatencyPanel(props: &Props) -> Html {
+    let shown = use_state(|| Shown::Latest);
     let log = props.log.log.borrow();
-    let calls = log.call_latencies();
-    let attempts = &log.attempt_latencies;
+    let steps = log.steps();
+    let step = match *shown {
+        Shown::All => None,
+        Shown::Step(step) if step < steps => Some(step),
+        _ if steps > 1 => Some(steps - 1),
+        _ => None,
+    };
+    let (calls, attempts) = match step {
+        Some(step) => log.step_latencies(step),
+        None => (log.call_latencies(), log.attempt_latencies.clone()),
+    };
+    let attempts = &attempts;
+    // A lesson's steps differ in one setting; mixing their latencies would
+    // blur exactly the difference the lesson is about.
+    let picker = (steps > 1).then(|| {
+        let option = |value: Shown, text: String| {
+            let shown = shown.clone();
+            let selected = match value {
+                Shown::All => step.is_none(),
+                Shown::Step(s) => step == Some(s),
+                Shown::Latest => false,
+            };
+            html! {
+                <button type="button" class="secondary step-choice" aria-pressed={selected.to_string()}
+                    onclick={Callback::from(move |_: MouseEvent| shown.set(value))}>{ text }</button>
+            }
+        };
+        html! {
+            <div class="step-picker" role="group" aria-label="which calls the histograms show">
+                // The newest six: free play adds a step per run.
+                { for (steps.saturating_sub(6)..steps).map(|s| option(
+                    Shown::Step(s),
+                    props.labels.get(s).cloned().unwrap_or_else(|| format!("step {}", s + 1)),
+                )) }
+                { option(Shown::All, "all steps".into()) }
+            </div>
+        }
+    });
 
     let body = if calls.is_empty() && attempts.is_empty() {
         html! { <p class="plot-empty">{ "No finished calls yet: latencies appear as calls end." }</p> }
@@ -49,7 +98,9 @@ pub fn LatencyPanel(props: &Props) -> Html {
 
     html! {
         <div class="latency-panel" data-plot="latency"
+                 data-step={step.map_or("all".into(), |s| s.to_string())}
                  data-calls={calls.len().to_string()} data-attempts={attempts.len().to_string()}>
+            { for picker }
             <p class="hint">
                 { "A logical call includes every attempt it needed and the backoff waits between them, \
                    so with retries it takes longer than any one of its attempts." }

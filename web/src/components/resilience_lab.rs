@@ -803,7 +803,7 @@ fn LivePlots(props: &LiveProps) -> Html {
                     </section>
                     <section class="card plot-card" aria-labelledby="latency-title">
                         <h3 id="latency-title">{ "4. Latency: what the program waited vs. what each attempt took" }</h3>
-                        <LatencyPanel log={view.clone()} />
+                        <LatencyPanel log={view.clone()} labels={status.step_labels.clone()} />
                     </section>
                     <section class="card plot-card" aria-labelledby="budget-title">
                         <h3 id="budget-title">{ "5. Retry budget" }</h3>
