@@ -53,8 +53,10 @@ describe('lessons', () => {
     const [keysOff, keysOn] = run.drawn.truth;
     assert.ok(keysOff.executed > keysOff.intended, `keys off executed ${keysOff.executed} of ${keysOff.intended}`);
     assert.ok(keysOff.offBy < 0, 'the balance is lower than intended');
+    assert.ok(keysOff.clientOffBy < 0, 'and lower than the client believes');
     assert.equal(keysOn.executed, keysOn.intended, 'keys on: executions equal intentions');
     assert.equal(keysOn.offBy, 0);
+    assert.equal(keysOn.clientOffBy, 0);
     assert.ok(keysOn.replayed > 0, 'retries were answered from the idempotency store');
     const drawnOutcomes = outcomes(run.drawn.attempts);
     assert.ok(drawnOutcomes.has('dropped-reply') && drawnOutcomes.has('replayed'), [...drawnOutcomes].join());
@@ -76,9 +78,11 @@ describe('lessons', () => {
     assert.ok(atMost.clientOk < atMost.intended, 'without retries some calls fail for the client');
     assert.ok(atMost.executed > atMost.clientOk, 'yet some of those failed calls did execute (lost replies)');
     assert.ok(atMost.executed <= atMost.intended);
+    assert.ok(atMost.clientOffBy < 0, 'the client believes it kept money that is gone');
     assert.ok(atLeast.executed > atLeast.intended, 'retrying without keys duplicates');
     assert.equal(exactly.executed, exactly.intended);
     assert.equal(exactly.offBy, 0);
+    assert.equal(exactly.clientOffBy, 0);
     await finish(run);
   });
 

@@ -43,9 +43,16 @@ pub struct Effect {
 }
 
 impl Effect {
-    /// The server's state differs from the student's intention.
+    /// How far the server's state is from the student's intention (calls
+    /// that failed for good, and duplicates, both move it).
     pub fn off_by(&self) -> f64 {
         self.actual - self.intended
+    }
+
+    /// How far the server's state is from what the client believes: the
+    /// dangerous difference, because the program acts on its belief.
+    pub fn client_wrong_by(&self) -> f64 {
+        self.actual - self.believed
     }
 
     pub fn format(&self, value: f64) -> String {
@@ -145,6 +152,11 @@ mod tests {
         let effect = effect(&withdraw(), false, 10, 9, Some(10), 10_000.0, 3_500.0).unwrap();
         assert_eq!((effect.intended, effect.believed), (5_000.0, 5_500.0));
         assert_eq!(effect.off_by(), -1_500.0);
+        assert_eq!(
+            effect.client_wrong_by(),
+            -2_000.0,
+            "it believes $55, holds $35"
+        );
         assert_eq!(effect.format(effect.actual), "$35.00");
         let truth = Truth {
             label: "keys off".into(),

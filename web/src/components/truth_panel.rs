@@ -86,8 +86,12 @@ fn row(truth: &Truth) -> Html {
         ),
         None => ("—".into(), "—".into(), "—".into(), "—".into(), 0.0),
     };
+    // Red only where the client is wrong about the state; a state short of
+    // the intention because calls failed (and the client knows it) is not.
+    let wrong = truth.effect.as_ref().map_or(0.0, |e| e.client_wrong_by());
     let off_note = match &truth.effect {
-        Some(e) if off != 0.0 => format!(" (off by {})", e.format(off)),
+        Some(e) if wrong != 0.0 => format!(" (the client is off by {})", e.format(wrong)),
+        Some(e) if off != 0.0 => format!(" ({} from the intention)", e.format(off)),
         _ => String::new(),
     };
     html! {
@@ -98,7 +102,8 @@ fn row(truth: &Truth) -> Html {
             data-executed={truth.executed.to_string()}
             data-replayed={truth.replayed.to_string()}
             data-duplicates={duplicates.to_string()}
-            data-off-by={off.to_string()}>
+            data-off-by={off.to_string()}
+            data-client-off-by={wrong.to_string()}>
             <th scope="row">{ &truth.label }</th>
             <td>{ truth.intended }</td>
             <td>{ truth.client_ok }</td>
@@ -109,7 +114,7 @@ fn row(truth: &Truth) -> Html {
             <td>{ what }</td>
             <td>{ intended }</td>
             <td>{ believed }</td>
-            <td class={classes!(if off != 0.0 { Some("bad") } else { None })}>{ actual }{ off_note }</td>
+            <td class={classes!(if wrong != 0.0 { Some("bad") } else { None })}>{ actual }{ off_note }</td>
         </tr>
     }
 }
