@@ -66,13 +66,13 @@ fn row(truth: &Truth) -> Html {
     let missing = u64::from(truth.intended).saturating_sub(truth.executed);
     let executed_note = if duplicates > 0 {
         format!(
-            " (+{duplicates} duplicate{})",
+            "+{duplicates} duplicate{}",
             if duplicates == 1 { "" } else { "s" }
         )
     } else if missing > 0 && truth.operation.idempotent() {
         String::new()
     } else if missing > 0 {
-        format!(" ({missing} never ran)")
+        format!("{missing} never ran")
     } else {
         String::new()
     };
@@ -90,9 +90,13 @@ fn row(truth: &Truth) -> Html {
     // the intention because calls failed (and the client knows it) is not.
     let wrong = truth.effect.as_ref().map_or(0.0, |e| e.client_wrong_by());
     let off_note = match &truth.effect {
-        Some(e) if wrong != 0.0 => format!(" (the client is off by {})", e.format(wrong)),
-        Some(e) if off != 0.0 => format!(" ({} from the intention)", e.format(off)),
-        _ => String::new(),
+        Some(e) if wrong != 0.0 => {
+            html! { <>{ "the client is off by " }<span class="amount">{ e.format(wrong) }</span></> }
+        }
+        Some(e) if off != 0.0 => {
+            html! { <><span class="amount">{ e.format(off) }</span>{ " from the intention" }</> }
+        }
+        _ => Html::default(),
     };
     html! {
         <tr data-label={truth.label.clone()}
@@ -108,13 +112,13 @@ fn row(truth: &Truth) -> Html {
             <td>{ truth.intended }</td>
             <td>{ truth.client_ok }</td>
             <td class={classes!(if duplicates > 0 { Some("bad") } else { None })}>
-                { truth.executed }{ executed_note }
+                { truth.executed }<small class="cell-note">{ executed_note }</small>
             </td>
             <td>{ truth.replayed }</td>
             <td>{ what }</td>
             <td>{ intended }</td>
             <td>{ believed }</td>
-            <td class={classes!(if wrong != 0.0 { Some("bad") } else { None })}>{ actual }{ off_note }</td>
+            <td class={classes!(if wrong != 0.0 { Some("bad") } else { None })}><span class="amount">{ actual }</span><small class="cell-note">{ off_note }</small></td>
         </tr>
     }
 }
