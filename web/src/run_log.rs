@@ -199,8 +199,6 @@ pub struct RunLog {
     pub tokens: Vec<Sample>,
     /// Every event, for the export.
     pub events: Vec<LoggedEvent>,
-    /// Latencies of finished attempts that were sent, in milliseconds.
-    pub attempt_latencies: Vec<f64>,
     /// The clock reading of the latest event, relative to the origin.
     pub last_ms: f64,
 }
@@ -305,22 +303,20 @@ impl RunLog {
             }
             kind => {
                 if let Some(call) = index.and_then(|i| self.calls.get_mut(i)) {
-                    let latency = call_event(call, at, kind);
-                    self.attempt_latencies.extend(latency);
+                    call_event(call, at, kind);
                 }
             }
         }
     }
 
-    /// Latencies of finished logical calls, in milliseconds.
-    pub fn call_latencies(&self) -> Vec<f64> {
-        self.calls.iter().filter_map(CallRow::elapsed_ms).collect()
-    }
-
-    /// Latencies of one step's finished calls and of their finished attempts
-    /// that were sent, in milliseconds (on the same clock as the timeline).
-    pub fn step_latencies(&self, step: usize) -> (Vec<f64>, Vec<f64>) {
-        let calls = self.calls.iter().filter(|c| c.step == step);
+    /// Latencies of the finished calls of one step (or of all, for `None`)
+    /// and of their finished attempts that were sent, in milliseconds — read
+    /// off the same rows and segments the timeline draws.
+    pub fn latencies(&self, step: Option<usize>) -> (Vec<f64>, Vec<f64>) {
+        let calls = self
+            .calls
+            .iter()
+            .filter(|c| step.is_none_or(|step| c.step == step));
         let call_latencies = calls.clone().filter_map(CallRow::elapsed_ms).collect();
         let attempt_latencies = calls
             .flat_map(|c| &c.attempts)
@@ -378,9 +374,8 @@ impl RunLog {
     }
 }
 
-/// Applies an attempt-level event to its call; returns an attempt's latency
-/// when one finished.
-fn call_event(call: &mut CallRow, at: f64, kind: EventKind) -> Option<f64> {
+/// Applies an attempt-level event to its call.
+fn call_event(call: &mut CallRow, at: f64, kind: EventKind) {
     match kind {
         EventKind::AttemptStarted { attempt, hedge, .. } => {
             call.attempts.push(AttemptSegment {
@@ -390,30 +385,29 @@ fn call_event(call: &mut CallRow, at: f64, kind: EventKind) -> Option<f64> {
                 end_ms: None,
                 outcome: AttemptOutcome::InFlight,
             });
-            None
         }
         EventKind::AttemptEnded {
             attempt,
             code,
-            latency,
             fault_injected,
             replayed,
+            ..
         } => {
-            let segment = call
+            if let Some(segment) = call
                 .attempts
                 .iter_mut()
                 .rev()
-                .find(|a| a.number == attempt && a.end_ms.is_none())?;
-            segment.end_ms = Some(at);
-            segment.outcome = AttemptOutcome::of(code, fault_injected.as_deref(), replayed);
-            Some(latency.as_secs_f64() * 1000.0)
+                .find(|a| a.number == attempt && a.end_ms.is_none())
+            {
+                segment.end_ms = Some(at);
+                segment.outcome = AttemptOutcome::of(code, fault_injected.as_deref(), replayed);
+            }
         }
         EventKind::BackoffChosen { delay, .. } => {
             call.backoffs.push(BackoffGap {
                 start_ms: at,
                 end_ms: at + delay.as_secs_f64() * 1000.0,
             });
-            None
         }
         EventKind::RejectedByBreaker { attempt, .. } => {
             call.attempts.push(AttemptSegment {
@@ -423,15 +417,13 @@ fn call_event(call: &mut CallRow, at: f64, kind: EventKind) -> Option<f64> {
                 end_ms: Some(at),
                 outcome: AttemptOutcome::RejectedByBreaker,
             });
-            None
         }
         EventKind::CallEnded { code, gave_up, .. } => {
             call.end_ms = Some(at);
             call.code = Some(code);
             call.gave_up = gave_up;
-            None
         }
-        _ => None,
+        _ => {}
     }
 }
 
@@ -589,10 +581,9 @@ mod tests {
             }]
         );
         assert_eq!((row.elapsed_ms(), row.succeeded()), (Some(70.0), true));
-        assert_eq!(log.attempt_latencies, [10.0, 10.0]);
-        assert_eq!(log.call_latencies(), [70.0]);
-        assert_eq!(log.step_latencies(0), (vec![70.0], vec![10.0, 10.0]));
-        assert_eq!(log.step_latencies(1), (vec![], vec![]));
+        assert_eq!(log.latencies(None), (vec![70.0], vec![10.0, 10.0]));
+        assert_eq!(log.latencies(Some(0)), (vec![70.0], vec![10.0, 10.0]));
+        assert_eq!(log.latencies(Some(1)), (vec![], vec![]));
         assert_eq!(log.steps(), 1);
         assert_eq!(log.events.len(), 7);
     }

@@ -43,10 +43,7 @@ pub fn LatencyPanel(props: &Props) -> Html {
         _ if steps > 1 => Some(steps - 1),
         _ => None,
     };
-    let (calls, attempts) = match step {
-        Some(step) => log.step_latencies(step),
-        None => (log.call_latencies(), log.attempt_latencies.clone()),
-    };
+    let (calls, attempts) = log.latencies(step);
     let attempts = &attempts;
     // A lesson's steps differ in one setting; mixing their latencies would
     // blur exactly the difference the lesson is about.
