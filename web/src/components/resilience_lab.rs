@@ -153,6 +153,16 @@ struct LogSink {
     redraw: Redraw,
 }
 
+impl LogSink {
+    /// A sink that records into the bench's run log.
+    fn recording(runtime: &Runtime, redraw: &Redraw) -> Rc<dyn EventSink> {
+        Rc::new(LogSink {
+            log: runtime.log.clone(),
+            redraw: redraw.clone(),
+        })
+    }
+}
+
 impl EventSink for LogSink {
     fn emit(&self, event: CallEvent) {
         self.log.borrow_mut().record(event);
@@ -379,13 +389,6 @@ pub fn ResilienceLab(props: &Props) -> Html {
     // with the settings and seed it was built from.
     let free_caller = use_mut_ref(|| None::<(PolicyForm, u64, Rc<ResilientCaller>)>);
 
-    let sink = |runtime: &Rc<Runtime>, redraw: &Redraw| -> Rc<dyn EventSink> {
-        Rc::new(LogSink {
-            log: runtime.log.clone(),
-            redraw: redraw.clone(),
-        })
-    };
-
     // Free play: run the current settings' batch on the kept caller.
     let run_free = {
         let (runtime, redraw, settings, free_caller) = (
@@ -415,7 +418,7 @@ pub fn ResilienceLab(props: &Props) -> Html {
                         &current.policy,
                         current.seed,
                         runtime.clock.clone(),
-                        sink(&runtime, &redraw),
+                        LogSink::recording(&runtime, &redraw),
                     ) {
                         Ok(caller) => {
                             *runtime.fault_rng.borrow_mut() = lab::fault_rng(current.seed);
@@ -532,11 +535,12 @@ pub fn ResilienceLab(props: &Props) -> Html {
                 .map_err(failed)?;
         }
         *runtime.fault_rng.borrow_mut() = lab::fault_rng(settings.seed);
-        let sink: Rc<dyn EventSink> = Rc::new(LogSink {
-            log: runtime.log.clone(),
-            redraw: redraw.clone(),
-        });
-        let caller = build_caller(&step.policy, settings.seed, runtime.clock.clone(), sink)?;
+        let caller = build_caller(
+            &step.policy,
+            settings.seed,
+            runtime.clock.clone(),
+            LogSink::recording(runtime, redraw),
+        )?;
         let batch = Batch {
             label: step.label.to_owned(),
             step: index,
@@ -596,38 +600,26 @@ pub fn ResilienceLab(props: &Props) -> Html {
         })
     };
 
-    let update = |apply: fn(&mut Settings, Settings)| {
+    let on_faults = {
         let settings = settings.clone();
-        move |next: Settings| {
-            let mut current = (*settings).clone();
-            apply(&mut current, next);
-            settings.set(current);
+        Callback::from(move |faults: FaultSettings| {
+            settings.set(Settings {
+                faults,
+                ..(*settings).clone()
+            })
+        })
+    };
+    let set_policy = {
+        let settings = settings.clone();
+        move |policy: PolicyForm| {
+            settings.set(Settings {
+                policy,
+                ..(*settings).clone()
+            })
         }
     };
-    let on_faults = {
-        let set = update(|s, n| s.faults = n.faults);
-        let base = (*settings).clone();
-        Callback::from(move |faults: FaultSettings| {
-            set(Settings {
-                faults,
-                ..base.clone()
-            })
-        })
-    };
-    let on_policy = {
-        let set = update(|s, n| s.policy = n.policy);
-        let base = (*settings).clone();
-        Callback::from(move |policy: PolicyForm| {
-            set(Settings {
-                policy,
-                ..base.clone()
-            })
-        })
-    };
-    let on_policy_reset = {
-        let set = update(|s, n| s.policy = n.policy);
-        Callback::from(move |()| set(Settings::default()))
-    };
+    let on_policy = Callback::from(set_policy.clone());
+    let on_policy_reset = Callback::from(move |()| set_policy(PolicyForm::default()));
 
     let status = runtime.status.borrow();
     let running = status.running.is_some();
