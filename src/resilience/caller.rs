@@ -81,7 +81,7 @@ use super::breaker::{BreakerState, CircuitBreaker, Permit, Transition};
 use super::budget::RetryBudget;
 use super::clock::{Clock, RandomSource};
 use super::events::{DelaySource, Event, EventKind, EventSink, Pushback};
-use super::idempotency::IdempotencyKey;
+use super::idempotency::{IdempotencyKey, KeySource, RandomKeys};
 use super::policy::{ConfigError, HedgingConfig, RetryPolicy, millis};
 use crate::status::code_name;
 
@@ -261,6 +261,7 @@ pub struct ResilientCaller {
     clock: Rc<dyn Clock>,
     sink: Rc<dyn EventSink>,
     rng: RefCell<Box<dyn RandomSource>>,
+    keys: RefCell<Box<dyn KeySource>>,
     breaker: Option<RefCell<CircuitBreaker>>,
     budget: Option<RefCell<RetryBudget>>,
     calls: Cell<u64>,
@@ -304,9 +305,19 @@ impl ResilientCaller {
             clock,
             sink,
             rng: RefCell::new(Box::new(rng)),
+            keys: RefCell::new(Box::new(RandomKeys::new())),
             breaker: None,
             calls: Cell::new(0),
         })
+    }
+
+    /// The same caller, drawing its idempotency keys from `keys` instead of
+    /// fresh randomness ([`RandomKeys`]). Tests use a
+    /// [`SeededKeys`](super::SeededKeys) to compare whole event streams;
+    /// `rng`, the seed of jitter, never makes keys (see [`super::idempotency`]).
+    pub fn with_keys(mut self, keys: impl KeySource + 'static) -> Self {
+        self.keys = RefCell::new(Box::new(keys));
+        self
     }
 
     /// The same caller, guarded by `breaker`.
@@ -400,11 +411,13 @@ impl ResilientCaller {
         self.calls.set(id);
         let started = self.clock.now();
         // One key per logical call, drawn once: every attempt sends the same
-        // key, which is what lets the server recognise a retry.
+        // key, which is what lets the server recognise a retry. Drawn from
+        // the key source, never from the seeded `rng`: a replayed seed must
+        // not replay keys the server has already seen.
         let key = self
             .policy
             .idempotency_keys
-            .then(|| IdempotencyKey::generate(&mut **self.rng.borrow_mut()));
+            .then(|| self.keys.borrow_mut().next_key());
         self.emit_at(
             id,
             started,

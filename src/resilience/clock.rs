@@ -13,8 +13,9 @@
 //! - natively, `TokioClock` (cargo feature `tokio`) uses tokio's clock, which
 //!   tests freeze with `tokio::time::pause()` so that hours of backoff pass in
 //!   microseconds, deterministically;
-//! - [`SeededRng`] gives the same jitter and the same idempotency keys for the
-//!   same seed, so a lesson replays exactly.
+//! - [`SeededRng`] gives the same jitter for the same seed, so a lesson
+//!   replays exactly. (Idempotency keys are the exception: they must never
+//!   repeat, so they come from their own source; see `idempotency`.)
 
 use std::time::Duration;
 
@@ -112,7 +113,7 @@ impl Clock for WebClock {
     }
 }
 
-/// A source of randomness for jitter and idempotency keys.
+/// A source of randomness for jitter.
 pub trait RandomSource {
     /// 64 uniformly random bits.
     fn next_u64(&mut self) -> u64;
@@ -129,9 +130,8 @@ pub trait RandomSource {
 ///
 /// The same seed gives the same sequence on every machine and in the browser,
 /// which is what makes a lesson replayable. It is *not* cryptographically
-/// secure: a production client would draw idempotency keys from the operating
-/// system (`getrandom`, `crypto.getRandomValues`) so that nobody can guess
-/// another client's key; jitter needs no such care.
+/// secure, and it never makes idempotency keys: those must not repeat when
+/// the seed does (see `idempotency::RandomKeys`); jitter needs no such care.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SeededRng {
     state: u64,

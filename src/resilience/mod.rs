@@ -20,13 +20,14 @@
 //! time and the random numbers as arguments), and the I/O is at the edge:
 //! [`ResilientCaller`] runs the attempts a closure makes, with a [`Clock`]
 //! and a [`RandomSource`] handed in. In the browser those are `WebClock`
-//! and a [`SeededRng`]; natively `TokioClock` (feature `tokio`), whose
+//! and a [`SeededRng`] (idempotency keys come from [`RandomKeys`], never
+//! from the seed); natively `TokioClock` (feature `tokio`), whose
 //! paused mode lets the tests run minutes of retries in microseconds and
 //! always the same way.
 //!
 //! What a production client adds is noted where it matters: gRPC's built-in
 //! retry and hedging (configured by the same names, gRFC A6), tracing and
-//! metrics fed from the same events, OS randomness for keys, and a breaker
+//! metrics fed from the same events, a vetted CSPRNG for keys natively, and a breaker
 //! per server shared across threads.
 
 pub mod backoff;
@@ -56,5 +57,5 @@ pub use clock::WebClock;
 pub use clock::{Clock, RandomSource, SeededRng};
 pub use codes::CodeSet;
 pub use events::{DelaySource, DiscardEvents, Event, EventKind, EventSink, Pushback, VecSink};
-pub use idempotency::IdempotencyKey;
+pub use idempotency::{IdempotencyKey, KeySource, RandomKeys, SeededKeys};
 pub use policy::{ConfigError, HedgingConfig, RetryPolicy};

@@ -29,8 +29,8 @@ use tonic::metadata::MetadataValue;
 use tonic::{Code, Request, Response, Status};
 
 use super::{
-    Attempt, CallError, CallSpec, Event, EventKind, ResilientCaller, RetryPolicy, SeededRng,
-    TokioClock, VecSink,
+    Attempt, CallError, CallSpec, Event, EventKind, ResilientCaller, RetryPolicy, SeededKeys,
+    SeededRng, TokioClock, VecSink,
 };
 
 pub(super) const MS: Duration = Duration::from_millis(1);
@@ -187,7 +187,8 @@ impl Drop for CancelGuard {
     }
 }
 
-/// A caller on the paused tokio clock with a fixed seed, and its events.
+/// A caller on the paused tokio clock with a fixed seed (and, so that two
+/// runs' event streams compare equal, seeded keys), and its events.
 pub(super) struct Lab {
     pub caller: ResilientCaller,
     pub sink: Rc<VecSink>,
@@ -199,7 +200,8 @@ impl Lab {
         let sink = Rc::new(VecSink::new());
         let clock = TokioClock::new();
         let caller = ResilientCaller::new(policy, Rc::new(clock), SeededRng::new(7), sink.clone())
-            .expect("valid policy");
+            .expect("valid policy")
+            .with_keys(SeededKeys::new(7));
         Lab {
             caller,
             sink,

@@ -243,6 +243,34 @@ async fn each_logical_call_has_its_own_key() {
     assert_ne!(seen[0].key, seen[1].key);
 }
 
+/// Issue 10: a lesson and then free play in the same tab build two callers
+/// from the same seed. Their keys must still differ, or the server answers
+/// the free call from the lesson's stored outcome without executing it.
+#[tokio::test(start_paused = true)]
+async fn callers_with_the_same_seed_never_share_a_key() {
+    let script = Script::new([ok(1), ok(1), ok(1), ok(1)]);
+    for _ in 0..2 {
+        let caller = ResilientCaller::new(
+            plain_policy(),
+            Rc::new(TokioClock::new()),
+            SeededRng::new(7),
+            Rc::new(VecSink::new()),
+        )
+        .expect("valid policy");
+        for _ in 0..2 {
+            caller
+                .call(NOT_IDEMPOTENT, |attempt| {
+                    script.attempt(attempt, tokio::time::Instant::now())
+                })
+                .await
+                .unwrap();
+        }
+    }
+    let keys: std::collections::HashSet<_> = script.seen().into_iter().map(|s| s.key).collect();
+    assert_eq!(keys.len(), 4, "four logical calls, four keys: {keys:?}");
+    assert!(!keys.contains(&None));
+}
+
 /// Switched off, no key is sent at all.
 #[tokio::test(start_paused = true)]
 async fn keys_can_be_switched_off() {
@@ -255,7 +283,8 @@ async fn keys_can_be_switched_off() {
     assert_eq!(script.seen()[0].key, None);
 }
 
-/// The same seed draws the same keys and the same jitter: a lesson replays.
+/// The same seed draws the same jitter (and the fixture's seeded keys the
+/// same keys): a lesson replays.
 #[tokio::test(start_paused = true)]
 async fn a_seeded_run_replays_exactly() {
     async fn run() -> Vec<Event> {
