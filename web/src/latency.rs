@@ -1,8 +1,15 @@
 //! Latency statistics for the page: percentiles and histogram bins.
 //!
-//! Pure functions on plain numbers, so the plots' math is tested natively.
+//! Pure functions on plain numbers (and on the run log, for the timeouts the
+//! attempts were given), so the plots' math is tested natively.
 //! Percentiles use the nearest-rank method: the p-th percentile is a latency
 //! that was actually measured, never an interpolation between two.
+
+use std::collections::BTreeMap;
+
+use rpc_lab::resilience::EventKind;
+
+use crate::run_log::RunLog;
 
 /// The numbers a student compares.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -64,6 +71,24 @@ impl Bins {
         Bins { width, count }
     }
 
+    /// Like [`Bins::shared`], but reaching `mark` (a timeout) too when it
+    /// lies not far beyond the data — at most [`REACH`] times the largest
+    /// p99 — so the student sees where the timeout sits against the
+    /// distribution. A mark much further out (a 1 s timeout on 2 ms calls)
+    /// would squash every bar into the first bin; it stays off the scale,
+    /// and the plot says so.
+    pub fn shared_reaching(series: &[&[f64]], count: usize, mark: Option<f64>) -> Bins {
+        let bins = Bins::shared(series, count);
+        match mark {
+            Some(mark) if mark > bins.upper() && mark <= REACH * bins.upper() => {
+                // A little room past the mark, so its line is not the frame.
+                let width = nice_ceiling(mark * 1.05 / count as f64);
+                Bins { width, count }
+            }
+            _ => bins,
+        }
+    }
+
     /// How many latencies fall in each bin.
     pub fn histogram(&self, latencies: &[f64]) -> Vec<usize> {
         let mut counts = vec![0; self.count];
@@ -78,6 +103,39 @@ impl Bins {
     pub fn upper(&self) -> f64 {
         self.width * self.count as f64
     }
+}
+
+/// How far past the data a histogram's axis stretches to show a timeout.
+pub const REACH: f64 = 4.0;
+
+/// The per-attempt timeouts the attempts of `step` (or of every step, for
+/// `None`) were given, in ms: one per step that had one, without repeats.
+///
+/// Read from the caller's own events (`AttemptStarted`'s `grpc-timeout`),
+/// not from the controls, which may have changed since. A step's timeout is
+/// the longest any of its attempts was given: a retry late in a call may get
+/// less, only what is left of the deadline.
+pub fn attempt_timeouts(log: &RunLog, step: Option<usize>) -> Vec<f64> {
+    let mut longest: BTreeMap<usize, f64> = BTreeMap::new();
+    for event in log
+        .events
+        .iter()
+        .filter(|e| step.is_none_or(|s| e.step == s))
+    {
+        if let EventKind::AttemptStarted {
+            timeout: Some(timeout),
+            ..
+        } = event.kind
+        {
+            let ms = timeout.as_secs_f64() * 1000.0;
+            let entry = longest.entry(event.step).or_insert(ms);
+            *entry = entry.max(ms);
+        }
+    }
+    let mut timeouts: Vec<f64> = longest.into_values().collect();
+    timeouts.sort_by(f64::total_cmp);
+    timeouts.dedup();
+    timeouts
 }
 
 /// The smallest of 1, 2, 2.5 or 5 × 10ⁿ that is ≥ `x`: axis steps a person
@@ -96,7 +154,53 @@ pub fn nice_ceiling(x: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use rpc_lab::resilience::Event;
+
     use super::*;
+
+    #[test]
+    fn a_timeout_near_the_data_is_on_the_axis_and_a_far_one_is_not() {
+        let latencies: Vec<f64> = (1..=100).map(f64::from).collect(); // p99 99 ms
+        let plain = Bins::shared(&[&latencies], 24);
+        assert_eq!(plain.upper(), 120.0);
+        let near = Bins::shared_reaching(&[&latencies], 24, Some(400.0));
+        assert!(
+            near.upper() > 400.0,
+            "the 400 ms timeout is drawn: {near:?}"
+        );
+        assert!(near.upper() <= 600.0, "without much room wasted: {near:?}");
+        let inside = Bins::shared_reaching(&[&latencies], 24, Some(100.0));
+        assert_eq!(inside, plain, "a timeout inside the data changes nothing");
+        let far = Bins::shared_reaching(&[&latencies], 24, Some(60_000.0));
+        assert_eq!(far, plain, "a minute-long timeout would squash the bars");
+    }
+
+    #[test]
+    fn timeouts_are_read_per_step_from_the_attempts() {
+        let mut log = RunLog::new(Duration::ZERO);
+        let attempt = |at: u64, timeout: Option<u64>| Event {
+            at: Duration::from_millis(at),
+            call: 1,
+            kind: EventKind::AttemptStarted {
+                attempt: 1,
+                hedge: false,
+                timeout: timeout.map(Duration::from_millis),
+            },
+        };
+        log.begin_step(0, Duration::ZERO, None);
+        log.record(attempt(0, Some(100)));
+        log.record(attempt(5, Some(40))); // what was left of the deadline
+        log.begin_step(1, Duration::from_millis(10), None);
+        log.record(attempt(10, Some(400)));
+        log.begin_step(2, Duration::from_millis(20), None);
+        log.record(attempt(20, None));
+        assert_eq!(attempt_timeouts(&log, Some(0)), [100.0]);
+        assert_eq!(attempt_timeouts(&log, Some(1)), [400.0]);
+        assert_eq!(attempt_timeouts(&log, Some(2)), Vec::<f64>::new());
+        assert_eq!(attempt_timeouts(&log, None), [100.0, 400.0]);
+    }
 
     #[test]
     fn nearest_rank_percentiles_are_measured_values() {

@@ -6,6 +6,8 @@
 //! - [`components`]: what the page is made of, one component per file.
 //! - [`state`]: the page's state and the reducer that changes it (pure, tested natively).
 //! - [`latency`]: percentiles and histogram bins for the plots (pure, tested natively).
+//! - [`step_view`]: which lesson steps a plot shows, each on its own clock (pure, tested natively).
+//! - [`attempt_rate`]: attempts sent to the server per interval, the load retries create (pure, tested natively).
 //! - [`plot_scale`]: scales, time ticks, labels and downsampling for the run plots (pure, tested natively).
 //! - [`comparison`]: the RPC-vs-REST lesson's measurement (gRPC-Web and `fetch`).
 //! - [`server_url`]: which server to call: this origin, or `?server=` (pure, tested natively).
@@ -15,6 +17,7 @@
 //! function the native tests use, over `tonic-web-wasm-client`'s `fetch` transport.
 
 pub mod app;
+pub mod attempt_rate;
 pub mod browser;
 pub mod comparison;
 pub mod components;
@@ -30,4 +33,5 @@ pub mod run_log;
 pub mod server_url;
 pub mod session;
 pub mod state;
+pub mod step_view;
 pub mod truth;
