@@ -66,6 +66,46 @@ async fn drop_executes_then_loses_the_reply() {
     assert_eq!(now.into_inner().value, 2.0, "the lost increment happened");
 }
 
+/// `drop` of a reply answered from the idempotency store: the lost reply
+/// still says it was a replay, so the client does not count an execution.
+#[tokio::test]
+async fn a_dropped_replay_still_says_it_was_replayed() {
+    let server = TestServer::start().await;
+    let mut c = server.clients().await;
+    let key = ("idempotency-key", "3f2b8c1e-9a4d-4f6b-8c2e-1a2b3c4d5e6f");
+    let first = c
+        .store
+        .increment(request(increment(), &[SESSION, key, ("x-fault-drop", "1")]))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        header(first.metadata(), "idempotent-replayed"),
+        None,
+        "it ran"
+    );
+    let again = c
+        .store
+        .increment(request(increment(), &[SESSION, key, ("x-fault-drop", "1")]))
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Code::Unavailable);
+    assert_eq!(
+        header(again.metadata(), "x-fault-injected").as_deref(),
+        Some("drop")
+    );
+    assert_eq!(
+        header(again.metadata(), "idempotent-replayed").as_deref(),
+        Some("true")
+    );
+    assert!(
+        again.message().contains("without executing"),
+        "{}",
+        again.message()
+    );
+    assert_eq!(c.executions("faults", "Store/Increment").await, 1);
+    assert_eq!(c.stats("faults").await.replays, 1);
+}
+
 /// `delay` within the deadline: the call runs and says it was delayed.
 #[tokio::test]
 async fn a_delay_within_the_deadline_executes_and_is_marked() {

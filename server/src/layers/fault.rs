@@ -83,17 +83,28 @@ pub async fn inject(
     let mut response = next.run(request).await;
 
     if plan.drop {
+        // A reply the idempotency layer answered from its store was not
+        // executed now: the lost reply keeps saying so, or the client would
+        // count an execution that never happened.
+        let replayed = response
+            .headers()
+            .get(super::idempotency::REPLAYED_HEADER)
+            .cloned();
         // Read the whole reply first: the operation has then completely run
         // (and its outcome is stored under its key, if it had one).
         let _ = response.into_body().collect().await;
         Stats::bump(&session.stats.faults_drop);
-        return injected(
-            protocol,
-            Status::unavailable(
-                "injected fault: the server executed the call, then the reply was lost",
-            ),
-            "drop",
-        );
+        let message = if replayed.is_some() {
+            "injected fault: the server answered from the idempotency store (without executing again), then the reply was lost"
+        } else {
+            "injected fault: the server executed the call, then the reply was lost"
+        };
+        let mut lost = injected(protocol, Status::unavailable(message), "drop");
+        if let Some(replayed) = replayed {
+            lost.headers_mut()
+                .insert(super::idempotency::REPLAYED_HEADER, replayed);
+        }
+        return lost;
     }
     if delayed {
         response
