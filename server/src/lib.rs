@@ -149,8 +149,12 @@ pub async fn app(config: &Config, stack: Layers) -> Result<(axum::Router, Arc<La
 
     // gRPC-Web translation wraps only the gRPC routes: tonic-web refuses any
     // other HTTP/1.1 request, the REST twin's included. CORS wraps everything.
-    let grpc_routes =
-        with_lab_layers(grpc.into_axum_router(), &lab, stack).layer(GrpcWebLayer::new());
+    // Innermost, around tonic's handlers: an undecodable request is the
+    // caller's error (`layers::undecodable`).
+    let grpc_handlers = grpc
+        .into_axum_router()
+        .layer(from_fn(layers::undecodable::invalid_argument));
+    let grpc_routes = with_lab_layers(grpc_handlers, &lab, stack).layer(GrpcWebLayer::new());
     let rest_routes = with_lab_layers(rest::router(), &lab, stack);
     let app = grpc_routes
         .merge(rest_routes)

@@ -87,16 +87,29 @@ fn parse_frames(mut body: &[u8]) -> (Vec<Bytes>, String) {
 
 /// Sends one raw gRPC-Web POST from the page's origin.
 async fn post(server: &TestServer, path: &str, content_type: &str, body: Vec<u8>) -> WebReply {
-    let request = Request::builder()
+    post_with(server, path, content_type, body, &[]).await
+}
+
+/// [`post`], with extra request headers.
+async fn post_with(
+    server: &TestServer,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+    extra: &[(&str, &str)],
+) -> WebReply {
+    let mut request = Request::builder()
         .method(Method::POST)
         .uri(format!("{}{path}", server.url()))
         .header("origin", PAGE_ORIGIN)
         .header("content-type", content_type)
         // A grpc-web-text client asks for a text reply; tonic-web answers in kind.
         .header("accept", content_type)
-        .header("x-grpc-web", "1")
-        .body(Full::new(Bytes::from(body)))
-        .unwrap();
+        .header("x-grpc-web", "1");
+    for (name, value) in extra {
+        request = request.header(*name, *value);
+    }
+    let request = request.body(Full::new(Bytes::from(body))).unwrap();
     let response = server
         .http1()
         .request(request)
@@ -292,6 +305,103 @@ async fn malformed_frames_get_an_error_and_the_server_survives() {
         rpc_lab::calculator::calculate(&mut client, rpc_lab::calculator::Operation::Add, 1.0, 2.0)
             .await;
     assert_eq!(answer, Ok(3.0));
+}
+
+/// A keyed request whose outcome is an error — first call and replay — is a
+/// well-formed error in every protocol. Over HTTP/2 that means trailers-only:
+/// the status in the headers and no DATA frame at all; grpcio reads a DATA
+/// frame there as a broken stream (`UNKNOWN: Stream removed`).
+#[tokio::test]
+async fn a_keyed_error_is_well_formed_first_and_replayed() {
+    let server = TestServer::start().await;
+    let divide = "/calculator.v1.Calculator/Divide";
+    let by_zero = frame(&BinaryOperation { a: 1.0, b: 0.0 });
+
+    // Native gRPC over HTTP/2, read frame by frame.
+    let h2 = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .http2_only(true)
+        .build_http::<Full<Bytes>>();
+    for replay in [false, true] {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(format!("{}{divide}", server.url()))
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .header("idempotency-key", "h2-divide")
+            .body(Full::new(Bytes::from(by_zero.clone())))
+            .unwrap();
+        let response = h2.request(request).await.unwrap();
+        let (parts, mut body) = response.into_parts();
+        assert_eq!(
+            parts.headers["grpc-status"], "3",
+            "INVALID_ARGUMENT in the headers"
+        );
+        assert_eq!(
+            parts.headers.contains_key("idempotent-replayed"),
+            replay,
+            "replay {replay}"
+        );
+        while let Some(frame) = body.frame().await {
+            let frame = frame.unwrap();
+            assert!(
+                frame.data_ref().is_none_or(|data| data.is_empty()),
+                "a trailers-only reply carries no message"
+            );
+        }
+    }
+
+    // gRPC-Web, binary and text.
+    for (content_type, body) in [
+        ("application/grpc-web+proto", by_zero.clone()),
+        (
+            "application/grpc-web-text+proto",
+            BASE64.encode(&by_zero).into_bytes(),
+        ),
+    ] {
+        let key = [("idempotency-key", content_type)];
+        for replay in [false, true] {
+            let reply = post_with(&server, divide, content_type, body.clone(), &key).await;
+            assert_eq!(reply.grpc_status().as_deref(), Some("3"), "{content_type}");
+            assert!(reply.grpc_message().contains("division by zero"));
+            assert!(reply.messages.is_empty());
+            assert_eq!(
+                reply.headers.contains_key("idempotent-replayed"),
+                replay,
+                "{content_type}, replay {replay}"
+            );
+        }
+    }
+}
+
+/// A request that does not decode is the caller's error, INVALID_ARGUMENT,
+/// as the contract says — not tonic's INTERNAL.
+#[tokio::test]
+async fn an_undecodable_request_is_invalid_argument() {
+    let server = TestServer::start().await;
+    // SetValueRequest { key: bytes ff fe (not UTF-8), value: 1 }.
+    let invalid_utf8 = [0x0a, 0x02, 0xff, 0xfe, 0x11, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f];
+    let mut framed = vec![0u8];
+    framed.extend_from_slice(&(invalid_utf8.len() as u32).to_be_bytes());
+    framed.extend_from_slice(&invalid_utf8);
+    for key in [None, Some("utf8")] {
+        let extra: Vec<(&str, &str)> = key.map(|k| ("idempotency-key", k)).into_iter().collect();
+        let reply = post_with(
+            &server,
+            "/calculator.v1.Store/SetValue",
+            "application/grpc-web+proto",
+            framed.clone(),
+            &extra,
+        )
+        .await;
+        assert_eq!(reply.grpc_status().as_deref(), Some("3"), "key {key:?}");
+        assert!(
+            reply
+                .grpc_message()
+                .contains("not a valid protobuf message"),
+            "{}",
+            reply.grpc_message()
+        );
+    }
 }
 
 /// An unknown method is UNIMPLEMENTED (12), as gRPC specifies.

@@ -194,16 +194,25 @@ async fn buffer(response: Response, protocol: Protocol) -> StoredReply {
 
 /// Sends a reply (again), marking replays.
 ///
-/// The body is a stream of frames with no exact length on purpose: given an
-/// exact size, hyper writes a `content-length`, and over HTTP/1.1 the trailer
-/// frame that gRPC-Web appends after the data would be cut off — the browser
-/// would see a reply with no `grpc-status`.
+/// The reply goes out in the shape it first had, frame for frame, because
+/// gRPC clients are strict about that shape:
+/// - a **trailers-only** reply (an error: `grpc-status` in the headers, no
+///   body) must end with its headers. An empty data frame after them puts a
+///   DATA frame with END_STREAM where grpcio expects nothing, and grpcio then
+///   reports `UNKNOWN: Stream removed` instead of the status;
+/// - a reply with a message is its data, then its trailers. The body has no
+///   exact length on purpose: given one, hyper writes a `content-length`, and
+///   over HTTP/1.1 the trailer frame that gRPC-Web appends after the data
+///   would be cut off — the browser would see a reply with no `grpc-status`.
 fn respond(reply: &StoredReply, replayed: bool) -> Response {
-    let mut frames = vec![Ok::<_, Infallible>(Frame::data(reply.body.clone()))];
-    if let Some(trailers) = reply.trailers.clone() {
-        frames.push(Ok(Frame::trailers(trailers)));
-    }
-    let body = Body::new(StreamBody::new(futures_util::stream::iter(frames)));
+    let body = if reply.body.is_empty() && reply.trailers.is_none() {
+        Body::empty()
+    } else {
+        let data = (!reply.body.is_empty()).then(|| Frame::data(reply.body.clone()));
+        let trailers = reply.trailers.clone().map(Frame::trailers);
+        let frames = data.into_iter().chain(trailers).map(Ok::<_, Infallible>);
+        Body::new(StreamBody::new(futures_util::stream::iter(frames)))
+    };
     let mut response = Response::new(body);
     *response.status_mut() = reply.status;
     *response.headers_mut() = reply.headers.clone();

@@ -4,6 +4,8 @@
 //! 2. [`fault`]: injects the failures the lab asks for (fail, delay, drop).
 //! 3. [`idempotency`]: executes a keyed request once and replays its outcome.
 //! 4. [`executions`]: counts what really reaches a handler — the server's truth.
+//! 5. [`undecodable`] (gRPC only): a request that does not decode is
+//!    `INVALID_ARGUMENT`, not tonic's `INTERNAL`.
 //!
 //! The order is the lesson. A *fail* happens before the idempotency layer, so
 //! nothing is executed or stored and a retry executes. A *drop* happens after
@@ -21,6 +23,7 @@ pub mod executions;
 pub mod fault;
 pub mod idempotency;
 pub mod session;
+pub mod undecodable;
 
 use std::sync::Arc;
 
