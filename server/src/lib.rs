@@ -18,6 +18,7 @@
 //! - [`deadline`]: the client's `grpc-timeout`.
 //! - [`layers`]: where sessions, faults and idempotency meet each request.
 //! - [`random`]: seeded randomness, so a lesson can be replayed.
+//! - [`whole_reply`]: unary gRPC-Web replies sent in one piece (no Nagle stall).
 //! - [`config`], [`cors`], [`shutdown`], [`state`]: flags, browser rules,
 //!   Ctrl-C, and what every request can reach.
 //!
@@ -40,6 +41,7 @@ pub mod services;
 pub mod session;
 pub mod shutdown;
 pub mod state;
+pub mod whole_reply;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -154,7 +156,12 @@ pub async fn app(config: &Config, stack: Layers) -> Result<(axum::Router, Arc<La
     let grpc_handlers = grpc
         .into_axum_router()
         .layer(from_fn(layers::undecodable::invalid_argument));
-    let grpc_routes = with_lab_layers(grpc_handlers, &lab, stack).layer(GrpcWebLayer::new());
+    let grpc_routes = with_lab_layers(grpc_handlers, &lab, stack)
+        .layer(GrpcWebLayer::new())
+        .layer(from_fn_with_state(
+            whole_reply::UnaryMethods::of_the_lab()?,
+            whole_reply::gather,
+        ));
     let rest_routes = with_lab_layers(rest::router(), &lab, stack);
     let app = grpc_routes
         .merge(rest_routes)
