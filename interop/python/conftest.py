@@ -14,8 +14,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PROTOS = ["calculator.proto", "store.proto", "account.proto", "lab.proto"]
 
 
-@pytest.fixture(scope="session")
-def stubs():
+def generate_stubs():
     """Python modules generated from the repository's .proto files, as a student would."""
     from grpc_tools import protoc
 
@@ -41,6 +40,11 @@ def stubs():
         "account": (account_pb2, account_pb2_grpc),
         "lab": (lab_pb2, lab_pb2_grpc),
     }
+
+
+@pytest.fixture(scope="session")
+def stubs():
+    return generate_stubs()
 
 
 @pytest.fixture(scope="session")
