@@ -47,8 +47,8 @@ pub fn explain(code: Code) -> &'static str {
              represented. Retrying the same request cannot help."
         }
         Code::FailedPrecondition => {
-            "The system is not in a state where this can be done (for example, not \
-             enough money). Nothing changed; retrying helps only once the state changes."
+            "The system is not in the state this call needs; the server's message \
+             says which. Nothing changed; retrying helps only once the state changes."
         }
         Code::NotFound => "The thing asked for does not exist. Retrying will not create it.",
         Code::Unavailable => {

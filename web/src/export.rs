@@ -8,6 +8,7 @@
 use rpc_lab::resilience::EventKind;
 use rpc_lab::status::code_name;
 
+use crate::operations::LabOperation;
 use crate::run_log::{AttemptOutcome, LoggedEvent, RunLog};
 
 /// The fields of one exported event.
@@ -39,7 +40,7 @@ fn row(kind: &EventKind) -> Row {
         } => Row {
             detail: format!(
                 "{operation}{}{}",
-                if *idempotent { " idempotent" } else { "" },
+                idempotence(operation, *idempotent),
                 key.map(|k| format!(" key={k}")).unwrap_or_default()
             ),
             ..plain("call_started")
@@ -128,6 +129,19 @@ fn row(kind: &EventKind) -> Row {
             detail: gave_up.map(|g| format!("{g:?}")).unwrap_or_default(),
             ..plain("call_ended")
         },
+    }
+}
+
+/// What the export says about an operation's idempotence. The event holds
+/// what the caller was *told* (`declared`): the naive client ("retry unsafe
+/// calls too") declares a `Withdraw` idempotent so that it is retried. The
+/// export says what the operation *is*, and when the two differ, both.
+fn idempotence(operation: &str, declared: bool) -> &'static str {
+    let really = LabOperation::from_slug(operation).map(LabOperation::idempotent);
+    match (really, declared) {
+        (Some(true), _) | (None, true) => " idempotent",
+        (Some(false), true) => " (not idempotent; retried as if it were)",
+        (_, false) => "",
     }
 }
 
@@ -276,6 +290,42 @@ mod tests {
             "12.000,0,1,attempt_ended,1,UNAVAILABLE,12.000,dropped-reply,\"keys off, retries\""
         );
         assert_eq!(lines.len(), 3);
+    }
+
+    /// Issue 10: the naive client declares `Withdraw` idempotent to its
+    /// caller; the export must not repeat that as a fact.
+    #[test]
+    fn a_withdrawal_is_never_exported_as_idempotent() {
+        let mut log = RunLog::new(Duration::ZERO);
+        for (call, operation, idempotent) in [
+            (1, "Withdraw", true),
+            (2, "Withdraw", false),
+            (3, "SetValue", true),
+        ] {
+            log.record(Event {
+                at: Duration::ZERO,
+                call,
+                kind: EventKind::CallStarted {
+                    operation,
+                    idempotent,
+                    key: None,
+                },
+            });
+        }
+        let csv = to_csv(&log, &[]);
+        let details: Vec<&str> = csv
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(7).unwrap())
+            .collect();
+        assert_eq!(
+            details,
+            [
+                "Withdraw (not idempotent; retried as if it were)",
+                "Withdraw",
+                "SetValue idempotent"
+            ]
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ use rpc_lab::proto::calculator_v1::{
 };
 use rpc_lab::proto::{AccountClient, LabClient, StoreClient};
 use rpc_lab::resilience::{CallError, CallSpec, Clock, ResilientCaller, SeededRng};
+use rpc_lab::status;
 use tonic::{Code, Request, Status};
 
 use crate::faults::FaultSettings;
@@ -81,9 +82,14 @@ impl Bench {
     }
 
     /// The state `call` changes, as the server holds it: a balance in cents or
-    /// a stored value (a key never set reads as 0). `None` for operations that
-    /// change nothing countable.
+    /// a stored value (a key never set reads as 0). `None` — and no request —
+    /// for operations that change nothing countable: reading a balance to
+    /// show the effect of `GetBalance` would itself be a `GetBalance`, counted
+    /// by the server as one more execution of the student's operation.
     pub async fn state_of(&self, call: &Call) -> Result<Option<f64>, Status> {
+        if !changes_state(call.operation()) {
+            return Ok(None);
+        }
         match call {
             Call::Account { account, .. } => {
                 let balance = AccountClient::new(self.transport())
@@ -192,8 +198,100 @@ impl Bench {
     }
 }
 
+/// Whether an operation changes a state the truth table can read back
+/// (a balance, a stored number); exactly those [`crate::truth::effect`]
+/// reports on.
+pub fn changes_state(operation: LabOperation) -> bool {
+    matches!(
+        operation,
+        LabOperation::Deposit
+            | LabOperation::Withdraw
+            | LabOperation::Increment
+            | LabOperation::SetValue
+    )
+}
+
+/// A failed logical call in words: which call, the code, the server's own
+/// message, why the caller stopped, and what the code means for the caller.
+pub fn describe_failure(
+    label: &str,
+    number: u64,
+    operation: LabOperation,
+    error: &CallError,
+) -> String {
+    let message = error.status.message().trim();
+    let message = if message.is_empty() {
+        String::new()
+    } else {
+        format!(": “{}”", message.trim_end_matches('.'))
+    };
+    let attempts = error.attempts;
+    format!(
+        "{label}, call {number}: {operation} failed with {}{message}. The client gave up after \
+         {attempts} attempt{}: {}. {}",
+        status::code_name(error.status.code()),
+        if attempts == 1 { "" } else { "s" },
+        error.gave_up.explain(),
+        status::explain(error.status.code()),
+    )
+}
+
 /// A random source for the page's own fault choices, derived from the seed
 /// but independent of the caller's jitter stream.
 pub fn fault_rng(seed: u64) -> SeededRng {
     SeededRng::new(seed ^ 0x5eed_fa17_0000_0001)
+}
+
+#[cfg(test)]
+mod tests {
+    use rpc_lab::resilience::GaveUp;
+
+    use super::*;
+    use crate::operations::OperationForm;
+    use crate::truth;
+
+    /// Issue 10: the banner shows the server's own message, and each part is
+    /// a sentence (it read "…that retrying can fix The system…").
+    #[test]
+    fn a_failure_quotes_the_server_and_ends_its_sentences() {
+        let error = CallError {
+            status: Status::failed_precondition("insufficient funds: balance $5.00, asked $10.00"),
+            attempts: 1,
+            gave_up: GaveUp::NotRetryable,
+        };
+        let text = describe_failure("run 2: Withdraw × 1", 1, LabOperation::Withdraw, &error);
+        assert!(
+            text.starts_with(
+                "run 2: Withdraw × 1, call 1: Withdraw failed with FAILED_PRECONDITION: \
+                 “insufficient funds: balance $5.00, asked $10.00”. The client gave up after \
+                 1 attempt: the error is not one that retrying can fix. The system"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with('.'));
+        let silent = CallError {
+            status: Status::unavailable(""),
+            attempts: 3,
+            gave_up: GaveUp::AttemptsExhausted,
+        };
+        let text = describe_failure("run", 4, LabOperation::Add, &silent);
+        assert!(
+            text.contains("failed with UNAVAILABLE. The client gave up after 3 attempts: every"),
+            "{text}"
+        );
+    }
+
+    /// Issue 10: a `GetBalance` run showed "+1 duplicate" because the page's
+    /// own balance read counted as an execution. Operations whose effect is
+    /// not tracked are never read back; those whose effect is, are.
+    #[test]
+    fn only_operations_with_an_effect_have_their_state_read_back() {
+        let form = OperationForm::default();
+        for operation in LabOperation::ALL {
+            let call = form.call(operation).expect("the default form is valid");
+            let tracked = truth::effect(&call, false, 1, 1, Some(1), 0.0, 0.0).is_some();
+            assert_eq!(changes_state(operation), tracked, "{operation}");
+        }
+        assert!(!changes_state(LabOperation::GetBalance));
+    }
 }

@@ -357,6 +357,12 @@ impl RunLog {
                 match attempt.outcome {
                     AttemptOutcome::Timeout => tally.timeouts += 1,
                     AttemptOutcome::Replayed => tally.replayed += 1,
+                    AttemptOutcome::DroppedReply => tally.dropped += 1,
+                    AttemptOutcome::Cancelled => tally.cancelled += 1,
+                    // An answer that came from a handler (or, for an error,
+                    // may have: counting too many here can only hide an
+                    // unseen execution, never invent one).
+                    AttemptOutcome::Ok | AttemptOutcome::Error => tally.answered += 1,
                     _ => {}
                 }
             }
@@ -440,6 +446,15 @@ pub struct Tally {
     pub rejected: usize,
     pub timeouts: usize,
     pub replayed: usize,
+    /// Attempts the server executed and then lost the reply of.
+    pub dropped: usize,
+    /// Hedged attempts cancelled because a twin answered first.
+    pub cancelled: usize,
+    /// Attempts whose answer reached the client from an execution: OK (not
+    /// replayed), or an error other than an injected fault or a timeout.
+    /// The server's executions minus these ran without the client seeing
+    /// their answer.
+    pub answered: usize,
     /// Time spent in calls that failed in the end: the seeds' "time wasted".
     pub failed_ms: f64,
     /// Sum of every call's duration.
@@ -682,6 +697,51 @@ mod tests {
         assert_eq!(O::of(Code::FailedPrecondition, None, false), O::Error);
         let slugs: std::collections::HashSet<_> = O::ALL.iter().map(|o| o.slug()).collect();
         assert_eq!(slugs.len(), O::ALL.len(), "slugs are distinct");
+    }
+
+    /// Issue 10: what the client saw of each attempt, counted per step, so
+    /// the truth table can tell executions the client never heard of.
+    #[test]
+    fn a_tally_counts_answers_lost_replies_and_replays() {
+        let mut log = log();
+        let replayed_drop = event(
+            40,
+            2,
+            EventKind::AttemptEnded {
+                attempt: 2,
+                code: Code::Unavailable,
+                latency: MS * 10,
+                fault_injected: Some("drop".into()),
+                replayed: true,
+            },
+        );
+        for e in [
+            started(0, 1),
+            attempt(0, 1, 1),
+            ended(10, 1, 1, Code::Ok, None),
+            call_ended(10, 1, Code::Ok),
+            started(20, 2),
+            attempt(20, 2, 1),
+            ended(30, 2, 1, Code::Unavailable, Some("drop")),
+            attempt(30, 2, 2),
+            replayed_drop,
+            attempt(40, 2, 3),
+            ended(50, 2, 3, Code::DeadlineExceeded, None),
+            call_ended(50, 2, Code::DeadlineExceeded),
+            started(60, 3),
+            attempt(60, 3, 1),
+            ended(70, 3, 1, Code::FailedPrecondition, None),
+            call_ended(70, 3, Code::FailedPrecondition),
+        ] {
+            log.record(e);
+        }
+        let t = log.tally(0);
+        assert_eq!((t.calls, t.ok, t.failed, t.attempts), (3, 1, 2, 5));
+        assert_eq!(
+            (t.answered, t.dropped, t.replayed, t.timeouts),
+            (2, 1, 1, 1),
+            "the replayed drop is a replay, not an execution whose reply was lost"
+        );
     }
 
     #[test]

@@ -5,14 +5,19 @@
 //! retries and lost replies it may believe "ten succeeded, $50 left" while the
 //! server executed Withdraw thirteen times and holds $35. This module computes
 //! the three views of a run's effect from plain numbers (the server's numbers
-//! come from the `Lab` service), so the arithmetic is tested natively.
+//! come from the `Lab` service), and says in words what the student should
+//! notice — duplicates that hurt or do not, executions the client never heard
+//! of — so the arithmetic and the wording are tested natively.
+
+use rpc_lab::proto::calculator_v1::LabStats;
 
 use crate::operations::{Call, LabOperation, cents_to_dollars};
+use crate::run_log::Tally;
 
 /// One run's comparison: a row of the client-vs-server table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Truth {
-    /// The step's label ("keys off"), or "run" for a free run.
+    /// The step's label ("keys off"), or "run 1: …" for a free run.
     pub label: String,
     pub operation: LabOperation,
     /// Logical calls the student asked for.
@@ -23,8 +28,108 @@ pub struct Truth {
     pub executed: u64,
     /// Requests answered from the idempotency store instead.
     pub replayed: u64,
+    /// What the client saw of each attempt ([`Tally::answered`] and friends).
+    pub seen: Seen,
+    /// The server's other counters, for this run alone.
+    pub counters: ServerCounters,
     /// The state the operation changes, if it changes one.
     pub effect: Option<Effect>,
+}
+
+/// What the client saw of a run's attempts: the part of [`Tally`] the truth
+/// table sets against the server's executions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Seen {
+    /// Attempts answered by an execution (OK, or a handler's error).
+    pub answered: u64,
+    /// Attempts that ended "executed, reply lost".
+    pub lost_replies: u64,
+    /// Attempts the client stopped waiting for.
+    pub timeouts: u64,
+    pub cancelled: u64,
+}
+
+impl From<&Tally> for Seen {
+    fn from(tally: &Tally) -> Self {
+        Seen {
+            answered: tally.answered as u64,
+            lost_replies: tally.dropped as u64,
+            timeouts: tally.timeouts as u64,
+            cancelled: tally.cancelled as u64,
+        }
+    }
+}
+
+/// The server's counters for one run: the difference of `LabStats` read
+/// just before and just after it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServerCounters {
+    pub replays: u64,
+    /// Keys stored during the run.
+    pub keys_stored: u64,
+    /// Requests refused because their key was already used for another request.
+    pub key_reuse_rejected: u64,
+    pub faults_fail: u64,
+    pub faults_drop: u64,
+    pub faults_delay: u64,
+}
+
+impl ServerCounters {
+    pub fn between(before: &LabStats, after: &LabStats) -> Self {
+        ServerCounters {
+            replays: after.replays.saturating_sub(before.replays),
+            keys_stored: after
+                .idempotency_keys
+                .saturating_sub(before.idempotency_keys),
+            key_reuse_rejected: after
+                .key_reuse_rejected
+                .saturating_sub(before.key_reuse_rejected),
+            faults_fail: after.faults_fail.saturating_sub(before.faults_fail),
+            faults_drop: after.faults_drop.saturating_sub(before.faults_drop),
+            faults_delay: after.faults_delay.saturating_sub(before.faults_delay),
+        }
+    }
+
+    /// Two runs' counters together.
+    pub fn plus(self, other: ServerCounters) -> ServerCounters {
+        ServerCounters {
+            replays: self.replays + other.replays,
+            keys_stored: self.keys_stored + other.keys_stored,
+            key_reuse_rejected: self.key_reuse_rejected + other.key_reuse_rejected,
+            faults_fail: self.faults_fail + other.faults_fail,
+            faults_drop: self.faults_drop + other.faults_drop,
+            faults_delay: self.faults_delay + other.faults_delay,
+        }
+    }
+
+    /// The counters in a sentence.
+    pub fn describe(&self) -> String {
+        let mut text = format!(
+            "{} from the idempotency store, {} stored; faults injected: {} fail, {} drop, {} delay",
+            plural(self.replays, "replay", "replays"),
+            plural(self.keys_stored, "key", "keys"),
+            self.faults_fail,
+            self.faults_drop,
+            self.faults_delay
+        );
+        if self.key_reuse_rejected > 0 {
+            text.push_str(&format!(
+                "; {} refused because {} key was already used for another request",
+                plural(self.key_reuse_rejected, "request", "requests"),
+                if self.key_reuse_rejected == 1 {
+                    "its"
+                } else {
+                    "their"
+                }
+            ));
+        }
+        text.push('.');
+        text
+    }
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// The changed state, three ways.
@@ -68,6 +173,121 @@ impl Truth {
     /// Executions beyond the intended calls: duplicates.
     pub fn duplicates(&self) -> u64 {
         self.executed.saturating_sub(u64::from(self.intended))
+    }
+
+    /// Whether running the operation again changes nothing: duplicates of
+    /// `SetValue` are wasted work, not a wrong state, and are not alarms.
+    pub fn duplicates_harmless(&self) -> bool {
+        self.operation.idempotent()
+    }
+
+    /// Intended calls the server never executed.
+    pub fn never_ran(&self) -> u64 {
+        u64::from(self.intended).saturating_sub(self.executed)
+    }
+
+    /// Executions whose answer never reached the client: the reply was lost,
+    /// or the client had stopped waiting. The client counted them as failures
+    /// (or retried them); the server did the work.
+    pub fn unseen(&self) -> u64 {
+        self.executed.saturating_sub(self.seen.answered)
+    }
+
+    /// [`unseen`](Self::unseen) split into (replies lost on the way back,
+    /// executions that finished after the client stopped waiting).
+    pub fn unseen_split(&self) -> (u64, u64) {
+        let unseen = self.unseen();
+        let lost = self.seen.lost_replies.min(unseen);
+        (lost, unseen - lost)
+    }
+
+    /// The short notes under the "server executed" cell.
+    pub fn executed_notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        let duplicates = self.duplicates();
+        if duplicates > 0 && self.duplicates_harmless() {
+            notes.push(format!(
+                "+{duplicates} repeated, harmless ({} is idempotent)",
+                self.operation
+            ));
+        } else if duplicates > 0 {
+            notes.push(format!(
+                "+{}",
+                plural(duplicates, "duplicate", "duplicates")
+            ));
+        } else if self.never_ran() > 0 && !self.operation.idempotent() {
+            notes.push(format!("{} never ran", self.never_ran()));
+        }
+        if self.unseen() > 0 {
+            notes.push(format!("{} ran unseen by the client", self.unseen()));
+        }
+        notes
+    }
+
+    /// What the student should notice in this row, in sentences with the
+    /// run's own numbers: work the client never heard of, and duplicates
+    /// that did no harm.
+    pub fn findings(&self) -> Vec<String> {
+        let mut findings = Vec::new();
+        let operation = self.operation;
+        let unseen = self.unseen();
+        if unseen > 0 {
+            let (lost, late) = self.unseen_split();
+            let mut text = format!(
+                "{}: the server ran {operation} {}, but only {} reached the client.",
+                self.label,
+                plural(self.executed, "time", "times"),
+                plural(self.seen.answered, "answer", "answers")
+            );
+            if late > 0 {
+                let why = match (self.seen.timeouts > 0, self.seen.cancelled > 0) {
+                    (true, false) => "it had timed out",
+                    (false, true) => "a hedged twin had answered first",
+                    _ => "it had timed out or been cancelled",
+                };
+                text.push_str(&format!(
+                    " {} after the client had stopped waiting ({why}): a timeout stops the \
+                     waiting, not the work.",
+                    if late == 1 {
+                        "1 call ran".to_owned()
+                    } else {
+                        format!("{late} calls ran")
+                    }
+                ));
+            }
+            if lost > 0 {
+                text.push_str(&format!(
+                    " {} lost on the way back after the work was done.",
+                    if lost == 1 {
+                        "1 reply was".to_owned()
+                    } else {
+                        format!("{lost} replies were")
+                    }
+                ));
+            }
+            if !operation.idempotent() {
+                text.push_str(
+                    " Each of these changed the state although the client saw a failure.",
+                );
+            }
+            findings.push(text);
+        }
+        let duplicates = self.duplicates();
+        if duplicates > 0 && self.duplicates_harmless() {
+            findings.push(format!(
+                "{}: {operation} ran {} for {} intended; the {duplicates} extra {} no harm: \
+                 {operation} is idempotent, so running it again leaves the same state.",
+                self.label,
+                plural(self.executed, "time", "times"),
+                plural(u64::from(self.intended), "call", "calls"),
+                if duplicates == 1 {
+                    "run did"
+                } else {
+                    "runs did"
+                },
+            ));
+        }
+        findings
     }
 }
 
@@ -159,15 +379,145 @@ mod tests {
         );
         assert_eq!(effect.format(effect.actual), "$35.00");
         let truth = Truth {
-            label: "keys off".into(),
-            operation: LabOperation::Withdraw,
-            intended: 10,
-            client_ok: 9,
-            executed: 13,
-            replayed: 0,
             effect: Some(effect),
+            ..truth(LabOperation::Withdraw, 10, 9, 13, 9)
         };
         assert_eq!(truth.duplicates(), 3);
+        assert!(!truth.duplicates_harmless());
+        assert_eq!(truth.executed_notes()[0], "+3 duplicates");
+    }
+
+    /// A row with `executed` executions of which `answered` reached the client.
+    fn truth(
+        operation: LabOperation,
+        intended: u32,
+        client_ok: u32,
+        executed: u64,
+        answered: u64,
+    ) -> Truth {
+        Truth {
+            label: "step".into(),
+            operation,
+            intended,
+            client_ok,
+            executed,
+            replayed: 0,
+            seen: Seen {
+                answered,
+                ..Seen::default()
+            },
+            counters: ServerCounters::default(),
+            effect: None,
+        }
+    }
+
+    /// Issue 10: duplicates of an idempotent operation are wasted work, not
+    /// an alarm, and the page says why.
+    #[test]
+    fn duplicated_sets_are_harmless_and_said_to_be() {
+        // 30 % lost replies, retried: 12 executions, 10 answered, 2 lost.
+        let mut set = truth(LabOperation::SetValue, 10, 10, 12, 10);
+        set.seen.lost_replies = 2;
+        assert!(set.duplicates_harmless());
+        assert_eq!(
+            set.executed_notes(),
+            [
+                "+2 repeated, harmless (SetValue is idempotent)",
+                "2 ran unseen by the client"
+            ]
+        );
+        let findings = set.findings();
+        assert!(
+            !findings[0].contains("changed the state"),
+            "an idempotent repeat changes nothing: {}",
+            findings[0]
+        );
+        assert_eq!(
+            findings[1..],
+            [
+                "step: SetValue ran 12 times for 10 calls intended; the 2 extra runs did no harm: \
+              SetValue is idempotent, so running it again leaves the same state."
+            ]
+        );
+    }
+
+    /// Issue 10: at a 100 ms timeout 6 calls succeeded but the server ran 7:
+    /// one ran after the client gave up, and the page says so with the number.
+    #[test]
+    fn an_execution_after_a_timeout_is_reported_with_its_number() {
+        let mut tight = truth(LabOperation::Add, 30, 6, 7, 6);
+        tight.label = "timeout 100 ms".into();
+        tight.seen.timeouts = 24;
+        assert_eq!((tight.unseen(), tight.unseen_split()), (1, (0, 1)));
+        assert_eq!(tight.executed_notes(), ["1 ran unseen by the client"]);
+        let findings = tight.findings();
+        assert_eq!(findings.len(), 1);
+        assert!(
+            findings[0].starts_with(
+                "timeout 100 ms: the server ran Add 7 times, but only 6 answers reached the client. \
+                 1 call ran after the client had stopped waiting (it had timed out)"
+            ),
+            "{}",
+            findings[0]
+        );
+        // Every call answered: nothing to report.
+        assert_eq!(
+            truth(LabOperation::Add, 30, 30, 30, 30).findings(),
+            Vec::<String>::new()
+        );
+    }
+
+    /// Lost replies of a withdrawal: the money moved, the client saw failures.
+    #[test]
+    fn lost_replies_are_executions_the_client_never_saw() {
+        let mut at_most_once = truth(LabOperation::Withdraw, 10, 7, 9, 7);
+        at_most_once.seen.lost_replies = 2;
+        assert_eq!(at_most_once.unseen_split(), (2, 0));
+        assert_eq!(
+            at_most_once.executed_notes(),
+            ["1 never ran", "2 ran unseen by the client"]
+        );
+        let finding = &at_most_once.findings()[0];
+        assert!(
+            finding.contains("2 replies were lost on the way back"),
+            "{finding}"
+        );
+        assert!(finding.contains("changed the state although the client saw a failure"));
+    }
+
+    #[test]
+    fn server_counters_are_the_difference_of_two_readings() {
+        let before = LabStats {
+            replays: 3,
+            faults_drop: 5,
+            idempotency_keys: 10,
+            ..LabStats::default()
+        };
+        let after = LabStats {
+            replays: 5,
+            faults_drop: 7,
+            faults_fail: 1,
+            idempotency_keys: 20,
+            key_reuse_rejected: 1,
+            ..LabStats::default()
+        };
+        let counters = ServerCounters::between(&before, &after);
+        assert_eq!(
+            counters,
+            ServerCounters {
+                replays: 2,
+                keys_stored: 10,
+                key_reuse_rejected: 1,
+                faults_fail: 1,
+                faults_drop: 2,
+                faults_delay: 0,
+            }
+        );
+        assert_eq!(
+            counters.describe(),
+            "2 replays from the idempotency store, 10 keys stored; faults injected: 1 fail, \
+             2 drop, 0 delay; 1 request refused because its key was already used for another request."
+        );
     }
 
     #[test]

@@ -36,7 +36,7 @@ use crate::lessons::{Lesson, RunSpec, Step};
 use crate::operations::{LabOperation, OperationForm};
 use crate::policy_form::PolicyForm;
 use crate::run_log::{LogView, RunLog};
-use crate::truth::{self, Truth};
+use crate::truth::{self, Seen, ServerCounters, Truth};
 
 /// The page redraws at most this often while calls run.
 pub const REDRAW_MS: u64 = 50;
@@ -95,7 +95,6 @@ struct Status {
     /// The latest finished call, in words, and whether it succeeded.
     last: Option<(String, bool)>,
     error: Option<String>,
-    stats: Option<LabStats>,
     /// The lesson shown, and whether its run has finished.
     lesson: Option<(Lesson, LessonPhase)>,
     render: RenderStats,
@@ -218,10 +217,15 @@ fn build_caller(
 /// A request of the bench itself failed: what it was doing, the status, and
 /// what the status means for the student (often: is the server running?).
 fn failure(what: &str, status: &tonic::Status) -> String {
+    let message = status.message().trim().trim_end_matches('.');
     format!(
-        "{what} failed: {} — {} {}",
+        "{what} failed with {}{}. {}",
         status::code_name(status.code()),
-        status.message(),
+        if message.is_empty() {
+            String::new()
+        } else {
+            format!(": “{message}”")
+        },
         status::explain(status.code())
     )
 }
@@ -247,14 +251,16 @@ async fn run_batch(runtime: &Runtime, redraw: &Redraw, batch: Batch<'_>) -> Resu
 
     let method = operation.method();
     let executed = |stats: &LabStats| stats.executions.get(&method).copied().unwrap_or(0);
-    let before = bench
-        .stats()
-        .await
-        .map_err(|s| failure("reading the server's counters", &s))?;
+    // The counters are read last before the run and first after it, so that
+    // they bracket the student's calls alone and never the page's own reads.
     let state_before = bench
         .state_of(&call)
         .await
         .map_err(|s| failure("reading the state before the run", &s))?;
+    let before = bench
+        .stats()
+        .await
+        .map_err(|s| failure("reading the server's counters", &s))?;
     runtime
         .log
         .borrow_mut()
@@ -287,15 +293,7 @@ async fn run_batch(runtime: &Runtime, redraw: &Redraw, batch: Batch<'_>) -> Resu
                 )
             }
             Err(error) => (
-                format!(
-                    "{}, call {}: {operation} failed with {} after {} attempt(s) — {} {}",
-                    batch.label,
-                    done.number,
-                    status::code_name(error.status.code()),
-                    error.attempts,
-                    error.gave_up.explain(),
-                    status::explain(error.status.code()),
-                ),
+                lab::describe_failure(&batch.label, done.number, *operation, &error),
                 false,
             ),
         });
@@ -344,6 +342,8 @@ async fn run_batch(runtime: &Runtime, redraw: &Redraw, batch: Batch<'_>) -> Resu
         ),
         _ => None,
     };
+    let seen = Seen::from(&runtime.log.borrow().tally(batch.step));
+    let counters = ServerCounters::between(&before, &after);
     let mut status = runtime.status.borrow_mut();
     status.truths.push(Truth {
         label: batch.label,
@@ -351,10 +351,11 @@ async fn run_batch(runtime: &Runtime, redraw: &Redraw, batch: Batch<'_>) -> Resu
         intended: started,
         client_ok: ok.get(),
         executed: executed(&after).saturating_sub(executed(&before)),
-        replayed: after.replays.saturating_sub(before.replays),
+        replayed: counters.replays,
+        seen,
+        counters,
         effect,
     });
-    status.stats = Some(after);
     status.running = None;
     Ok(())
 }
@@ -787,7 +788,7 @@ fn LivePlots(props: &LiveProps) -> Html {
                     </section>
                     <section class="card plot-card" aria-labelledby="truth-title">
                         <h3 id="truth-title">{ "2. Client view vs server truth" }</h3>
-                        <TruthPanel truths={status.truths.clone()} stats={status.stats.clone()} />
+                        <TruthPanel truths={status.truths.clone()} />
                     </section>
                     <section class="card plot-card" aria-labelledby="breaker-title">
                         <h3 id="breaker-title">{ "3. Circuit breaker" }</h3>

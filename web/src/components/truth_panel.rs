@@ -4,18 +4,18 @@
 //! succeed, and the executions the server counted; then the state they changed
 //! three ways (intended, what the client believes, what the server holds).
 //! Duplicates and a state that is off are highlighted — by colour and by a
-//! written "+3 duplicates", so they do not depend on colour alone.
+//! written "+3 duplicates", so they do not depend on colour alone; duplicates
+//! of an idempotent operation are written out but not alarmed about. Under
+//! the table, in sentences with each run's own numbers, what the client never
+//! saw, and the server's other counters for each run.
 
-use rpc_lab::proto::calculator_v1::LabStats;
 use yew::prelude::*;
 
-use crate::truth::Truth;
+use crate::truth::{ServerCounters, Truth};
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub truths: Vec<Truth>,
-    /// The session's counters after the latest run.
-    pub stats: Option<LabStats>,
 }
 
 #[component]
@@ -25,6 +25,17 @@ pub fn TruthPanel(props: &Props) -> Html {
             <p class="hint">{ "Run some calls: this table will compare what you asked for with what the server executed." }</p>
         };
     }
+    let findings: Vec<(usize, String)> = props
+        .truths
+        .iter()
+        .enumerate()
+        .flat_map(|(step, truth)| truth.findings().into_iter().map(move |f| (step, f)))
+        .collect();
+    // The whole table's counters: the sum of its runs.
+    let total = props
+        .truths
+        .iter()
+        .fold(ServerCounters::default(), |sum, t| sum.plus(t.counters));
     html! {
         <>
             <table class="truth" data-plot="truth">
@@ -45,37 +56,44 @@ pub fn TruthPanel(props: &Props) -> Html {
                     { for props.truths.iter().map(row) }
                 </tbody>
             </table>
-            if let Some(stats) = &props.stats {
-                <p class="hint server-counters" data-testid="server-counters"
-                    data-replays={stats.replays.to_string()}
-                    data-faults-fail={stats.faults_fail.to_string()}
-                    data-faults-drop={stats.faults_drop.to_string()}
-                    data-faults-delay={stats.faults_delay.to_string()}>
-                    { format!(
-                        "Server counters for this session: {} replays from the idempotency store, {} keys stored; faults injected: {} fail, {} drop, {} delay.",
-                        stats.replays, stats.idempotency_keys, stats.faults_fail, stats.faults_drop, stats.faults_delay
-                    ) }
-                </p>
+            if !findings.is_empty() {
+                <ul class="findings" data-testid="findings">
+                    { for findings.into_iter().map(|(step, text)| html! {
+                        <li data-step={step.to_string()}>{ text }</li>
+                    }) }
+                </ul>
             }
+            <div class="hint server-counters" data-testid="server-counters"
+                data-replays={total.replays.to_string()}
+                data-faults-fail={total.faults_fail.to_string()}
+                data-faults-drop={total.faults_drop.to_string()}
+                data-faults-delay={total.faults_delay.to_string()}
+                data-key-reuse-rejected={total.key_reuse_rejected.to_string()}>
+                <p>{ "What else the server counted, run by run (each run's own numbers):" }</p>
+                <ul>
+                    { for props.truths.iter().enumerate().map(|(step, truth)| {
+                        let c = &truth.counters;
+                        html! {
+                            <li data-step={step.to_string()} data-label={truth.label.clone()}
+                                data-replays={c.replays.to_string()}
+                                data-keys-stored={c.keys_stored.to_string()}
+                                data-key-reuse-rejected={c.key_reuse_rejected.to_string()}
+                                data-faults-fail={c.faults_fail.to_string()}
+                                data-faults-drop={c.faults_drop.to_string()}
+                                data-faults-delay={c.faults_delay.to_string()}>
+                                <strong>{ &truth.label }</strong>{ ": " }{ c.describe() }
+                            </li>
+                        }
+                    }) }
+                </ul>
+            </div>
         </>
     }
 }
 
 fn row(truth: &Truth) -> Html {
     let duplicates = truth.duplicates();
-    let missing = u64::from(truth.intended).saturating_sub(truth.executed);
-    let executed_note = if duplicates > 0 {
-        format!(
-            "+{duplicates} duplicate{}",
-            if duplicates == 1 { "" } else { "s" }
-        )
-    } else if missing > 0 && truth.operation.idempotent() {
-        String::new()
-    } else if missing > 0 {
-        format!("{missing} never ran")
-    } else {
-        String::new()
-    };
+    let harmful = duplicates > 0 && !truth.duplicates_harmless();
     let (what, intended, believed, actual, off) = match &truth.effect {
         Some(e) => (
             e.what.clone(),
@@ -106,13 +124,17 @@ fn row(truth: &Truth) -> Html {
             data-executed={truth.executed.to_string()}
             data-replayed={truth.replayed.to_string()}
             data-duplicates={duplicates.to_string()}
+            data-duplicates-harmless={(duplicates > 0 && truth.duplicates_harmless()).to_string()}
+            data-unseen={truth.unseen().to_string()}
+            data-answered={truth.seen.answered.to_string()}
             data-off-by={off.to_string()}
             data-client-off-by={wrong.to_string()}>
             <th scope="row">{ &truth.label }</th>
             <td>{ truth.intended }</td>
             <td>{ truth.client_ok }</td>
-            <td class={classes!(if duplicates > 0 { Some("bad") } else { None })}>
-                { truth.executed }<small class="cell-note">{ executed_note }</small>
+            <td class={classes!(if harmful { Some("bad") } else if duplicates > 0 { Some("harmless") } else { None })}>
+                { truth.executed }
+                { for truth.executed_notes().into_iter().map(|note| html! { <small class="cell-note">{ note }</small> }) }
             </td>
             <td>{ truth.replayed }</td>
             <td>{ what }</td>
