@@ -8,6 +8,13 @@
 //! headers). Request headers are not exposed to pages at all. A server on
 //! another origin must send `timing-allow-origin` for the sizes to be
 //! readable; the lab's server does.
+//!
+//! Which way the calls went matters as much as the protocol: through Trunk's
+//! proxy on the page's own origin (the default) every call takes one more
+//! hop, and a proxy can add delays of its own — the lab once showed
+//! gRPC-Web at 48 ms against REST's 6 ms only because Trunk's proxy held
+//! back the end of each gRPC-Web reply (see the server's `whole_reply`).
+//! So each run records its [`Route`], and the page shows it.
 
 use std::cell::{Cell, RefCell};
 
@@ -44,10 +51,67 @@ impl Protocol {
     }
 }
 
+/// The way a run's calls travelled from the page to the server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// Same origin: the page's own server (`trunk serve`) forwards every
+    /// request under `prefix` to the lab server.
+    Proxy { origin: String, prefix: String },
+    /// Cross-origin: straight to the server named by `?server=`.
+    Direct { server: String },
+}
+
+impl Route {
+    /// The route of calls to `base_url` from a page at `page_origin`
+    /// (`location.origin`, as `http://127.0.0.1:8080`).
+    pub fn of(base_url: &str, page_origin: &str) -> Route {
+        let origin = page_origin.trim_end_matches('/');
+        match base_url.strip_prefix(origin) {
+            // The prefix must end the origin: http://host:80 is not http://host:8080.
+            Some(prefix)
+                if !origin.is_empty() && (prefix.is_empty() || prefix.starts_with('/')) =>
+            {
+                Route::Proxy {
+                    origin: origin.to_owned(),
+                    prefix: prefix.to_owned(),
+                }
+            }
+            _ => Route::Direct {
+                server: base_url.to_owned(),
+            },
+        }
+    }
+
+    /// `proxy` or `direct`, for a `data-route` attribute.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Route::Proxy { .. } => "proxy",
+            Route::Direct { .. } => "direct",
+        }
+    }
+
+    /// One sentence for the student.
+    pub fn describe(&self) -> String {
+        match self {
+            Route::Proxy { origin, prefix } => format!(
+                "Both went through Trunk's proxy at {} on this page's origin ({origin}), \
+                 which forwards them to the lab server: one extra hop for each protocol.",
+                if prefix.is_empty() { "/" } else { prefix }
+            ),
+            Route::Direct { server } => format!(
+                "Both went straight to {server} (cross-origin, chosen with ?server=): \
+                 no proxy in between, and the server's CORS rules apply."
+            ),
+        }
+    }
+}
+
 /// One finished run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Run {
     pub protocol: Protocol,
+    /// How the calls reached the server.
+    pub route: Route,
     /// Latency of every call, in milliseconds.
     pub latencies: Vec<f64>,
     pub errors: usize,
@@ -82,6 +146,9 @@ pub async fn run(
         session::tagger(session.to_owned()),
     );
     let rest_url = format!("{base_url}{}", Protocol::Rest.path());
+    let page_origin = web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default();
     let started = browser::now_ms();
 
     let worker = || async {
@@ -116,6 +183,7 @@ pub async fn run(
         .map_or((None, None), |p| response_sizes(p, protocol));
     Run {
         protocol,
+        route: Route::of(base_url, &page_origin),
         latencies: latencies.into_inner(),
         errors: errors.get(),
         elapsed_ms,
@@ -176,4 +244,65 @@ fn response_sizes(
     }
     let mean = |total: f64| (n > 0.0 && total > 0.0).then(|| total / n);
     (mean(body), mean(transfer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: &str = "http://127.0.0.1:8080";
+
+    #[test]
+    fn the_default_server_is_reached_through_the_proxy() {
+        let route = Route::of("http://127.0.0.1:8080/rpc", PAGE);
+        assert_eq!(
+            route,
+            Route::Proxy {
+                origin: PAGE.into(),
+                prefix: "/rpc".into()
+            }
+        );
+        assert_eq!(route.kind(), "proxy");
+        assert!(
+            route
+                .describe()
+                .contains("Trunk's proxy at /rpc on this page's origin")
+        );
+    }
+
+    #[test]
+    fn another_prefix_on_the_same_origin_is_still_the_proxy() {
+        let route = Route::of("http://127.0.0.1:8080/e2e-rpc", "http://127.0.0.1:8080/");
+        assert_eq!(route.kind(), "proxy");
+        assert!(route.describe().contains("at /e2e-rpc"));
+    }
+
+    #[test]
+    fn another_origin_is_direct() {
+        for server in [
+            "http://127.0.0.1:50051",
+            // Same host, another port: another origin.
+            "http://127.0.0.1:80801/rpc",
+            "https://127.0.0.1:8080/rpc",
+        ] {
+            let route = Route::of(server, PAGE);
+            assert_eq!(
+                route,
+                Route::Direct {
+                    server: server.into()
+                },
+                "{server}"
+            );
+            assert!(
+                route
+                    .describe()
+                    .contains(&format!("straight to {server} (cross-origin"))
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_page_origin_makes_every_route_direct() {
+        assert_eq!(Route::of("/rpc", "").kind(), "direct");
+    }
 }

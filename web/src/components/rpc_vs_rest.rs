@@ -9,7 +9,7 @@ use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use super::latency_histogram::{Fill, LatencyHistogram};
-use crate::comparison::{self, Protocol, Run};
+use crate::comparison::{self, Protocol, Route, Run};
 use crate::latency::{Bins, summarize};
 
 const BINS: usize = 24;
@@ -186,8 +186,17 @@ fn results_view(grpc: &Run, rest: &Run) -> Html {
             </tr>
         }
     };
+    // Both runs used the same base URL, so one route covers them.
+    let route = &grpc.route;
+    let route_target = match route {
+        Route::Proxy { origin, prefix } => format!("{origin}{prefix}"),
+        Route::Direct { server } => server.clone(),
+    };
     html! {
-        <div class="comparison-results" data-testid="comparison-results">
+        <div class="comparison-results" data-testid="comparison-results" data-route={route.kind()}>
+            <p class="route" data-testid="comparison-route" data-route={route.kind()} data-target={route_target}>
+                <strong>{ "The path: " }</strong>{ route.describe() }
+            </p>
             <div class="histograms">
                 <LatencyHistogram title="gRPC-Web" bins={bins.clone()} counts={grpc_counts} summary={grpc_summary.clone()} {y_max} fill={Fill::Solid} />
                 <LatencyHistogram title="REST/JSON" bins={bins} counts={rest_counts} summary={rest_summary.clone()} {y_max} fill={Fill::Hatched} />
