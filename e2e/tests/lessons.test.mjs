@@ -60,6 +60,24 @@ describe('lessons', () => {
     assert.ok(keysOn.replayed > 0, 'retries were answered from the idempotency store');
     const drawnOutcomes = outcomes(run.drawn.attempts);
     assert.ok(drawnOutcomes.has('dropped-reply') && drawnOutcomes.has('replayed'), [...drawnOutcomes].join());
+    // Each step's own server counters (issue 10): keys are stored only with keys on.
+    const [countersOff, countersOn] = await rows(run.page, '[data-testid="server-counters"] li');
+    assert.deepEqual([countersOff.replays, countersOff.keysStored], [0, 0]);
+    assert.equal(countersOn.replays, keysOn.replayed);
+    assert.equal(countersOn.keysStored, keysOn.intended, 'one stored key per logical call');
+    assert.ok(countersOff.faultsDrop > 0 && countersOn.faultsDrop > 0, 'both steps lost replies');
+    // Every execution either answered the client or lost its reply; an
+    // attempt answered from the store and then lost is a replay, not one more.
+    for (const [step, truth] of [keysOff, keysOn].entries()) {
+      const attempts = await rows(run.page, `svg[data-plot="timeline"] g[data-step="${step}"] [data-outcome]`);
+      const count = (outcome) => attempts.filter((a) => a.outcome === outcome).length;
+      const [answered, dropped] = [count('ok') + count('error'), count('dropped-reply')];
+      assert.equal(truth.executed, answered + dropped, `${truth.label}: ${truth.executed} = ${answered} + ${dropped}`);
+    }
+    // Without keys each lost reply is an execution the client never heard
+    // of; with keys the retry's replay tells it, unless every attempt failed.
+    assert.equal(keysOff.unseen, keysOff.executed - keysOff.clientOk);
+    assert.equal(keysOn.unseen, keysOn.intended - keysOn.clientOk);
     await finish(run);
   });
 
@@ -69,6 +87,19 @@ describe('lessons', () => {
     assert.ok(increment.executed > increment.intended && increment.offBy > 0, JSON.stringify(increment));
     assert.ok(set.executed > set.intended, 'the sets were duplicated too');
     assert.equal(set.offBy, 0, 'but a repeated set leaves the same value');
+    // Issue 10: the set's duplicates are harmless and are not shown as an alarm.
+    assert.equal(increment.duplicatesHarmless, 'false');
+    assert.equal(set.duplicatesHarmless, 'true');
+    const executedCell = (operation) =>
+      run.page.locator(`table.truth tbody tr[data-operation="${operation}"] td`).nth(2);
+    assert.match(await executedCell('Increment').getAttribute('class'), /\bbad\b/);
+    assert.doesNotMatch((await executedCell('SetValue').getAttribute('class')) ?? '', /\bbad\b/);
+    assert.match(await executedCell('SetValue').innerText(), /harmless \(SetValue is idempotent\)/);
+    const findings = await run.page.locator('[data-testid="findings"] li').allInnerTexts();
+    assert.ok(
+      findings.some((f) => f.includes(`SetValue ran ${set.executed} times for ${set.intended} calls intended; the ${set.duplicates} extra runs did no harm`)),
+      findings.join('\n'),
+    );
     await finish(run);
   });
 

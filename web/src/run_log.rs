@@ -353,6 +353,7 @@ impl RunLog {
             if call.gave_up == Some(GaveUp::BreakerOpen) {
                 tally.rejected += 1;
             }
+            let mut executions_answered = 0;
             for attempt in &call.attempts {
                 match attempt.outcome {
                     AttemptOutcome::Timeout => tally.timeouts += 1,
@@ -362,10 +363,19 @@ impl RunLog {
                     // An answer that came from a handler (or, for an error,
                     // may have: counting too many here can only hide an
                     // unseen execution, never invent one).
-                    AttemptOutcome::Ok | AttemptOutcome::Error => tally.answered += 1,
+                    AttemptOutcome::Ok | AttemptOutcome::Error => executions_answered += 1,
                     _ => {}
                 }
             }
+            // A call whose final answer came from the idempotency store got
+            // the outcome of its one execution late, but it got it.
+            let replay_answered = executions_answered == 0
+                && call.code.is_some_and(is_stored_outcome)
+                && call
+                    .attempts
+                    .iter()
+                    .any(|a| a.outcome == AttemptOutcome::Replayed);
+            tally.answered += executions_answered + usize::from(replay_answered);
             tally.busy_ms += call.elapsed_ms().unwrap_or(0.0);
             tally.first_ms = Some(
                 tally
@@ -450,10 +460,11 @@ pub struct Tally {
     pub dropped: usize,
     /// Hedged attempts cancelled because a twin answered first.
     pub cancelled: usize,
-    /// Attempts whose answer reached the client from an execution: OK (not
-    /// replayed), or an error other than an injected fault or a timeout.
-    /// The server's executions minus these ran without the client seeing
-    /// their answer.
+    /// Executions whose outcome reached the client: attempts answered by a
+    /// handler (OK, or an error other than an injected fault or a timeout),
+    /// and calls whose final answer was a replay of their execution's stored
+    /// outcome. The server's executions minus these ran without the client
+    /// ever learning how they ended.
     pub answered: usize,
     /// Time spent in calls that failed in the end: the seeds' "time wasted".
     pub failed_ms: f64,
@@ -469,6 +480,19 @@ impl Tally {
         self.first_ms
             .map_or(0.0, |first| (self.last_ms - first).max(0.0))
     }
+}
+
+/// The codes the idempotency store keeps and replays: a call ending with
+/// one of them after a replay learned its execution's outcome.
+fn is_stored_outcome(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Ok
+            | Code::InvalidArgument
+            | Code::NotFound
+            | Code::FailedPrecondition
+            | Code::OutOfRange
+    )
 }
 
 /// The run log as components receive it: shared with the event sink that
@@ -715,6 +739,17 @@ mod tests {
                 replayed: true,
             },
         );
+        let replayed_ok = event(
+            100,
+            4,
+            EventKind::AttemptEnded {
+                attempt: 2,
+                code: Code::Ok,
+                latency: MS * 10,
+                fault_injected: None,
+                replayed: true,
+            },
+        );
         for e in [
             started(0, 1),
             attempt(0, 1, 1),
@@ -732,16 +767,26 @@ mod tests {
             attempt(60, 3, 1),
             ended(70, 3, 1, Code::FailedPrecondition, None),
             call_ended(70, 3, Code::FailedPrecondition),
+            // Executed, reply lost; the retry is answered from the store.
+            started(80, 4),
+            attempt(80, 4, 1),
+            ended(90, 4, 1, Code::Unavailable, Some("drop")),
+            attempt(90, 4, 2),
+            replayed_ok,
+            call_ended(100, 4, Code::Ok),
         ] {
             log.record(e);
         }
         let t = log.tally(0);
-        assert_eq!((t.calls, t.ok, t.failed, t.attempts), (3, 1, 2, 5));
+        assert_eq!((t.calls, t.ok, t.failed, t.attempts), (4, 2, 2, 7));
         assert_eq!(
-            (t.answered, t.dropped, t.replayed, t.timeouts),
-            (2, 1, 1, 1),
+            (t.dropped, t.replayed, t.timeouts),
+            (2, 2, 1),
             "the replayed drop is a replay, not an execution whose reply was lost"
         );
+        // Calls 1 and 3 were answered by their execution, call 4 by the
+        // replay of its execution; call 2's one execution was never answered.
+        assert_eq!(t.answered, 3);
     }
 
     #[test]

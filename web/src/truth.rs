@@ -40,7 +40,7 @@ pub struct Truth {
 /// table sets against the server's executions.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Seen {
-    /// Attempts answered by an execution (OK, or a handler's error).
+    /// Executions whose outcome reached the client ([`Tally::answered`]).
     pub answered: u64,
     /// Attempts that ended "executed, reply lost".
     pub lost_replies: u64,
@@ -267,7 +267,7 @@ impl Truth {
             }
             if !operation.idempotent() {
                 text.push_str(
-                    " Each of these changed the state although the client saw a failure.",
+                    " Each of them changed the state while the client saw only an error.",
                 );
             }
             findings.push(text);
@@ -482,7 +482,7 @@ mod tests {
             finding.contains("2 replies were lost on the way back"),
             "{finding}"
         );
-        assert!(finding.contains("changed the state although the client saw a failure"));
+        assert!(finding.contains("changed the state while the client saw only an error"));
     }
 
     #[test]
