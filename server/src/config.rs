@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::connections::ConnectionSettings;
 use crate::fault::{FaultProfile, FaultSettings};
 use crate::idempotency::IdempotencyConfig;
 use crate::key_value::StoreLimits;
@@ -100,6 +101,30 @@ pub struct Config {
     /// Most items in one list (Append).
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub max_list_len: usize,
+
+    /// Most time for a request's HTTP/1.1 headers to arrive; a slower client
+    /// is disconnected. Counted from when the server starts waiting, so an
+    /// idle HTTP/1.1 keep-alive connection is closed this long after its last
+    /// reply (browsers then simply open a new one).
+    #[arg(long, value_name = "MS", default_value_t = 10_000, value_parser = at_least_one_ms())]
+    pub header_read_timeout_ms: u64,
+
+    /// Most time for a request body to arrive in full once the server starts
+    /// reading it; a slower client gets an error and is disconnected.
+    #[arg(long, value_name = "MS", default_value_t = 10_000, value_parser = at_least_one_ms())]
+    pub body_read_timeout_ms: u64,
+
+    /// A connection with no call in flight for this long is closed (an HTTP/2
+    /// client is told with GOAWAY and reconnects when it next needs to).
+    /// A call in flight is never cut short.
+    #[arg(long, value_name = "MS", default_value_t = 60_000, value_parser = at_least_one_ms())]
+    pub idle_timeout_ms: u64,
+
+    /// Most calls in flight at once on one HTTP/2 connection; a client that
+    /// wants more waits for one to finish (it can open more connections).
+    #[arg(long, value_name = "N", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent_streams: u32,
 }
 
 impl Default for Config {
@@ -140,6 +165,20 @@ impl Config {
             seed,
         }
     }
+
+    pub fn connection_settings(&self) -> ConnectionSettings {
+        ConnectionSettings {
+            header_read_timeout: Duration::from_millis(self.header_read_timeout_ms),
+            body_read_timeout: Duration::from_millis(self.body_read_timeout_ms),
+            idle_timeout: Duration::from_millis(self.idle_timeout_ms),
+            max_concurrent_streams: self.max_concurrent_streams,
+        }
+    }
+}
+
+/// A limit in milliseconds: zero would refuse every client at once.
+fn at_least_one_ms() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(1..)
 }
 
 fn probability(text: &str) -> Result<f64, String> {
@@ -205,6 +244,21 @@ mod tests {
         assert_eq!(faults.default.fail, 0.2);
         assert_eq!(faults.default.delay, Duration::from_millis(300));
         assert!(!faults.headers_enabled);
+    }
+
+    #[test]
+    fn every_wait_on_a_client_is_bounded_by_default() {
+        let connections = Config::default().connection_settings();
+        assert_eq!(connections.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(connections.body_read_timeout, Duration::from_secs(10));
+        assert_eq!(connections.idle_timeout, Duration::from_secs(60));
+        assert_eq!(connections.max_concurrent_streams, 100);
+        let error = Config::try_parse_from(["rpc-lab-server", "--max-concurrent-streams", "0"])
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("max-concurrent-streams"),
+            "{error}"
+        );
     }
 
     #[test]

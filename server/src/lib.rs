@@ -19,14 +19,17 @@
 //! - [`layers`]: where sessions, faults and idempotency meet each request.
 //! - [`random`]: seeded randomness, so a lesson can be replayed.
 //! - [`whole_reply`]: unary gRPC-Web replies sent in one piece (no Nagle stall).
+//! - [`connections`]: accepting connections, time limits on slow or idle
+//!   clients, and stopping gracefully.
 //! - [`config`], [`cors`], [`shutdown`], [`state`]: flags, browser rules,
-//!   Ctrl-C, and what every request can reach.
+//!   Ctrl-C and SIGTERM, and what every request can reach.
 //!
 //! [`serve`] puts them together. It takes an already bound listener, so tests
 //! can bind `127.0.0.1:0` and learn the port before the server starts.
 
 pub mod arithmetic;
 pub mod config;
+pub mod connections;
 pub mod cors;
 pub mod deadline;
 pub mod fault;
@@ -47,12 +50,12 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 use tonic_web::GrpcWebLayer;
 
 use crate::config::Config;
+use crate::connections::ConnectionSettings;
 use crate::idempotency::IdempotencyStore;
 use crate::services::{
     account::AccountService, calculator::CalculatorService, lab::LabService, store::StoreService,
@@ -81,14 +84,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     let (app, _) = app(&config, Layers::All).await?;
-    serve_app(listener, app, shutdown).await
+    connections::serve(listener, app, config.connection_settings(), shutdown).await
 }
 
-/// Serves an app built by [`app`].
+/// Serves an app built by [`app`], with the default connection limits.
 ///
-/// axum's server speaks HTTP/1.1 and HTTP/2 (cleartext, "prior knowledge")
-/// on the same port, which is what gRPC-Web and native gRPC need. We serve
-/// tonic's routes through it rather than through tonic's own server because
+/// One port speaks HTTP/1.1 and HTTP/2 (cleartext, "prior knowledge"), which
+/// is what gRPC-Web and native gRPC need (see [`connections`]). We serve
+/// tonic's routes this way rather than through tonic's own server because
 /// tonic's answers an expired `grpc-timeout` with CANCELLED, and the contract
 /// (like other gRPC implementations) says DEADLINE_EXCEEDED; here the fault
 /// layer owns the client's deadline.
@@ -97,18 +100,7 @@ pub async fn serve_app(
     app: axum::Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    // Send small replies at once. With Nagle's algorithm on, a reply written
-    // in pieces waits for the client's delayed ACK: ~40 ms added to calls
-    // that take well under one. (tonic's own server sets this too.)
-    let listener = listener.tap_io(|tcp| {
-        if let Err(error) = tcp.set_nodelay(true) {
-            tracing::warn!(%error, "cannot set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
-    Ok(())
+    connections::serve(listener, app, ConnectionSettings::default(), shutdown).await
 }
 
 /// The whole lab as one router, and the state behind it.

@@ -56,6 +56,24 @@ impl TestServer {
         }
     }
 
+    /// A server for an app built by `rpc_lab_server::app` (the caller keeps
+    /// the app, and so the lab's state, to serve it again later).
+    pub async fn serve_router(app: axum::Router) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(rpc_lab_server::serve_app(listener, app, async {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -244,4 +262,102 @@ impl TestServer {
             json,
         }
     }
+}
+
+/// A reply read whole at the HTTP level: what any client, however raw, gets.
+#[derive(Debug)]
+pub struct RawReply {
+    pub status: http::StatusCode,
+    pub headers: http::HeaderMap,
+    pub body: bytes::Bytes,
+    pub trailers: Option<http::HeaderMap>,
+}
+
+impl RawReply {
+    /// Reads a response to the end, trailers included.
+    pub async fn read(
+        response: http::Response<hyper::body::Incoming>,
+    ) -> Result<RawReply, hyper::Error> {
+        use http_body_util::BodyExt;
+        let (parts, body) = response.into_parts();
+        let collected = body.collect().await?;
+        let trailers = collected.trailers().cloned();
+        Ok(RawReply {
+            status: parts.status,
+            headers: parts.headers,
+            body: collected.to_bytes(),
+            trailers,
+        })
+    }
+
+    /// `grpc-status` of a native gRPC reply: in the headers of a
+    /// trailers-only reply, else in the trailers.
+    pub fn grpc_status(&self) -> Option<&http::HeaderValue> {
+        self.headers
+            .get("grpc-status")
+            .or_else(|| self.trailers.as_ref()?.get("grpc-status"))
+    }
+}
+
+/// A raw HTTP/2 connection, for requests tonic's client would refuse to build.
+pub type RawH2 = hyper::client::conn::http2::SendRequest<http_body_util::Full<bytes::Bytes>>;
+
+impl TestServer {
+    /// Opens a raw HTTP/2 connection (prior knowledge, as gRPC uses). The
+    /// connection's driver runs in the returned task, which ends when the
+    /// server closes the connection.
+    pub async fn raw_h2(&self) -> (RawH2, JoinHandle<Result<(), hyper::Error>>) {
+        raw_h2(self.addr).await
+    }
+}
+
+/// [`TestServer::raw_h2`] for a server started some other way.
+pub async fn raw_h2(addr: SocketAddr) -> (RawH2, JoinHandle<Result<(), hyper::Error>>) {
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    tcp.set_nodelay(true).unwrap();
+    let (sender, connection) = hyper::client::conn::http2::handshake(
+        TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tcp),
+    )
+    .await
+    .expect("HTTP/2 handshake");
+    (sender, tokio::spawn(connection))
+}
+
+/// Sends one request on a raw HTTP/2 connection and reads the whole reply.
+pub async fn send_raw(
+    sender: &mut RawH2,
+    request: http::Request<http_body_util::Full<bytes::Bytes>>,
+) -> Result<RawReply, hyper::Error> {
+    sender.ready().await?;
+    let response = sender.send_request(request).await?;
+    RawReply::read(response).await
+}
+
+/// A gRPC message frame: flag byte (0 = uncompressed), big-endian length, message.
+pub fn grpc_frame(message: &impl prost::Message) -> Vec<u8> {
+    let body = message.encode_to_vec();
+    let mut framed = vec![0u8];
+    framed.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    framed.extend_from_slice(&body);
+    framed
+}
+
+/// A native gRPC request (HTTP/2) to `path` with a raw body and headers.
+pub fn grpc_request(
+    path: &str,
+    headers: &[(&str, http::HeaderValue)],
+    body: Vec<u8>,
+) -> http::Request<http_body_util::Full<bytes::Bytes>> {
+    let mut request = http::Request::builder()
+        .method("POST")
+        .uri(format!("http://lab{path}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers");
+    for (name, value) in headers {
+        request = request.header(*name, value.clone());
+    }
+    request
+        .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+        .unwrap()
 }
