@@ -145,7 +145,7 @@ describe('lessons', () => {
     assert.equal(await panel.getAttribute('data-step'), '1');
     const p99 = Number(await panel.locator('[data-testid="histogram"]').first().getAttribute('data-p99'));
     assert.ok(p99 > 100 && p99 < 400, `p99 of the healthy server, ${p99} ms, lies between the two timeouts`);
-    await run.page.getByRole('button', { name: 'timeout 100 ms' }).click();
+    await panel.getByRole('button', { name: 'timeout 100 ms' }).click();
     assert.equal(await panel.getAttribute('data-step'), '0');
     await finish(run);
   });

@@ -308,12 +308,19 @@ fn when_to_stop() -> Lesson {
                    Without jitter they retry in lock-step; with jitter they spread out; with a \
                    retry budget they stop retrying while most calls fail. Which sends the \
                    fewest extra requests to a struggling server?",
-        conclusion: "Without jitter the retries line up in vertical stripes on the timeline: \
-                     every caller hits the server at the same instants. Full jitter spreads \
-                     them out (same number, gentler peaks). The budget (gRFC A6) is what \
-                     reduces the load: each failure costs a token, each success earns a tenth, \
-                     and below half the bucket the client stops retrying and fails fast — see \
-                     the attempts per call and the budget plot.",
+        conclusion: "The eight callers start together, so their first attempts reach the server \
+                     in one burst: the tall first bar of every strip above the timeline \
+                     (attempts sent per interval; pick 'all steps' to see the strips one above \
+                     the other). After that, without jitter each caller waits exactly 50, 100, \
+                     200 ms — but its attempts took different times to fail, and it starts its \
+                     next call as soon as one ends, so here the callers drift apart within a few \
+                     hundred milliseconds, and the 'no jitter' and 'full jitter' strips look \
+                     alike, as do their attempt counts. Lock-step retries (stripes) need many \
+                     callers failing at the same instant, as after an outage; jitter is the cheap \
+                     insurance against them. What reduces the load is the budget (gRFC A6): each \
+                     failure costs a token, each success earns a tenth, and below half the \
+                     bucket the client stops retrying and fails fast — see the attempts per call \
+                     and the budget plot.",
         seed: 13,
         steps: vec![
             storm("no jitter", Jitter::None, false),

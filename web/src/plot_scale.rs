@@ -204,6 +204,16 @@ pub fn downsample(samples: &[Sample], max_points: usize) -> Cow<'_, [Sample]> {
     Cow::Owned(kept)
 }
 
+/// The height of one row when `rows` rows share at most `budget` units:
+/// `largest` while they fit, smaller as more are drawn, never below
+/// `smallest` (a taller plot beats unreadable rows).
+pub fn row_height(rows: usize, budget: f64, largest: f64, smallest: f64) -> f64 {
+    if rows == 0 {
+        return largest;
+    }
+    (budget / rows as f64).clamp(smallest, largest)
+}
+
 /// A count axis (calls, attempts): from 0 to `top` in whole-number steps.
 ///
 /// The step is 1, 2 or 5 × 10ⁿ (or 25 × 10ⁿ), never a fraction, so every
@@ -494,5 +504,13 @@ mod tests {
             }
         }
         assert!(text_width("p50 2.5 ms", 11.0) > 50.0);
+    }
+
+    #[test]
+    fn rows_shrink_to_fit_then_stop_shrinking() {
+        assert_eq!(row_height(20, 1050.0, 14.0, 7.0), 14.0);
+        assert_eq!(row_height(100, 1050.0, 14.0, 7.0), 10.5);
+        assert_eq!(row_height(1000, 1050.0, 14.0, 7.0), 7.0);
+        assert_eq!(row_height(0, 1050.0, 14.0, 7.0), 14.0);
     }
 }

@@ -115,6 +115,18 @@ pub fn shared_axis(windows: &[StepWindow<'_>], ticks: usize) -> TimeAxis {
     TimeAxis::covering(0.0, longest, ticks)
 }
 
+/// When the step running at `at_ms` ended (or the log's latest time, if no
+/// step's calls span it): where a plot of something that only that step had
+/// — a breaker, a budget — should stop, rather than stretch on through later
+/// runs without one.
+pub fn step_end_at(log: &RunLog, at_ms: f64) -> f64 {
+    windows(log, None, 0)
+        .iter()
+        .rev()
+        .find(|w| w.start_ms <= at_ms)
+        .map_or(log.last_ms, |w| w.end_ms.max(at_ms))
+}
+
 /// A step's name: its label, or "step N" when it has none.
 pub fn step_name(labels: &[String], step: usize) -> String {
     labels
@@ -190,6 +202,18 @@ mod tests {
             "the longest step, not the log"
         );
         assert_eq!(all[2].duration_ms(), 30.0);
+    }
+
+    #[test]
+    fn a_plot_of_one_step_ends_with_that_step() {
+        let log = log(&[(0, 0.0, Some(400.0)), (1, 45_000.0, Some(45_030.0))]);
+        assert_eq!(step_end_at(&log, 120.0), 400.0);
+        assert_eq!(step_end_at(&log, 45_010.0), 45_030.0);
+        assert_eq!(
+            step_end_at(&log, 900.0),
+            900.0,
+            "between steps: no earlier than the sample"
+        );
     }
 
     #[test]

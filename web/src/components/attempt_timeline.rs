@@ -10,40 +10,63 @@
 //! colours apart. A breaker rejection takes no time, so it is a fixed-size ✕
 //! marker rather than a bar.
 //!
-//! Only the newest `max_rows` calls are drawn: a thousand rows would be
-//! unreadable and would slow the page down. Every drawn element carries
-//! `data-*` attributes, so browser tests read the plot rather than pixels.
+//! A lesson's steps are compared, so the timeline shows one step at a time
+//! (picked by its name, like the latency histograms) or every step, each on
+//! its own clock — time since the step began — under a heading that names
+//! it. A step never falls off because a later one was long, and a run
+//! started a minute after a lesson does not stretch the lesson's axis.
+//!
+//! Each step draws at most its newest `max_rows` calls: a thousand rows
+//! would be unreadable and would slow the page down. Above the rows, a small
+//! histogram counts the attempts sent per interval
+//! ([`super::AttemptRatePlot`]): the server's view of a retry storm. Every
+//! drawn element carries `data-*` attributes, so browser tests read the plot
+//! rather than pixels.
 
 use yew::prelude::*;
 
-use crate::plot_scale::{Linear, TimeAxis, format_ms, px};
+use super::attempt_rate_plot::{AttemptRatePlot, RateStrip};
+use super::step_picker::StepPicker;
+use crate::attempt_rate::{RateBins, concentration, sent_starts};
+use crate::plot_scale::{Linear, format_ms, px, row_height};
 use crate::run_log::{AttemptOutcome, AttemptSegment, BackoffGap, CallRow, LogView, code_label};
+use crate::step_view::{Shown, StepWindow, picker_steps, shared_axis, step_name, windows};
 
 /// The drawing's size in SVG units. The page content is about 850 CSS pixels
 /// wide at 1280×720, so one unit is about one pixel there.
-const WIDTH: f64 = 840.0;
-const LEFT: f64 = 66.0;
-/// Room on the right for the "step 2" labels.
-const RIGHT: f64 = 56.0;
-const TOP: f64 = 8.0;
+/// The same frame as the attempts-per-interval plot above it, so both share
+/// one time axis.
+const WIDTH: f64 = super::attempt_rate_plot::WIDTH;
+const LEFT: f64 = super::attempt_rate_plot::LEFT;
+const RIGHT: f64 = super::attempt_rate_plot::RIGHT;
+const TOP: f64 = 4.0;
 const BOTTOM: f64 = 46.0;
+/// A step's heading: its name and how many of its calls are drawn.
+const HEADER_H: f64 = 22.0;
+/// Rows are this tall while they fit in [`ROWS_BUDGET`]…
 const ROW_H: f64 = 14.0;
-const BAR_H: f64 = 10.0;
-/// A hedged attempt is drawn thinner, so it shows on top of the attempt it
-/// races against.
-const HEDGE_H: f64 = 6.0;
+/// …and shrink down to this when every step is drawn at once.
+const ROW_H_MIN: f64 = 7.0;
+const ROWS_BUDGET: f64 = 75.0 * ROW_H;
 /// The side of a rejection's ✕ marker: fixed, since a rejection lasts 0 ms.
 const MARK: f64 = 9.0;
-/// The narrowest bar drawn, so a 1 ms attempt on a 10 s axis stays visible.
-const MIN_BAR_W: f64 = 2.0;
+/// The narrowest bar drawn. The SVG is never shown narrower than 720 px for
+/// its 840 units, so 5 units are at least 4 screen pixels: a lost reply
+/// after 1 ms stays a box a student can see and hover, not a hairline.
+pub const MIN_BAR_W: f64 = 5.0;
 const TICKS: usize = 8;
+/// The attempts-per-interval plot has about this many bins.
+const RATE_BINS: usize = 40;
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub log: LogView,
-    /// How many of the newest calls to draw.
+    /// How many of the newest calls of a step to draw.
     #[prop_or(40)]
     pub max_rows: usize,
+    /// The steps' names ("keys off", "full jitter"), for headings and the picker.
+    #[prop_or_default]
+    pub labels: Vec<String>,
 }
 
 /// How an outcome is drawn: a fill (a colour, or one of the patterns in
@@ -140,10 +163,30 @@ fn rejection_marker(cx: f64, cy: f64, box_: Html) -> Html {
     }
 }
 
+/// Where the rows of one step are drawn, and how.
+struct Frame<'a> {
+    x: &'a Linear,
+    /// The step's zero, in ms since the log began.
+    origin: f64,
+    /// The log's latest time: where an attempt in flight ends for now.
+    now: f64,
+    row_h: f64,
+}
+
+impl Frame<'_> {
+    /// Where a time (ms since the log began) is drawn.
+    fn at(&self, ms: f64) -> f64 {
+        self.x.at(ms - self.origin)
+    }
+    fn bar_h(&self) -> f64 {
+        (self.row_h - 4.0).max(5.0)
+    }
+}
+
 /// One attempt: a bar from its start to its end (or to "now" while in
-/// flight), or a ✕ marker for a rejection.
-fn attempt_bar(call: &CallRow, attempt: &AttemptSegment, x: &Linear, mid: f64, now: f64) -> Html {
-    let end = attempt.end_ms.unwrap_or(now);
+/// flight), at least [`MIN_BAR_W`] wide, or a ✕ marker for a rejection.
+fn attempt_bar(call: &CallRow, attempt: &AttemptSegment, frame: &Frame<'_>, mid: f64) -> Html {
+    let end = attempt.end_ms.unwrap_or(frame.now);
     let look = look(attempt.outcome);
     let hedge = if attempt.hedge { " (hedge)" } else { "" };
     let title = if attempt.outcome == AttemptOutcome::RejectedByBreaker {
@@ -152,7 +195,7 @@ fn attempt_bar(call: &CallRow, attempt: &AttemptSegment, x: &Linear, mid: f64, n
             call.row,
             attempt.number,
             attempt.outcome.label(),
-            format_ms(attempt.start_ms)
+            format_ms(attempt.start_ms - frame.origin)
         )
     } else {
         format!(
@@ -161,19 +204,21 @@ fn attempt_bar(call: &CallRow, attempt: &AttemptSegment, x: &Linear, mid: f64, n
             attempt.number,
             attempt.outcome.label(),
             format_ms(end - attempt.start_ms),
-            format_ms(attempt.start_ms),
-            format_ms(end)
+            format_ms(attempt.start_ms - frame.origin),
+            format_ms(end - frame.origin)
         )
     };
     let (bar_x, bar_w, bar_y, bar_h) = if attempt.outcome == AttemptOutcome::RejectedByBreaker {
-        let cx = x.at(attempt.start_ms);
+        let cx = frame.at(attempt.start_ms);
         (cx - MARK / 2.0, MARK, mid - MARK / 2.0, MARK)
     } else {
-        let (x0, x1) = (x.at(attempt.start_ms), x.at(end));
-        let h = if attempt.hedge { HEDGE_H } else { BAR_H };
-        // A hedge sits at the bottom of the row, over its twin.
+        let (x0, x1) = (frame.at(attempt.start_ms), frame.at(end));
+        let full = frame.bar_h();
+        // A hedged attempt is drawn thinner, at the bottom of the row, so it
+        // shows on top of the attempt it races against.
+        let h = if attempt.hedge { full * 0.6 } else { full };
         let y = if attempt.hedge {
-            mid + BAR_H / 2.0 - h
+            mid + full / 2.0 - h
         } else {
             mid - h / 2.0
         };
@@ -197,11 +242,11 @@ fn attempt_bar(call: &CallRow, attempt: &AttemptSegment, x: &Linear, mid: f64, n
 }
 
 /// The wait before the next attempt: a thin dashed line.
-fn backoff_line(gap: &BackoffGap, x: &Linear, mid: f64) -> Html {
+fn backoff_line(gap: &BackoffGap, frame: &Frame<'_>, mid: f64) -> Html {
     let waited = gap.end_ms - gap.start_ms;
     html! {
         <line class="backoff" data-backoff-ms={format!("{waited:.3}")}
-              x1={px(x.at(gap.start_ms))} x2={px(x.at(gap.end_ms))} y1={px(mid)} y2={px(mid)}
+              x1={px(frame.at(gap.start_ms))} x2={px(frame.at(gap.end_ms))} y1={px(mid)} y2={px(mid)}
               stroke="#5a6478" stroke-width="1.5" stroke-dasharray="3 3">
             <title>{ format!("backoff: waited {} before the next attempt", format_ms(waited)) }</title>
         </line>
@@ -209,9 +254,8 @@ fn backoff_line(gap: &BackoffGap, x: &Linear, mid: f64) -> Html {
 }
 
 /// One call's row: its label, its attempts and the waits between them.
-fn call_row(call: &CallRow, index: usize, x: &Linear, now: f64) -> Html {
-    let top = TOP + index as f64 * ROW_H;
-    let mid = top + ROW_H / 2.0;
+fn call_row(call: &CallRow, index: usize, top: f64, frame: &Frame<'_>) -> Html {
+    let mid = top + frame.row_h / 2.0;
     let code = code_label(call.code);
     let summary = match call.elapsed_ms() {
         Some(ms) => format!(
@@ -224,6 +268,8 @@ fn call_row(call: &CallRow, index: usize, x: &Linear, now: f64) -> Html {
         ),
         None => format!("call #{}: {} still running", call.row, call.operation),
     };
+    // Compact rows cannot each carry a number: every fifth one does.
+    let labelled = frame.row_h >= 11.0 || index % 5 == 0;
     html! {
         <g class="call-row" data-row={call.row.to_string()} data-step={call.step.to_string()}
            data-operation={call.operation} data-code={code}
@@ -231,31 +277,63 @@ fn call_row(call: &CallRow, index: usize, x: &Linear, now: f64) -> Html {
             <title>{ summary }</title>
             if index % 2 == 1 {
                 <rect class="row-band" x={px(LEFT)} y={px(top)} width={px(WIDTH - LEFT - RIGHT)}
-                      height={px(ROW_H)} fill="#f2f4f9" />
+                      height={px(frame.row_h)} fill="#f2f4f9" />
             }
-            <text class="row-label" x={px(LEFT - 6.0)} y={px(mid + 4.0)} text-anchor="end">
-                { format!("#{}", call.row) }
-            </text>
-            { for call.backoffs.iter().map(|gap| backoff_line(gap, x, mid)) }
-            { for call.attempts.iter().map(|attempt| attempt_bar(call, attempt, x, mid, now)) }
+            if labelled {
+                <text class="row-label" x={px(LEFT - 6.0)} y={px(mid + 4.0)} text-anchor="end">
+                    { format!("#{}", call.row) }
+                </text>
+            }
+            { for call.backoffs.iter().map(|gap| backoff_line(gap, frame, mid)) }
+            { for call.attempts.iter().map(|attempt| attempt_bar(call, attempt, frame, mid)) }
         </g>
     }
 }
 
-/// A faint line above the first row of a new lesson step, labelled on the right.
-fn step_marker(step: usize, index: usize) -> Html {
-    let y = TOP + index as f64 * ROW_H;
-    html! {
-        <g class="step-marker" data-step-start={step.to_string()}>
-            if index > 0 {
-                <line x1={px(LEFT)} x2={px(WIDTH - RIGHT)} y1={px(y)} y2={px(y)}
-                      stroke="#8a93a6" stroke-dasharray="6 3" />
-            }
-            <text class="step-label" x={px(WIDTH - RIGHT + 6.0)} y={px(y + 11.0)}>
-                { format!("step {}", step + 1) }
-            </text>
+/// One step: a heading that names it (a solid rule above it, unlike the
+/// dashed backoff lines), then its rows. Returns the block and its height.
+fn step_block(
+    window: &StepWindow<'_>,
+    name: &str,
+    top: f64,
+    x: &Linear,
+    now: f64,
+    row_h: f64,
+) -> (Html, f64) {
+    let frame = Frame {
+        x,
+        origin: window.start_ms,
+        now,
+        row_h,
+    };
+    let shown = window.calls.len();
+    let heading = if shown < window.total {
+        format!(
+            "{name} — {} calls, the newest {shown} drawn (#{}–#{})",
+            window.total,
+            window.calls.first().map_or(0, |c| c.row),
+            window.calls.last().map_or(0, |c| c.row)
+        )
+    } else {
+        format!("{name} — {} calls", window.total)
+    };
+    let rows_top = top + HEADER_H;
+    let height = HEADER_H + shown as f64 * row_h;
+    let block = html! {
+        <g class="step-block" data-step={window.step.to_string()} data-step-label={name.to_owned()}
+           data-step-calls={window.total.to_string()} data-rows={shown.to_string()}
+           data-step-start-ms={format!("{:.3}", window.start_ms)}>
+            <rect class="step-heading" x={px(LEFT)} y={px(top + 2.0)} width={px(WIDTH - LEFT - RIGHT)}
+                  height={px(HEADER_H - 4.0)} fill="#e8ecf6" />
+            <line class="step-rule" x1="0" x2={px(WIDTH)} y1={px(top + 1.0)} y2={px(top + 1.0)}
+                  stroke="#1d2330" stroke-width="1.5" />
+            <text class="step-label" x={px(LEFT + 6.0)} y={px(top + 15.0)}>{ heading }</text>
+            { for window.calls.iter().enumerate().map(|(index, call)| {
+                call_row(call, index, rows_top + index as f64 * row_h, &frame)
+            }) }
         </g>
-    }
+    };
+    (block, height)
 }
 
 /// One legend entry: the outcome's swatch and its label.
@@ -283,29 +361,32 @@ fn legend_entry(outcome: AttemptOutcome) -> Html {
 
 #[component]
 pub fn AttemptTimeline(props: &Props) -> Html {
+    // Every step by default: a lesson is a comparison, and its blocks are
+    // named and each on its own clock. The picker narrows it to one step.
+    let shown = use_state(|| Shown::All);
     let log = props.log.log.borrow();
-    let rows = log.recent_calls(props.max_rows);
     let total = log.calls.len();
     let attempts: usize = log.calls.iter().map(CallRow::attempts_sent).sum();
-    let cut = rows.len() < total;
-    let several_steps = log
-        .calls
-        .first()
-        .zip(log.calls.last())
-        .is_some_and(|(first, last)| first.step != last.step);
-
-    // With every call shown the axis starts when the run did; with only the
-    // newest shown, it starts with them, so they are not squeezed into the
-    // right-hand edge. The labels still count from the run's start.
-    let from = match rows.first() {
-        Some(first) if cut => first.start_ms,
-        _ => 0.0,
-    };
-    let axis = TimeAxis::covering(from, log.last_ms, TICKS);
+    let steps = log.steps();
+    let step = shown.resolve(steps);
+    let windows = windows(&log, step, props.max_rows);
+    // Every step on its own clock, on one axis as long as the longest step
+    // shown, so equal lengths mean equal durations in every block.
+    let axis = shared_axis(&windows, TICKS);
     let x = axis.scale(LEFT, WIDTH - RIGHT);
-    let plot_h = rows.len().max(1) as f64 * ROW_H;
-    let height = TOP + plot_h + BOTTOM;
-    let bottom = TOP + plot_h;
+    let rows: usize = windows.iter().map(|w| w.calls.len()).sum();
+    let row_h = row_height(rows, ROWS_BUDGET, ROW_H, ROW_H_MIN);
+
+    let mut blocks = Vec::with_capacity(windows.len());
+    let mut top = TOP;
+    for window in &windows {
+        let name = step_name(&props.labels, window.step);
+        let (block, height) = step_block(window, &name, top, &x, log.last_ms, row_h);
+        blocks.push(block);
+        top += height;
+    }
+    let bottom = top.max(TOP + ROW_H);
+    let height = bottom + BOTTOM;
 
     let grid = axis.ticks().map(|ms| {
         let at = px(x.at(ms));
@@ -316,43 +397,62 @@ pub fn AttemptTimeline(props: &Props) -> Html {
             </g>
         }
     });
-    let step_markers = rows.iter().enumerate().filter_map(|(index, call)| {
-        let changed = match index {
-            0 => several_steps,
-            _ => rows[index - 1].step != call.step,
-        };
-        changed.then(|| step_marker(call.step, index))
+
+    // The server's view: attempts sent per interval, one strip per step,
+    // with the same bins and axis as the rows below.
+    let bins = RateBins::covering(axis.end_ms - axis.start_ms, RATE_BINS);
+    let strips: Vec<RateStrip> = windows
+        .iter()
+        .map(|w| {
+            let all = log.calls.iter().filter(|c| c.step == w.step);
+            let counts = bins.counts(sent_starts(all, w.start_ms));
+            RateStrip {
+                step: w.step,
+                name: step_name(&props.labels, w.step),
+                concentration: concentration(&counts),
+                counts,
+            }
+        })
+        .collect();
+
+    let picker = (steps > 1).then(|| {
+        let shown = shown.clone();
+        html! {
+            <StepPicker steps={picker_steps(steps)} labels={props.labels.clone()} shown={step}
+                purpose="which step the timeline shows"
+                on_pick={Callback::from(move |pick| shown.set(pick))} />
+        }
     });
 
-    let mut label = format!("Attempt timeline: {total} calls, {attempts} attempts");
-    if cut {
-        label.push_str(&format!(", showing the newest {}", rows.len()));
-    }
+    let label = format!(
+        "Attempt timeline: {total} calls, {attempts} attempts; {rows} calls drawn, time since each step began"
+    );
 
     html! {
         <figure class="plot timeline-plot">
-            <svg viewBox={format!("0 0 {WIDTH} {height}")} role="img" aria-label={label}
-                 data-plot="timeline" data-rows={rows.len().to_string()} data-calls={total.to_string()}>
+            { for picker }
+            if !windows.is_empty() {
+                <AttemptRatePlot {strips} {bins} {axis} />
+            }
+            <svg viewBox={format!("0 0 {WIDTH} {}", px(height))} role="img" aria-label={label}
+                 data-plot="timeline" data-rows={rows.to_string()} data-calls={total.to_string()}
+                 data-shown-step={step.map_or("all".into(), |s| s.to_string())}
+                 data-min-bar-width={px(MIN_BAR_W)} data-axis-end-ms={format!("{:.3}", axis.end_ms)}>
                 { patterns() }
                 { for grid }
+                { for blocks }
+                // The axes over the rows' bands and headings, so they run unbroken.
                 <line class="axis" x1={px(LEFT)} x2={px(WIDTH - RIGHT)} y1={px(bottom)} y2={px(bottom)} stroke="#5a6478" />
                 <line class="axis" x1={px(LEFT)} x2={px(LEFT)} y1={px(TOP)} y2={px(bottom)} stroke="#5a6478" />
-                { for rows.iter().enumerate().map(|(index, call)| call_row(call, index, &x, log.last_ms)) }
-                { for step_markers }
-                if rows.is_empty() {
+                if windows.is_empty() {
                     <text class="empty-note" x={px((LEFT + WIDTH - RIGHT) / 2.0)} y={px(TOP + ROW_H - 3.0)}
                           text-anchor="middle">{ "No calls yet: start a run to draw its attempts here." }</text>
                 }
-                <text class="axis-label" x="16" y={px(TOP + plot_h / 2.0)} text-anchor="middle"
-                      transform={format!("rotate(-90 16 {})", px(TOP + plot_h / 2.0))}>{ "call #" }</text>
+                <text class="axis-label" x="16" y={px((TOP + bottom) / 2.0)} text-anchor="middle"
+                      transform={format!("rotate(-90 16 {})", px((TOP + bottom) / 2.0))}>{ "call #" }</text>
                 <text class="axis-label" x={px((LEFT + WIDTH - RIGHT) / 2.0)} y={px(height - 8.0)}
-                      text-anchor="middle">{ "time since the run began" }</text>
+                      text-anchor="middle">{ "time since the step began" }</text>
             </svg>
-            if let (true, Some(first), Some(last)) = (cut, rows.first(), rows.last()) {
-                <p class="plot-cut" data-shown-from={first.row.to_string()} data-shown-to={last.row.to_string()}>
-                    { format!("showing calls {}–{} of {total}", first.row, last.row) }
-                </p>
-            }
             <ul class="plot-legend" aria-label="What the bars mean">
                 { for AttemptOutcome::ALL.into_iter().map(legend_entry) }
                 <li class="legend-backoff">

@@ -16,6 +16,7 @@ use yew::prelude::*;
 
 use crate::plot_scale::{Linear, MAX_POINTS, TimeAxis, downsample, format_ms, format_number, px};
 use crate::run_log::{BreakerSpan, LogView, Sample};
+use crate::step_view::step_name;
 
 const WIDTH: f64 = 840.0;
 const LEFT: f64 = 66.0;
@@ -47,6 +48,9 @@ pub struct Props {
     pub log: LogView,
     /// The failure rate (%) that opens the breaker; `None` without a breaker.
     pub threshold: Option<f64>,
+    /// The steps' names, for the marks where a lesson step's fresh breaker begins.
+    #[prop_or_default]
+    pub labels: Vec<String>,
 }
 
 /// A state's fill (a colour or one of the `bp-` patterns) and outline, from
@@ -183,7 +187,10 @@ pub fn BreakerPlot(props: &Props) -> Html {
 
     // From the first breaker's start: earlier steps without one have nothing
     // to draw here, and would squash the band into a corner.
-    let axis = TimeAxis::covering(spans[0].start_ms, log.last_ms, TICKS);
+    // To where the last breaker stopped: a later run without one would
+    // stretch the axis and squash the band.
+    let end = current.end_ms.unwrap_or(log.last_ms);
+    let axis = TimeAxis::covering(spans[0].start_ms, end, TICKS);
     let x = axis.scale(LEFT, WIDTH - RIGHT);
     let y = Linear::new((0.0, 100.0), (CHART_TOP + CHART_H, CHART_TOP));
     let samples = downsample(&log.failure_rate, MAX_POINTS);
@@ -219,7 +226,7 @@ pub fn BreakerPlot(props: &Props) -> Html {
             <g class="step-marker" data-step-start={step.to_string()}>
                 <line x1={at.clone()} x2={at.clone()} y1={px(TOP)} y2={px(CHART_TOP + CHART_H)}
                       stroke="#8a93a6" stroke-dasharray="6 3" />
-                <text class="step-label" x={px(x.at(ms) + 4.0)} y={px(CHART_TOP - 5.0)}>{ format!("step {}", step + 1) }</text>
+                <text class="step-label" x={px(x.at(ms) + 4.0)} y={px(CHART_TOP - 5.0)}>{ step_name(&props.labels, step) }</text>
             </g>
         }
     });

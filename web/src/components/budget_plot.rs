@@ -12,6 +12,7 @@ use yew::prelude::*;
 
 use crate::plot_scale::{Linear, MAX_POINTS, TimeAxis, downsample, format_ms, format_number, px};
 use crate::run_log::LogView;
+use crate::step_view::step_end_at;
 
 const WIDTH: f64 = 840.0;
 const LEFT: f64 = 66.0;
@@ -45,8 +46,13 @@ pub fn BudgetPlot(props: &Props) -> Html {
     // From a little before the first change: earlier steps of a lesson may
     // have run without a budget, and would squash this one into a corner.
     let first = samples.first().map_or(0.0, |s| s.at_ms);
-    let from = (first - (log.last_ms - first) * 0.05).max(0.0);
-    let axis = TimeAxis::covering(from, log.last_ms, TICKS);
+    // To the end of the step that last used the budget: a later run
+    // without one would squash this one into a corner too.
+    let end = samples
+        .last()
+        .map_or(log.last_ms, |s| step_end_at(&log, s.at_ms));
+    let from = (first - (end - first) * 0.05).max(0.0);
+    let axis = TimeAxis::covering(from, end, TICKS);
     let x = axis.scale(LEFT, WIDTH - RIGHT);
     let y = Linear::new((0.0, max_tokens), (TOP + CHART_H, TOP));
 
@@ -60,7 +66,7 @@ pub fn BudgetPlot(props: &Props) -> Html {
             px(y.at(sample.value))
         ));
     }
-    path.push_str(&format!(" H{}", px(x.at(log.last_ms))));
+    path.push_str(&format!(" H{}", px(x.at(end))));
 
     let points = samples.iter().map(|sample| {
         html! {

@@ -1,12 +1,15 @@
 //! The server-fault sliders: what the server should do to this tab's requests.
 //!
 //! Each change is sent as the contract's fault headers on the next attempts;
-//! the server itself is not reconfigured, so other tabs are unaffected.
+//! the server itself is not reconfigured, so other tabs are unaffected. The
+//! sliders come in three foldable groups (failures, delays, outage) whose
+//! headings say what is set, so the controls fit beside the plots.
 
 use yew::prelude::*;
 
-use super::fields::{SelectField, SliderField};
+use super::fields::{ControlGroup, SelectField, SliderField};
 use crate::faults::{FaultSettings, HANG_MS, Outage};
+use crate::plot_scale::format_ms;
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -14,6 +17,31 @@ pub struct Props {
     #[prop_or_default]
     pub disabled: bool,
     pub on_change: Callback<FaultSettings>,
+}
+
+/// "10 % refused, 30 % replies lost", or "none".
+fn failures_state(f: &FaultSettings) -> String {
+    match (f.fail_pct, f.drop_pct) {
+        (0, 0) => "none".to_owned(),
+        (fail, 0) => format!("{fail} % refused"),
+        (0, drop) => format!("{drop} % replies lost"),
+        (fail, drop) => format!("{fail} % refused, {drop} % replies lost"),
+    }
+}
+
+/// "20 ms + up to 280 ms, 100 % of requests", or "none".
+fn delays_state(f: &FaultSettings) -> String {
+    if f.delay_ms + f.delay_jitter_ms == 0 || f.delay_pct == 0 {
+        return "none".to_owned();
+    }
+    let mut text = format_ms(f64::from(f.delay_ms));
+    if f.delay_jitter_ms > 0 {
+        text.push_str(&format!(
+            " + up to {}",
+            format_ms(f64::from(f.delay_jitter_ms))
+        ));
+    }
+    format!("{text}, {} % of requests", f.delay_pct)
 }
 
 #[component]
@@ -50,6 +78,7 @@ pub fn FaultControls(props: &Props) -> Html {
     html! {
         <fieldset class="lab-fieldset" data-testid="fault-controls">
             <legend>{ "Server faults" }</legend>
+            <ControlGroup id="failures" title="Failures" state={failures_state(faults)} open={true}>
             <SliderField id="fail" label="Fail before executing" unit="%" min={0.0} max={100.0}
                 value={f64::from(faults.fail_pct)} disabled={sliders_off}
                 hint="UNAVAILABLE before the operation runs: nothing happened, a retry is safe."
@@ -58,6 +87,8 @@ pub fn FaultControls(props: &Props) -> Html {
                 value={f64::from(faults.drop_pct)} disabled={sliders_off}
                 hint="The operation runs, the reply is lost: the client sees UNAVAILABLE and cannot tell."
                 on_change={set(|f, v| f.drop_pct = v as u32)} />
+            </ControlGroup>
+            <ControlGroup id="delays" title="Delays" state={delays_state(faults)}>
             <SliderField id="delay" label="Delay" unit="ms" min={0.0} max={3000.0} step={10.0}
                 value={f64::from(faults.delay_ms)} disabled={sliders_off}
                 hint="The server waits this long before executing."
@@ -70,6 +101,8 @@ pub fn FaultControls(props: &Props) -> Html {
                 value={f64::from(faults.delay_pct)} disabled={sliders_off}
                 hint="Delay only this share of requests: a few slow ones among fast ones."
                 on_change={set(|f, v| f.delay_pct = v as u32)} />
+            </ControlGroup>
+            <ControlGroup id="outage" title="Outage" state={outage_value} open={true}>
             <SelectField id="outage" label="Outage" selected={outage_value} disabled={props.disabled}
                 hint={format!("A service that is down either refuses at once or hangs ({} s) until the caller gives up.", HANG_MS / 1000)}
                 choices={vec![
@@ -78,6 +111,28 @@ pub fn FaultControls(props: &Props) -> Html {
                     ("hanging".into(), "hanging: every request waits".into()),
                 ]}
                 on_change={on_outage} />
+            </ControlGroup>
         </fieldset>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folded_fault_groups_say_what_is_set() {
+        let mut f = FaultSettings::default();
+        assert_eq!(
+            (failures_state(&f), delays_state(&f)),
+            ("none".into(), "none".into())
+        );
+        f.fail_pct = 10;
+        f.drop_pct = 30;
+        f.delay_ms = 20;
+        f.delay_jitter_ms = 280;
+        f.delay_pct = 100;
+        assert_eq!(failures_state(&f), "10 % refused, 30 % replies lost");
+        assert_eq!(delays_state(&f), "20 ms + up to 280 ms, 100 % of requests");
     }
 }

@@ -205,3 +205,34 @@ pub fn SelectField(props: &SelectProps) -> Html {
     };
     labelled(&id, &props.label, &props.hint, "select", input)
 }
+
+#[derive(Properties, PartialEq)]
+pub struct GroupProps {
+    /// `data-group`, for tests and links.
+    pub id: AttrValue,
+    pub title: AttrValue,
+    /// The group's settings in a few words ("on · 4 attempts"), shown while
+    /// it is folded, so a folded group still says what it is set to.
+    pub state: AttrValue,
+    /// Unfolded when first drawn; afterwards the student decides.
+    #[prop_or_default]
+    pub open: bool,
+    #[prop_or_default]
+    pub children: Html,
+}
+
+/// A foldable group of controls (`<details>`): the controls column fits
+/// beside the plots they change, and every group's heading still tells its
+/// settings. Native `<details>` needs no script and works with the keyboard.
+#[component]
+pub fn ControlGroup(props: &GroupProps) -> Html {
+    html! {
+        <details class="control-group" data-group={props.id.clone()} open={props.open}>
+            <summary>
+                <span class="group-title">{ &props.title }</span>
+                <span class="group-state" data-testid={format!("state-{}", props.id)}>{ &props.state }</span>
+            </summary>
+            <div class="group-body">{ props.children.clone() }</div>
+        </details>
+    }
+}

@@ -10,8 +10,10 @@
 use yew::prelude::*;
 
 use super::latency_histogram::{Fill, LatencyHistogram};
-use crate::latency::{Bins, summarize};
+use super::step_picker::StepPicker;
+use crate::latency::{Bins, attempt_timeouts, summarize};
 use crate::run_log::LogView;
+use crate::step_view::{Shown, picker_steps};
 
 const BINS: usize = 24;
 
@@ -23,59 +25,40 @@ pub struct Props {
     pub labels: Vec<String>,
 }
 
-/// Which calls the histograms show.
-#[derive(Clone, Copy, PartialEq)]
-enum Shown {
-    /// The newest step: in a lesson, the variant just run.
-    Latest,
-    All,
-    Step(usize),
-}
-
 #[component]
 pub fn LatencyPanel(props: &Props) -> Html {
     let shown = use_state(|| Shown::Latest);
     let log = props.log.log.borrow();
     let steps = log.steps();
-    let step = match *shown {
-        Shown::All => None,
-        Shown::Step(step) if step < steps => Some(step),
-        _ if steps > 1 => Some(steps - 1),
-        _ => None,
+    let step = match shown.resolve(steps) {
+        // A plain run's one step is the whole log.
+        Some(_) if steps == 1 => None,
+        step => step,
     };
     let (calls, attempts) = log.latencies(step);
     let attempts = &attempts;
+    // The timeout the attempts were given: where the attempts' histogram
+    // is cut off, and what a timeout should clear (the tail, p99).
+    let timeouts = attempt_timeouts(&log, step);
     // A lesson's steps differ in one setting; mixing their latencies would
     // blur exactly the difference the lesson is about.
     let picker = (steps > 1).then(|| {
-        let option = |value: Shown, text: String| {
-            let shown = shown.clone();
-            let selected = match value {
-                Shown::All => step.is_none(),
-                Shown::Step(s) => step == Some(s),
-                Shown::Latest => false,
-            };
-            html! {
-                <button type="button" class="secondary step-choice" aria-pressed={selected.to_string()}
-                    onclick={Callback::from(move |_: MouseEvent| shown.set(value))}>{ text }</button>
-            }
-        };
+        let shown = shown.clone();
         html! {
-            <div class="step-picker" role="group" aria-label="which calls the histograms show">
-                // The newest six: free play adds a step per run.
-                { for (steps.saturating_sub(6)..steps).map(|s| option(
-                    Shown::Step(s),
-                    props.labels.get(s).cloned().unwrap_or_else(|| format!("step {}", s + 1)),
-                )) }
-                { option(Shown::All, "all steps".into()) }
-            </div>
+            <StepPicker steps={picker_steps(steps)} labels={props.labels.clone()} shown={step}
+                purpose="which calls the histograms show"
+                on_pick={Callback::from(move |pick| shown.set(pick))} />
         }
     });
 
     let body = if calls.is_empty() && attempts.is_empty() {
         html! { <p class="plot-empty">{ "No finished calls yet: latencies appear as calls end." }</p> }
     } else {
-        let bins = Bins::shared(&[&calls, attempts], BINS);
+        let bins = Bins::shared_reaching(
+            &[&calls, attempts],
+            BINS,
+            timeouts.iter().copied().reduce(f64::max),
+        );
         let (call_counts, attempt_counts) = (bins.histogram(&calls), bins.histogram(attempts));
         let y_max = call_counts
             .iter()
@@ -85,10 +68,11 @@ pub fn LatencyPanel(props: &Props) -> Html {
             .unwrap_or(0);
         html! {
             <div class="histograms">
-                <LatencyHistogram title="logical calls" bins={bins.clone()} counts={call_counts}
+                <LatencyHistogram title="logical calls" noun="logical calls" bins={bins.clone()} counts={call_counts}
                                   summary={summarize(&calls)} {y_max} fill={Fill::Solid} />
-                <LatencyHistogram title="attempts" {bins} counts={attempt_counts}
-                                  summary={summarize(attempts)} {y_max} fill={Fill::Hatched} />
+                <LatencyHistogram title="attempts" noun="attempts sent" {bins} counts={attempt_counts}
+                                  summary={summarize(attempts)} {y_max} fill={Fill::Hatched}
+                                  timeouts={timeouts.clone()} />
             </div>
         }
     };
@@ -96,11 +80,14 @@ pub fn LatencyPanel(props: &Props) -> Html {
     html! {
         <div class="latency-panel" data-plot="latency"
                  data-step={step.map_or("all".into(), |s| s.to_string())}
-                 data-calls={calls.len().to_string()} data-attempts={attempts.len().to_string()}>
+                 data-calls={calls.len().to_string()} data-attempts={attempts.len().to_string()}
+                 data-timeouts={timeouts.iter().map(|t| format!("{t:.3}")).collect::<Vec<_>>().join(" ")}>
             { for picker }
             <p class="hint">
                 { "A logical call includes every attempt it needed and the backoff waits between them, \
-                   so with retries it takes longer than any one of its attempts." }
+                   so with retries it takes longer than any one of its attempts. The solid line on the \
+                   attempts is the timeout each attempt was given (grpc-timeout): an attempt still \
+                   unanswered then is given up." }
             </p>
             { body }
         </div>

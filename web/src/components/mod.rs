@@ -4,6 +4,7 @@
 //! through callbacks. Two hold state and make requests: [`ResilienceLab`] (the
 //! lab bench) and [`RpcVsRest`] (its own measurement); the rest only draw.
 
+mod attempt_rate_plot;
 mod attempt_timeline;
 mod breaker_plot;
 mod budget_plot;
@@ -22,8 +23,10 @@ mod resilience_lab;
 mod rpc_vs_rest;
 mod run_summary;
 mod server_banner;
+mod step_picker;
 mod truth_panel;
 
+pub use attempt_rate_plot::AttemptRatePlot;
 pub use attempt_timeline::AttemptTimeline;
 pub use breaker_plot::BreakerPlot;
 pub use budget_plot::BudgetPlot;
@@ -41,4 +44,5 @@ pub use resilience_lab::ResilienceLab;
 pub use rpc_vs_rest::RpcVsRest;
 pub use run_summary::RunSummary;
 pub use server_banner::ServerBanner;
+pub use step_picker::StepPicker;
 pub use truth_panel::TruthPanel;

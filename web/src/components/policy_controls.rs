@@ -1,13 +1,16 @@
 //! The client-policy controls: retries, timeouts, keys, budget, hedging, breaker.
 //!
 //! Every parameter of the resilience core is here, grouped by the question it
-//! answers, each with a sentence on what it does. A setting the core would
-//! refuse is listed under the controls in the core's own words.
+//! answers, each with a sentence on what it does. The groups fold, and a
+//! folded group's heading still says what it is set to ("off", "opens at
+//! 50 % of 10 calls"), so the column fits beside the plots. A setting the
+//! core would refuse is listed under the controls in the core's own words.
 
 use rpc_lab::resilience::{ConfigError, Jitter};
 use yew::prelude::*;
 
-use super::fields::{NumberField, SelectField, Toggle};
+use super::fields::{ControlGroup, NumberField, SelectField, Toggle};
+use crate::plot_scale::{format_ms, format_number};
 use crate::policy_form::{PolicyForm, jitter_from_name, jitter_name};
 
 #[derive(Properties, PartialEq)]
@@ -18,6 +21,70 @@ pub struct Props {
     pub disabled: bool,
     pub on_change: Callback<PolicyForm>,
     pub on_reset: Callback<()>,
+}
+
+/// `on` or `off`, in words.
+fn on_off(on: bool, yes: &str, no: &str) -> String {
+    if on { yes } else { no }.to_owned()
+}
+
+/// "4 attempts, 100 ms → 2 s ×2, full jitter", or "off".
+fn retries_state(p: &PolicyForm) -> String {
+    if !p.retries {
+        return "off: one attempt".to_owned();
+    }
+    format!(
+        "{} attempts, {} → {} ×{}, {} jitter",
+        p.max_attempts,
+        format_ms(f64::from(p.initial_backoff_ms)),
+        format_ms(f64::from(p.max_backoff_ms)),
+        format_number(p.multiplier),
+        jitter_name(p.jitter)
+    )
+}
+
+/// "1 s per attempt, 5 s deadline"; 0 means none.
+fn timeouts_state(p: &PolicyForm) -> String {
+    let part = |ms: u32, what: &str| match ms {
+        0 => format!("no {what}"),
+        ms => format!("{} {what}", format_ms(f64::from(ms))),
+    };
+    format!(
+        "{}, {}",
+        part(p.attempt_timeout_ms, "per attempt"),
+        part(p.deadline_ms, "deadline")
+    )
+}
+
+fn hedging_state(p: &PolicyForm) -> String {
+    match (p.hedging, p.retries) {
+        (false, _) => "off".to_owned(),
+        (true, false) => "on, but retries are off".to_owned(),
+        (true, true) => format!("after {}", format_ms(f64::from(p.hedging_delay_ms))),
+    }
+}
+
+fn budget_state(p: &PolicyForm) -> String {
+    if !p.budget {
+        return "off".to_owned();
+    }
+    format!(
+        "{} tokens, +{} per success",
+        format_number(p.budget_max_tokens),
+        format_number(p.budget_token_ratio)
+    )
+}
+
+fn breaker_state(p: &PolicyForm) -> String {
+    if !p.breaker {
+        return "off".to_owned();
+    }
+    format!(
+        "opens at {} % of {} calls, for {}",
+        format_number(p.breaker_threshold_pct),
+        p.breaker_window_calls,
+        format_ms(f64::from(p.breaker_open_ms))
+    )
 }
 
 #[component]
@@ -65,8 +132,7 @@ pub fn PolicyControls(props: &Props) -> Html {
     html! {
         <fieldset class="lab-fieldset policy" data-testid="policy-controls">
             <legend>{ "Client policy" }</legend>
-            <div class="control-group">
-                <h4>{ "Retries" }</h4>
+            <ControlGroup id="retries" title="Retries" state={retries_state(p)} open={true}>
                 <Toggle id="retries" label="Retry failed calls" checked={p.retries} {disabled}
                     hint="Retry UNAVAILABLE, DEADLINE_EXCEEDED and ABORTED; non-idempotent calls only with a key."
                     on_change={toggle(|p, on| p.retries = on)} />
@@ -91,9 +157,8 @@ pub fn PolicyControls(props: &Props) -> Html {
                     disabled={retries_off}
                     hint="Randomness in each wait, so callers that failed together do not retry together."
                     on_change={on_jitter} />
-            </div>
-            <div class="control-group">
-                <h4>{ "Timeouts" }</h4>
+            </ControlGroup>
+            <ControlGroup id="timeouts" title="Timeouts" state={timeouts_state(p)} open={true}>
                 <NumberField id="attempt-timeout" label="Per attempt" unit="ms" min={0.0} max={60000.0} step={10.0}
                     value={f64::from(p.attempt_timeout_ms)} {disabled}
                     hint="Give up on one attempt after this long (0: never). Sent as grpc-timeout."
@@ -102,11 +167,13 @@ pub fn PolicyControls(props: &Props) -> Html {
                     value={f64::from(p.deadline_ms)} {disabled}
                     hint="The whole call, every attempt and wait included (0: none)."
                     on_change={number(|p, v| p.deadline_ms = v as u32)} />
-                <h4>{ "Idempotency" }</h4>
+            </ControlGroup>
+            <ControlGroup id="keys" title="Idempotency" state={on_off(p.idempotency_keys, "keys on", "keys off")} open={true}>
                 <Toggle id="keys" label="Send idempotency keys" checked={p.idempotency_keys} {disabled}
                     hint="One key per logical call, the same on every retry: the server runs it once and replays the outcome."
                     on_change={toggle(|p, on| p.idempotency_keys = on)} />
-                <h4>{ "Hedging" }</h4>
+            </ControlGroup>
+            <ControlGroup id="hedging" title="Hedging" state={hedging_state(p)}>
                 <Toggle id="hedging" label="Hedge slow idempotent calls" checked={p.hedging} disabled={retries_off}
                     hint="Send another attempt alongside a slow one; the first answer wins."
                     on_change={toggle(|p, on| p.hedging = on)} />
@@ -114,9 +181,8 @@ pub fn PolicyControls(props: &Props) -> Html {
                     value={f64::from(p.hedging_delay_ms)} disabled={retries_off || !p.hedging}
                     hint="Start the next attempt when none has answered for this long."
                     on_change={number(|p, v| p.hedging_delay_ms = v as u32)} />
-            </div>
-            <div class="control-group">
-                <h4>{ "Retry budget" }</h4>
+            </ControlGroup>
+            <ControlGroup id="budget" title="Retry budget" state={budget_state(p)}>
                 <Toggle id="budget" label="Limit retries with a budget" checked={p.budget} {disabled}
                     hint="gRFC A6: a failure costs a token, a success earns some back; below half, no retries."
                     on_change={toggle(|p, on| p.budget = on)} />
@@ -126,9 +192,8 @@ pub fn PolicyControls(props: &Props) -> Html {
                 <NumberField id="budget-ratio" label="Earned per success" min={0.01} max={1.0} step={0.01}
                     value={p.budget_token_ratio} disabled={disabled || !p.budget} hint="Tokens a successful attempt gives back."
                     on_change={number(|p, v| p.budget_token_ratio = v)} />
-            </div>
-            <div class="control-group">
-                <h4>{ "Circuit breaker" }</h4>
+            </ControlGroup>
+            <ControlGroup id="breaker" title="Circuit breaker" state={breaker_state(p)}>
                 <Toggle id="breaker" label="Circuit breaker" checked={p.breaker} {disabled}
                     hint="Stop calling a server that keeps failing; fail fast; probe now and then."
                     on_change={toggle(|p, on| p.breaker = on)} />
@@ -152,7 +217,7 @@ pub fn PolicyControls(props: &Props) -> Html {
                     value={f64::from(p.breaker_probes)} disabled={disabled || !p.breaker}
                     hint="Calls let through while half-open; they close the breaker unless they fail as often as the threshold."
                     on_change={number(|p, v| p.breaker_probes = v as u32)} />
-            </div>
+            </ControlGroup>
             if !props.problems.is_empty() {
                 <ul class="input-error" role="alert" data-testid="policy-problems">
                     { for props.problems.iter().map(|p| html! { <li><code>{ p.field }</code>{ ": " }{ &p.problem }</li> }) }
@@ -160,5 +225,40 @@ pub fn PolicyControls(props: &Props) -> Html {
             }
             <button type="button" class="secondary" onclick={on_reset} {disabled}>{ "Reset to defaults" }</button>
         </fieldset>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folded_group_still_says_what_it_is_set_to() {
+        let p = PolicyForm::default();
+        assert_eq!(
+            retries_state(&p),
+            "4 attempts, 100 ms → 2 s ×2, full jitter"
+        );
+        assert_eq!(timeouts_state(&p), "1 s per attempt, 5 s deadline");
+        assert_eq!(breaker_state(&p), "off");
+        let changed = PolicyForm {
+            retries: false,
+            attempt_timeout_ms: 0,
+            breaker: true,
+            breaker_threshold_pct: 50.0,
+            breaker_window_calls: 6,
+            breaker_open_ms: 800,
+            budget: true,
+            budget_max_tokens: 10.0,
+            budget_token_ratio: 0.1,
+            ..p
+        };
+        assert_eq!(retries_state(&changed), "off: one attempt");
+        assert_eq!(timeouts_state(&changed), "no per attempt, 5 s deadline");
+        assert_eq!(
+            breaker_state(&changed),
+            "opens at 50 % of 6 calls, for 800 ms"
+        );
+        assert_eq!(budget_state(&changed), "10 tokens, +0.1 per success");
     }
 }

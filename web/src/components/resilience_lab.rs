@@ -784,7 +784,7 @@ fn LivePlots(props: &LiveProps) -> Html {
                     <section class="card plot-card" aria-labelledby="timeline-title">
                         <h3 id="timeline-title">{ "1. Attempt timeline" }</h3>
                         <p class="hint">{ "One row per logical call; each box is one attempt, coloured by how it ended; dashed lines are backoff waits." }</p>
-                        <AttemptTimeline log={view.clone()} max_rows={TIMELINE_ROWS} />
+                        <AttemptTimeline log={view.clone()} max_rows={TIMELINE_ROWS} labels={status.step_labels.clone()} />
                     </section>
                     <section class="card plot-card" aria-labelledby="truth-title">
                         <h3 id="truth-title">{ "2. Client view vs server truth" }</h3>
@@ -792,7 +792,7 @@ fn LivePlots(props: &LiveProps) -> Html {
                     </section>
                     <section class="card plot-card" aria-labelledby="breaker-title">
                         <h3 id="breaker-title">{ "3. Circuit breaker" }</h3>
-                        <BreakerPlot log={view.clone()} {threshold} />
+                        <BreakerPlot log={view.clone()} {threshold} labels={status.step_labels.clone()} />
                     </section>
                     <section class="card plot-card" aria-labelledby="latency-title">
                         <h3 id="latency-title">{ "4. Latency: what the program waited vs. what each attempt took" }</h3>
