@@ -10,14 +10,16 @@ use std::time::Duration;
 
 use tonic::Status;
 
+use crate::quote::quoted;
+
 pub const GRPC_TIMEOUT: &str = "grpc-timeout";
 
 /// Reads a `grpc-timeout` value.
 pub fn parse(value: &[u8]) -> Result<Duration, Status> {
     let malformed = || {
         Status::invalid_argument(format!(
-            "{GRPC_TIMEOUT} {:?} is malformed: expected 1 to 8 digits and a unit (H, M, S, m, u, n), e.g. 250m",
-            String::from_utf8_lossy(value)
+            "{GRPC_TIMEOUT} {} is malformed: expected 1 to 8 digits and a unit (H, M, S, m, u, n), e.g. 250m",
+            quoted(value)
         ))
     };
     let (digits, unit) = value.split_at(value.len().saturating_sub(1));

@@ -21,6 +21,7 @@ use std::time::Duration;
 use http::HeaderMap;
 use tonic::Status;
 
+use crate::quote::quoted;
 use crate::random::{RandomSource, SeededRng};
 
 pub const FAIL_HEADER: &str = rpc_lab::headers::FAULT_FAIL;
@@ -90,8 +91,8 @@ impl FaultSettings {
                 .and_then(|text| text.trim().parse().ok())
                 .ok_or_else(|| {
                     Status::invalid_argument(format!(
-                        "{DELAY_HEADER} must be a whole number of milliseconds ≥ 0, got {:?}",
-                        String::from_utf8_lossy(value.as_bytes())
+                        "{DELAY_HEADER} must be a whole number of milliseconds ≥ 0, got {}",
+                        quoted(value.as_bytes())
                     ))
                 })?;
             profile.delay = Duration::from_millis(ms).min(self.max_delay);
@@ -126,8 +127,8 @@ fn probability(headers: &HeaderMap, name: &str) -> Result<Option<f64>, Status> {
     match parsed {
         Some(p) if (0.0..=1.0).contains(&p) => Ok(Some(p)),
         _ => Err(Status::invalid_argument(format!(
-            "{name} must be a probability between 0 and 1, got {:?}",
-            String::from_utf8_lossy(value.as_bytes())
+            "{name} must be a probability between 0 and 1, got {}",
+            quoted(value.as_bytes())
         ))),
     }
 }

@@ -18,6 +18,7 @@
 //! - [`deadline`]: the client's `grpc-timeout`.
 //! - [`layers`]: where sessions, faults and idempotency meet each request.
 //! - [`random`]: seeded randomness, so a lesson can be replayed.
+//! - [`quote`]: how an error repeats what a client sent (briefly).
 //! - [`whole_reply`]: unary gRPC-Web replies sent in one piece (no Nagle stall).
 //! - [`connections`]: accepting connections, time limits on slow or idle
 //!   clients, and stopping gracefully.
@@ -38,6 +39,7 @@ pub mod key_value;
 pub mod layers;
 pub mod ledger;
 pub mod names;
+pub mod quote;
 pub mod random;
 pub mod rest;
 pub mod services;

@@ -933,14 +933,12 @@ fn raw_bytes_at_the_port() {
 }
 
 // ---------------------------------------------------------------------------
-// Found by the tests above; reported, not yet fixed (the code is elsewhere).
-// Run with `cargo test --test garbage -- --ignored`.
+// Found by the tests above, and fixed.
 
 /// A `drop` fault on a call that the idempotency layer refused (a malformed
 /// key) says "the server executed the call, then the reply was lost", but
 /// nothing executed: a client counting executions from the reply is misled.
 #[tokio::test]
-#[ignore = "known bug in layers/fault.rs: a dropped refusal claims execution"]
 async fn a_lost_reply_to_a_refused_call_does_not_claim_it_executed() {
     let server = TestServer::start().await;
     let mut clients = server.clients().await;
@@ -977,7 +975,6 @@ async fn a_lost_reply_to_a_refused_call_does_not_claim_it_executed() {
 /// than the 16 KiB header list an HTTP/2 client accepts, so the client gets
 /// a protocol error instead of INVALID_ARGUMENT.
 #[tokio::test]
-#[ignore = "known bug in fault.rs and deadline.rs: error messages quote whole header values"]
 async fn an_error_quotes_at_most_a_little_of_a_malformed_header() {
     let server = TestServer::start().await;
     let (mut h2, _connection) = server.raw_h2().await;
@@ -1004,7 +1001,6 @@ async fn an_error_quotes_at_most_a_little_of_a_malformed_header() {
 /// in the fields it reads — but serde_json does not check strings it skips,
 /// so `{"amount_cents": 1, "note": "\x80"}` is accepted and executed.
 #[tokio::test]
-#[ignore = "known gap in rest/body.rs: invalid UTF-8 in an unknown field is accepted"]
 async fn invalid_utf8_in_an_ignored_field_is_refused() {
     let server = TestServer::start().await;
     let body = b"{\"amount_cents\": 1, \"note\": \"\x80\"}".to_vec();

@@ -9,11 +9,20 @@ use axum::response::Response;
 
 use super::{contract_operation, operation_name, session_of};
 
+/// Marks a reply whose request reached a handler, so the layers above can
+/// tell an execution from a refusal (the fault layer's *drop* must not claim
+/// that a refused call ran).
+#[derive(Clone, Copy, Debug)]
+pub struct Executed;
+
 pub async fn count(request: Request, next: Next) -> Response {
-    if let Some(protocol) = contract_operation(request.uri().path()) {
-        session_of(&request)
-            .stats
-            .executed(&operation_name(&request, protocol));
-    }
-    next.run(request).await
+    let Some(protocol) = contract_operation(request.uri().path()) else {
+        return next.run(request).await;
+    };
+    session_of(&request)
+        .stats
+        .executed(&operation_name(&request, protocol));
+    let mut response = next.run(request).await;
+    response.extensions_mut().insert(Executed);
+    response
 }

@@ -9,6 +9,7 @@ use http::HeaderValue;
 use http_body_util::BodyExt;
 use tonic::Status;
 
+use super::executions::Executed;
 use super::{Protocol, contract_operation, session_of};
 use crate::deadline::{self, GRPC_TIMEOUT};
 use crate::fault::INJECTED_HEADER;
@@ -82,14 +83,18 @@ pub async fn inject(
 
     let mut response = next.run(request).await;
 
-    if plan.drop {
-        // A reply the idempotency layer answered from its store was not
-        // executed now: the lost reply keeps saying so, or the client would
-        // count an execution that never happened.
-        let replayed = response
-            .headers()
-            .get(super::idempotency::REPLAYED_HEADER)
-            .cloned();
+    // A drop loses the reply of a call that ran, or that the idempotency
+    // layer answered from its store (not executed now: the lost reply keeps
+    // saying so, or the client would count an execution that never happened).
+    // A call refused before executing — a malformed key, a key reused for
+    // another request — keeps its refusal: a lost reply claiming "the server
+    // executed the call" would teach the student something false.
+    let executed = response.extensions().get::<Executed>().is_some();
+    let replayed = response
+        .headers()
+        .get(super::idempotency::REPLAYED_HEADER)
+        .cloned();
+    if plan.drop && (executed || replayed.is_some()) {
         // Read the whole reply first: the operation has then completely run
         // (and its outcome is stored under its key, if it had one).
         let _ = response.into_body().collect().await;

@@ -16,6 +16,7 @@ use http_body::Frame;
 use http_body_util::{BodyExt, StreamBody};
 use tonic::{Code, Status};
 
+use super::executions::Executed;
 use super::{Protocol, contract_operation, session_of};
 use crate::deadline::{self, GRPC_TIMEOUT};
 use crate::idempotency::{Begin, Pending, STORED_CODES, StoredReply};
@@ -27,6 +28,8 @@ use crate::state::LabState;
 pub const KEY_HEADER: &str = rpc_lab::headers::IDEMPOTENCY_KEY;
 /// The response header marking a reply served from the store.
 pub const REPLAYED_HEADER: &str = rpc_lab::headers::IDEMPOTENT_REPLAYED;
+/// The response header saying how long the key's outcome is still kept.
+pub const EXPIRES_HEADER: &str = rpc_lab::headers::IDEMPOTENCY_KEY_EXPIRES_IN_MS;
 /// The longest key, in characters.
 pub const MAX_KEY_LEN: usize = 255;
 /// The largest request body read (tonic's default message limit).
@@ -72,10 +75,13 @@ pub async fn once(State(lab): State<Arc<LabState>>, request: Request, next: Next
     };
     let fingerprint = lab.idempotency.fingerprint(&operation, &body);
 
-    match lab
-        .idempotency
-        .begin(&session.name, &key, &operation, fingerprint, Instant::now())
-    {
+    let reply = match lab.idempotency.begin(
+        &session.name,
+        &key,
+        &operation,
+        fingerprint,
+        Instant::now(),
+    ) {
         Begin::Execute(ticket) => {
             let request = Request::from_parts(parts, Body::from(body));
             // Run in a task of its own: if the client hangs up half-way, the
@@ -83,13 +89,21 @@ pub async fn once(State(lab): State<Arc<LabState>>, request: Request, next: Next
             // it between "state changed" and "outcome stored" would let a retry
             // execute a second time — the very thing this layer prevents.
             let execution = tokio::spawn(async move {
-                let reply = Arc::new(buffer(next.run(request).await, protocol).await);
+                let response = next.run(request).await;
+                let executed = response.extensions().get::<Executed>().copied();
+                let reply = Arc::new(buffer(response, protocol).await);
                 let storable = is_storable(&reply, protocol);
                 ticket.complete(storable.then(|| reply.clone()), Instant::now());
-                reply
+                (reply, executed)
             });
             match execution.await {
-                Ok(reply) => respond(&reply, false),
+                Ok((reply, executed)) => {
+                    let mut response = respond(&reply, false);
+                    if let Some(executed) = executed {
+                        response.extensions_mut().insert(executed);
+                    }
+                    response
+                }
                 Err(_) => protocol.reject(Status::internal("the handler failed unexpectedly")),
             }
         }
@@ -127,7 +141,22 @@ pub async fn once(State(lab): State<Arc<LabState>>, request: Request, next: Next
         Begin::Full => protocol.reject(Status::resource_exhausted(
             "the idempotency store is full of requests in progress; retry shortly",
         )),
+    };
+    with_time_left(reply, &lab, &session.name, &key)
+}
+
+/// Tells the client how long the server keeps this key's outcome
+/// ([`EXPIRES_HEADER`]), when it keeps one: after an execution whose outcome
+/// was stored, a replay, or a refused reuse of the key. The time is rounded
+/// down to the millisecond, so it never promises more than is left.
+fn with_time_left(mut reply: Response, lab: &LabState, session: &str, key: &str) -> Response {
+    if let Some(left) = lab.idempotency.time_left(session, key, Instant::now()) {
+        let ms = u64::try_from(left.as_millis()).unwrap_or(u64::MAX);
+        reply
+            .headers_mut()
+            .insert(EXPIRES_HEADER, HeaderValue::from(ms));
     }
+    reply
 }
 
 /// The contract: 1 to 255 printable ASCII characters.
