@@ -6,6 +6,10 @@
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// Response: `true` when the reply is a stored outcome, not a new execution.
 pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+/// Response, on a keyed reply whose outcome the server keeps: milliseconds
+/// until it is forgotten (the full TTL when just stored, less on a replay).
+/// A retry after that executes again. A lab extension of the contract.
+pub const IDEMPOTENCY_KEY_EXPIRES_IN_MS: &str = "idempotency-key-expires-in-ms";
 /// Request: probability of failing before executing.
 pub const FAULT_FAIL: &str = "x-fault-fail";
 /// Request: probability of executing and then losing the reply.

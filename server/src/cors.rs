@@ -22,7 +22,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::deadline::GRPC_TIMEOUT;
 use crate::fault::{DELAY_HEADER, DROP_HEADER, FAIL_HEADER, INJECTED_HEADER};
-use crate::layers::idempotency::{KEY_HEADER, REPLAYED_HEADER};
+use crate::layers::idempotency::{EXPIRES_HEADER, KEY_HEADER, REPLAYED_HEADER};
 use crate::session::SESSION_HEADER;
 
 /// Headers a browser client may send: what gRPC-Web clients send, plus the lab's own.
@@ -46,6 +46,7 @@ pub const EXPOSED_HEADERS: &[&str] = &[
     "grpc-status-details-bin",
     PUSHBACK_HEADER,
     REPLAYED_HEADER,
+    EXPIRES_HEADER,
     INJECTED_HEADER,
 ];
 

@@ -133,6 +133,8 @@ enum State {
     Done {
         reply: Arc<StoredReply>,
         bytes: usize,
+        /// When the outcome is forgotten: completion + TTL.
+        expires: Instant,
     },
 }
 
@@ -241,6 +243,19 @@ impl IdempotencyStore {
             key: Some(map_key),
             id,
         })
+    }
+
+    /// How much longer the outcome stored for `key` is kept: `None` if the
+    /// key holds no outcome (never seen, still running, expired, or an
+    /// outcome that was not stored). The layer sends it to the client, which
+    /// must retry within this time for the retry to be a replay.
+    pub fn time_left(&self, session: &str, key: &str, now: Instant) -> Option<Duration> {
+        let inner = self.inner.lock().unwrap();
+        let map_key: Key = (session.into(), key.into());
+        match &inner.entries.get(&map_key)?.state {
+            State::Done { expires, .. } if *expires > now => Some(*expires - now),
+            _ => None,
+        }
     }
 
     /// Entries held for `session` (completed or in flight).
@@ -358,20 +373,20 @@ impl Ticket {
             Some(reply) => {
                 // The key is held twice: in the map and in the expiry queue.
                 let bytes = 2 * key.1.len() + reply.size() + ENTRY_OVERHEAD_BYTES;
+                let expires = now + store.config.ttl;
                 let previous = std::mem::replace(
                     &mut entry.state,
                     State::Done {
                         reply: reply.clone(),
                         bytes,
+                        expires,
                     },
                 );
                 if let State::InFlight(sender) = previous {
                     sender.send_replace(Pending::Done(reply));
                 }
                 inner.bytes += bytes;
-                inner
-                    .completed
-                    .push_back((key, self.id, now + store.config.ttl));
+                inner.completed.push_back((key, self.id, expires));
                 while inner.bytes > store.config.max_bytes && inner.evict_oldest() {}
             }
             None => inner.abandon(&key, self.id),
@@ -530,6 +545,31 @@ mod tests {
             store.begin(&s, "k", WITHDRAW, 1, t0 + Duration::from_secs(60)),
             Begin::Execute(_)
         ));
+    }
+
+    /// The time a client has left to retry: the whole TTL when the outcome
+    /// is stored, counting down, and nothing for a key that holds no outcome.
+    #[test]
+    fn time_left_counts_down_from_the_ttl() {
+        let store = IdempotencyStore::new(config(10));
+        let s: Arc<str> = "s".into();
+        let t0 = Instant::now();
+        let ticket = execute(store.begin(&s, "k", WITHDRAW, 1, t0));
+        assert_eq!(store.time_left("s", "k", t0), None, "still running");
+        ticket.complete(Some(reply(b"ok")), t0);
+        assert_eq!(store.time_left("s", "k", t0), Some(Duration::from_secs(60)));
+        let later = t0 + Duration::from_secs(45);
+        assert_eq!(
+            store.time_left("s", "k", later),
+            Some(Duration::from_secs(15))
+        );
+        assert_eq!(
+            store.time_left("s", "k", t0 + Duration::from_secs(60)),
+            None
+        );
+        assert_eq!(store.time_left("other", "k", t0), None, "another session");
+        execute(store.begin(&s, "lost", WITHDRAW, 1, t0)).complete(None, t0);
+        assert_eq!(store.time_left("s", "lost", t0), None, "not stored");
     }
 
     #[test]

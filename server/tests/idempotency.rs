@@ -363,3 +363,78 @@ async fn a_full_store_forgets_the_oldest_outcome_first() {
         Some("true")
     );
 }
+
+/// The `idempotency-key-expires-in-ms` header: how long the client has left
+/// to retry. A keyed call that was stored says (at most) the whole TTL, a
+/// replay a little less, a refused reuse of the key the same countdown; an
+/// outcome that was not stored, or a call without a key, says nothing.
+#[tokio::test]
+async fn keyed_replies_say_how_long_the_key_is_kept() {
+    const TTL_MS: u64 = 90_000;
+    let server = TestServer::start_with(Config {
+        idempotency_ttl_secs: TTL_MS / 1000,
+        ..Config::default()
+    })
+    .await;
+    let mut c = server.clients().await;
+    let expires = |metadata: &tonic::metadata::MetadataMap| {
+        header(metadata, "idempotency-key-expires-in-ms").map(|ms| ms.parse::<u64>().unwrap())
+    };
+    let key = ("idempotency-key", "kept");
+
+    let first = c
+        .account
+        .deposit(request(deposit(1_000), &[SESSION, key]))
+        .await
+        .unwrap();
+    let first_ms = expires(first.metadata()).expect("a stored outcome says its time");
+    // Rounded down, and the reply left the server a moment after the store
+    // started counting: just under the TTL, never over it.
+    assert!(
+        first_ms <= TTL_MS && first_ms > TTL_MS - 10_000,
+        "{first_ms}"
+    );
+
+    let replay = c
+        .account
+        .deposit(request(deposit(1_000), &[SESSION, key]))
+        .await
+        .unwrap();
+    assert_eq!(
+        header(replay.metadata(), "idempotent-replayed").as_deref(),
+        Some("true")
+    );
+    let replay_ms = expires(replay.metadata()).unwrap();
+    assert!(replay_ms <= first_ms, "{replay_ms} > {first_ms}");
+
+    let reused = c
+        .account
+        .deposit(request(deposit(2_000), &[SESSION, key]))
+        .await
+        .unwrap_err();
+    assert_eq!(reused.code(), Code::FailedPrecondition);
+    let reused_ms = expires(reused.metadata()).expect("the refused key is still kept");
+    assert!(reused_ms <= replay_ms, "{reused_ms} > {replay_ms}");
+
+    let unkeyed = c
+        .account
+        .deposit(request(deposit(1_000), &[SESSION]))
+        .await
+        .unwrap();
+    assert_eq!(expires(unkeyed.metadata()), None, "no key, nothing kept");
+    let lost = c
+        .account
+        .deposit(request(
+            deposit(1_000),
+            &[
+                SESSION,
+                ("idempotency-key", "failed"),
+                ("x-fault-fail", "1"),
+            ],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(lost.code(), Code::Unavailable);
+    assert_eq!(expires(lost.metadata()), None, "a failure is not stored");
+    assert_eq!(c.executions("idem", "Account/Deposit").await, 2);
+}
