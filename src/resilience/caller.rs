@@ -133,6 +133,15 @@ impl Attempt {
         }
     }
 
+    /// One attempt with `key` and no timeout: a request a student sends by
+    /// hand, the same key as often as they like, outside any retry loop.
+    pub fn by_hand(key: IdempotencyKey) -> Self {
+        Attempt {
+            key: Some(key),
+            ..Attempt::bare()
+        }
+    }
+
     /// 1 for the first attempt of a call.
     pub fn number(&self) -> u32 {
         self.number
@@ -703,15 +712,16 @@ impl ResilientCaller {
         status: &Status,
         backoff: &mut Backoff,
     ) -> Next {
-        if !self.policy.retryable_codes.contains(status.code()) {
-            return Next::Stop(GaveUp::NotRetryable);
-        }
-        // The idempotency rule: without a key, the server cannot tell a
-        // retry from a new request, so a non-idempotent operation could run
-        // twice. (The attempt may have executed: UNAVAILABLE can mean "the
-        // reply was lost", DEADLINE_EXCEEDED "too slow, but done".)
-        if !spec.idempotent && context.key.is_none() {
-            return Next::Stop(GaveUp::NotIdempotent);
+        // A retryable code, and the idempotency rule: without a key, the
+        // server cannot tell a retry from a new request, so a non-idempotent
+        // operation could run twice. (The attempt may have executed:
+        // UNAVAILABLE can mean "the reply was lost", DEADLINE_EXCEEDED "too
+        // slow, but done".)
+        if let Err(reason) =
+            self.policy
+                .may_retry(status.code(), spec.idempotent, context.key.is_some())
+        {
+            return Next::Stop(reason);
         }
         let pushback = self.read_pushback(context, number, status);
         if pushback == Some(Pushback::DoNotRetry) {

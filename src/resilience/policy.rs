@@ -17,6 +17,7 @@ use tonic::Code;
 
 use super::backoff::Jitter;
 use super::budget::BudgetConfig;
+use super::caller::GaveUp;
 use super::codes::CodeSet;
 
 /// How a caller retries, times out and hedges one kind of call.
@@ -83,6 +84,29 @@ impl RetryPolicy {
     /// the same way.
     pub const DEFAULT_RETRYABLE: CodeSet =
         CodeSet::of(&[Code::Unavailable, Code::DeadlineExceeded, Code::Aborted]);
+
+    /// The first two rules the caller applies after a failed attempt, before
+    /// it counts attempts, time or budget: may *any* retry follow `code`?
+    ///
+    /// - The code must be one of [`retryable_codes`](Self::retryable_codes):
+    ///   otherwise the same request would fail the same way
+    ///   ([`GaveUp::NotRetryable`]).
+    /// - An operation that is not idempotent is retried only with an
+    ///   idempotency key (`keyed`): the failed attempt may have executed, and
+    ///   without a key the server cannot tell the retry from a new request
+    ///   ([`GaveUp::NotIdempotent`]).
+    ///
+    /// The caller asks this on every failure, and the page's table of status
+    /// codes is drawn from it, so the two cannot disagree.
+    pub fn may_retry(&self, code: Code, idempotent: bool, keyed: bool) -> Result<(), GaveUp> {
+        if !self.retryable_codes.contains(code) {
+            return Err(GaveUp::NotRetryable);
+        }
+        if !idempotent && !keyed {
+            return Err(GaveUp::NotIdempotent);
+        }
+        Ok(())
+    }
 
     /// A policy that makes exactly one attempt: the bare call, for comparison.
     pub fn no_retries() -> Self {
@@ -227,6 +251,24 @@ pub(crate) fn millis(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_retry_needs_a_retryable_code_and_for_unsafe_calls_a_key() {
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.may_retry(Code::Unavailable, true, false), Ok(()));
+        assert_eq!(
+            policy.may_retry(Code::Unavailable, false, false),
+            Err(GaveUp::NotIdempotent)
+        );
+        assert_eq!(policy.may_retry(Code::Unavailable, false, true), Ok(()));
+        for keyed in [false, true] {
+            assert_eq!(
+                policy.may_retry(Code::InvalidArgument, true, keyed),
+                Err(GaveUp::NotRetryable),
+                "a request that is wrong stays wrong"
+            );
+        }
+    }
 
     #[test]
     fn the_default_policy_is_valid() {
