@@ -22,10 +22,10 @@ const LEFT: f64 = 44.0;
 const RIGHT: f64 = 18.0;
 /// The title's line.
 const TITLE_H: f64 = 24.0;
-/// One row of mark labels; the band has room for [`LABEL_ROWS`] of them
-/// before it grows, so two histograms side by side usually match in height.
+/// One row of mark labels; the band has room for [`LABEL_ROWS`] of them (three
+/// percentiles and a timeout) before it grows, so histograms side by side match.
 const LABEL_ROW_H: f64 = 13.0;
-const LABEL_ROWS: usize = 2;
+const LABEL_ROWS: usize = 4;
 const PLOT_H: f64 = 150.0;
 const BOTTOM: f64 = 40.0;
 const LABEL_PX: f64 = 11.0;
