@@ -408,14 +408,30 @@ async fn an_undecodable_request_is_invalid_argument() {
 #[tokio::test]
 async fn unknown_method_is_unimplemented() {
     let server = TestServer::start().await;
-    let reply = post(
-        &server,
-        "/calculator.v1.Calculator/Power",
-        "application/grpc-web+proto",
-        frame(&BinaryOperation { a: 1.0, b: 2.0 }),
-    )
-    .await;
-    assert_eq!(reply.grpc_status().as_deref(), Some("12"));
+    let session = [("x-lab-session", "unknown-methods")];
+    for method in ["Power", "Power2", "Root"] {
+        let reply = post_with(
+            &server,
+            &format!("/calculator.v1.Calculator/{method}"),
+            "application/grpc-web+proto",
+            frame(&BinaryOperation { a: 1.0, b: 2.0 }),
+            &session,
+        )
+        .await;
+        assert_eq!(reply.grpc_status().as_deref(), Some("12"));
+    }
+    // Nothing ran, so nothing is counted (and invented names cannot grow the
+    // session's table of counts). The same for REST paths and verbs that
+    // name no operation.
+    for (verb, path) in [
+        ("GET", "/api/v1/nothing/here"),
+        ("DELETE", "/api/v1/accounts/a/deposit"),
+    ] {
+        let reply = server.rest(verb, path, &session, None).await;
+        assert!(reply.status == 404 || reply.status == 405, "{verb} {path}");
+    }
+    let stats = server.clients().await.stats("unknown-methods").await;
+    assert!(stats.executions.is_empty(), "{:?}", stats.executions);
 }
 
 /// The standard health service reports the server, and the calculator, as SERVING.

@@ -40,6 +40,7 @@ use serde::{Deserialize, Serialize};
 use tonic::Status;
 
 use crate::arithmetic;
+use crate::layers::executions::NoSuchOperation;
 use crate::ledger::Ledger;
 use crate::session::Session;
 
@@ -63,13 +64,18 @@ pub fn router() -> Router {
         // Anything else under the prefix: a JSON 404, not gRPC's UNIMPLEMENTED.
         .route(
             &at("/{*rest}"),
-            any(|| async { reply::error(&Status::not_found("no such resource under /api/v1")) }),
+            any(|| async {
+                let mut reply = reply::error(&Status::not_found("no such resource under /api/v1"));
+                reply.extensions_mut().insert(NoSuchOperation);
+                reply
+            }),
         )
         .method_not_allowed_fallback(|| async {
             let mut reply = reply::error(&Status::unimplemented(
                 "this resource does not accept that HTTP method",
             ));
             *reply.status_mut() = http::StatusCode::METHOD_NOT_ALLOWED;
+            reply.extensions_mut().insert(NoSuchOperation);
             reply
         })
 }
