@@ -102,6 +102,10 @@ pub struct Config {
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub max_list_len: usize,
 
+    /// Most list items in all of one session's lists together.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub max_list_items_per_session: usize,
+
     /// Most time for a request's HTTP/1.1 headers to arrive; a slower client
     /// is disconnected. Counted from when the server starts waiting, so an
     /// idle HTTP/1.1 keep-alive connection is closed this long after its last
@@ -161,6 +165,7 @@ impl Config {
             store: StoreLimits {
                 max_keys: self.max_keys_per_session,
                 max_list_len: self.max_list_len,
+                max_list_items: self.max_list_items_per_session,
             },
             seed,
         }

@@ -5,9 +5,11 @@
 //! or changes nothing: every check happens before the first write.
 //!
 //! Memory is bounded per lab session: at most `max_keys` keys (values and
-//! lists together) and `max_list_len` items per list. A real store would
-//! bound bytes and spill to disk; counting keys is enough to keep a class's
-//! server from being filled by one runaway loop.
+//! lists together), `max_list_len` items per list and `max_list_items` list
+//! items in all. The last one matters: keys × list length alone would let
+//! one session hold 100 million items (800 MB). A real store would bound
+//! bytes and spill to disk; counting is enough to keep a class's server from
+//! being filled by one runaway loop.
 
 use std::collections::HashMap;
 
@@ -20,6 +22,8 @@ use crate::names;
 pub struct StoreLimits {
     pub max_keys: usize,
     pub max_list_len: usize,
+    /// List items in all lists of the session together.
+    pub max_list_items: usize,
 }
 
 impl Default for StoreLimits {
@@ -27,6 +31,7 @@ impl Default for StoreLimits {
         StoreLimits {
             max_keys: 10_000,
             max_list_len: 10_000,
+            max_list_items: 100_000,
         }
     }
 }
@@ -35,6 +40,8 @@ impl Default for StoreLimits {
 pub struct KeyValueStore {
     values: HashMap<String, f64>,
     lists: HashMap<String, Vec<f64>>,
+    /// Items in all lists together (kept, not recounted on every append).
+    list_items: usize,
     limits: StoreLimits,
 }
 
@@ -104,8 +111,15 @@ impl KeyValueStore {
             Some(_) => {}
             None => self.make_room(key)?,
         }
+        if self.list_items >= self.limits.max_list_items {
+            return Err(Status::resource_exhausted(format!(
+                "this session's lists hold {} items in all, the most they may; reset the session",
+                self.list_items
+            )));
+        }
         let list = self.lists.entry(key.to_owned()).or_default();
         list.push(item);
+        self.list_items += 1;
         Ok(list.clone())
     }
 
@@ -225,6 +239,7 @@ mod tests {
         let mut s = KeyValueStore::new(StoreLimits {
             max_keys: 2,
             max_list_len: 2,
+            max_list_items: 100,
         });
         s.set("a", 1.0).unwrap();
         s.append("b", 1.0).unwrap();
@@ -245,5 +260,25 @@ mod tests {
         );
         s.delete("a").unwrap();
         assert_eq!(s.set("c", 1.0).unwrap(), 1.0, "deleting makes room");
+    }
+
+    #[test]
+    fn list_items_are_bounded_across_lists() {
+        let mut s = KeyValueStore::new(StoreLimits {
+            max_keys: 100,
+            max_list_len: 10,
+            max_list_items: 15,
+        });
+        for i in 0..15 {
+            s.append(&format!("list-{}", i / 10), 1.0).unwrap();
+        }
+        let full = s.append("list-2", 1.0).unwrap_err();
+        assert_eq!(full.code(), Code::ResourceExhausted);
+        assert!(
+            full.message().contains("15 items in all"),
+            "{}",
+            full.message()
+        );
+        assert_eq!(s.key_count(), 2, "the refused append created no list");
     }
 }
