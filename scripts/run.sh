@@ -14,7 +14,7 @@ PAGE=http://127.0.0.1:8080/
 scripts/setup.sh
 
 echo "==> building the server"
-cargo build -p rpc-lab-server
+cargo build -p rpc-lab-server --locked
 
 server_pid=""
 trunk_pid=""
@@ -34,12 +34,14 @@ echo "==> starting the server on $LISTEN"
 server_log=$(mktemp)
 target/debug/rpc-lab-server --listen "$LISTEN" > >(tee "$server_log") &
 server_pid=$!
+listening=false
 for _ in $(seq 1 100); do
-  grep -q "listening on" "$server_log" && break
+  grep -q "listening on" "$server_log" && { listening=true; break; }
   kill -0 "$server_pid" 2>/dev/null || { echo "error: the server did not start (see above)" >&2; exit 1; }
   sleep 0.1
 done
 rm -f "$server_log"
+$listening || { echo "error: the server did not say it was listening on $LISTEN within 10 s" >&2; exit 1; }
 
 echo "==> starting trunk serve (the first build of the page takes a minute or two)"
 setsid trunk serve --release --offline &
