@@ -7,7 +7,8 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::components::{
-    CallHistory, CallResult, OperandInput, OperationButtons, ResilienceLab, RpcVsRest, ServerBanner,
+    CallHistory, CallResult, OperandInput, OperationButtons, ResilienceLab, RpcVsRest,
+    ServerBanner, StatusTable,
 };
 use crate::state::{Action, CalculatorState, CallRecord, Outcome};
 use crate::{browser, session};
@@ -96,6 +97,7 @@ pub fn App() -> Html {
                     <CallResult latest={state.latest().cloned()} {in_flight} />
                 </section>
                 <CallHistory history={state.history.clone()} />
+                <StatusTable />
                 <ResilienceLab base_url={server.base_url.clone()} session={(*session).clone()} />
                 <RpcVsRest base_url={server.base_url.clone()} session={(*session).clone()} />
             </main>

@@ -9,6 +9,7 @@
 //! - [`step_view`]: which lesson steps a plot shows, each on its own clock (pure, tested natively).
 //! - [`attempt_rate`]: attempts sent to the server per interval, the load retries create (pure, tested natively).
 //! - [`plot_scale`]: scales, time ticks, labels and downsampling for the run plots (pure, tested natively).
+//! - [`key_by_hand`]: one idempotency key sent by hand, and what each reply says the server did (pure, tested natively).
 //! - [`comparison`]: the RPC-vs-REST lesson's measurement (gRPC-Web and `fetch`).
 //! - [`server_url`]: which server to call: this origin, or `?server=` (pure, tested natively).
 //! - [`browser`]: the browser's clock and address (`std::time::Instant` panics in wasm32).
@@ -23,6 +24,7 @@ pub mod comparison;
 pub mod components;
 pub mod export;
 pub mod faults;
+pub mod key_by_hand;
 pub mod lab;
 pub mod latency;
 pub mod lessons;

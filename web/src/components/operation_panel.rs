@@ -8,12 +8,16 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use super::fields::{NumberField, SelectField, Toggle};
+use super::key_by_hand::KeyByHand;
 use super::resilience_lab::Settings;
+use crate::lab::Bench;
 use crate::operations::{LabOperation, OperationForm, Service};
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub settings: Settings,
+    /// Where the by-hand requests go: this tab's server and session.
+    pub bench: Bench,
     pub problem: Option<AttrValue>,
     pub running: bool,
     pub on_change: Callback<Settings>,
@@ -170,6 +174,8 @@ pub fn OperationPanel(props: &Props) -> Html {
             <button type="button" class="secondary" data-testid="new-session" disabled={props.running} onclick={props.on_new_session.clone()}>
                 { "Clean session from this seed" }
             </button>
+            <KeyByHand bench={props.bench.clone()} call={s.form.call(s.operation)} faults={s.faults.clone()}
+                seed={s.seed} disabled={props.running} />
         </fieldset>
     }
 }

@@ -655,6 +655,7 @@ pub fn ResilienceLab(props: &Props) -> Html {
                 <div class="lab-controls">
                     <OperationPanel
                         settings={(*settings).clone()}
+                        bench={runtime.bench.clone()}
                         problem={call_problem.clone().map(AttrValue::from)}
                         running={running}
                         on_change={{
