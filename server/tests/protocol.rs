@@ -6,7 +6,7 @@ mod common;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
-use common::TestServer;
+use common::{TestServer, grpc_frame as frame, grpc_web_frames, grpc_web_text_decode};
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use prost::Message;
@@ -14,15 +14,6 @@ use rpc_lab::proto::{BinaryOperation, Number};
 use rpc_lab_server::cors::{EXPOSED_HEADERS, REQUEST_HEADERS};
 
 const PAGE_ORIGIN: &str = "http://localhost:8080";
-
-/// A gRPC message frame: flag byte (0 = data), big-endian length, message.
-fn frame(message: &impl Message) -> Vec<u8> {
-    let body = message.encode_to_vec();
-    let mut framed = vec![0u8];
-    framed.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    framed.extend_from_slice(&body);
-    framed
-}
 
 /// The response as gRPC-Web delivers it: status, headers, and the frames of the body.
 struct WebReply {
@@ -62,29 +53,6 @@ fn percent_decode(raw: &str) -> String {
         .into_owned()
 }
 
-/// Splits a gRPC-Web body into data frames and the trailer frame.
-fn parse_frames(mut body: &[u8]) -> (Vec<Bytes>, String) {
-    let mut messages = Vec::new();
-    let mut trailers = String::new();
-    while body.len() >= 5 {
-        let flag = body[0];
-        let len = u32::from_be_bytes(body[1..5].try_into().unwrap()) as usize;
-        let payload = &body[5..5 + len];
-        if flag & 0x80 != 0 {
-            trailers.push_str(std::str::from_utf8(payload).unwrap());
-        } else {
-            messages.push(Bytes::copy_from_slice(payload));
-        }
-        body = &body[5 + len..];
-    }
-    assert!(
-        body.is_empty(),
-        "a gRPC-Web body must be whole frames, {} bytes left over",
-        body.len()
-    );
-    (messages, trailers)
-}
-
 /// Sends one raw gRPC-Web POST from the page's origin.
 async fn post(server: &TestServer, path: &str, content_type: &str, body: Vec<u8>) -> WebReply {
     post_with(server, path, content_type, body, &[]).await
@@ -119,21 +87,11 @@ async fn post_with(
     let headers = response.headers().clone();
     let body = response.into_body().collect().await.unwrap().to_bytes();
     let body = if content_type.starts_with("application/grpc-web-text") {
-        // The reply is base64 chunks, each padded on its own (the grpc-web spec
-        // allows this), so decode it four characters — one base64 group — at a time.
-        let decoded: Vec<u8> = body
-            .chunks(4)
-            .flat_map(|group| {
-                BASE64
-                    .decode(group)
-                    .expect("a grpc-web-text reply is base64")
-            })
-            .collect();
-        Bytes::from(decoded)
+        Bytes::from(grpc_web_text_decode(&body))
     } else {
         body
     };
-    let (messages, trailers) = parse_frames(&body);
+    let (messages, trailers) = grpc_web_frames(&body);
     WebReply {
         status,
         headers,

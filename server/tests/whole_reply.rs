@@ -11,7 +11,9 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
-use common::TestServer;
+use common::{
+    TestServer, grpc_frame as frame, grpc_web_frames as frames, grpc_web_text_decode as decode_text,
+};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use http::{Method, Request, StatusCode};
 use http_body::Body as _;
@@ -26,15 +28,6 @@ const ADD: &str = "/calculator.v1.Calculator/Add";
 const DIVIDE: &str = "/calculator.v1.Calculator/Divide";
 const BINARY: &str = "application/grpc-web+proto";
 const TEXT: &str = "application/grpc-web-text+proto";
-
-/// One gRPC-Web message frame: flag 0, big-endian length, the message.
-fn frame(message: &impl Message) -> Vec<u8> {
-    let body = message.encode_to_vec();
-    let mut framed = vec![0u8];
-    framed.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    framed.extend_from_slice(&body);
-    framed
-}
 
 /// A gRPC-Web request for `path`, body encoded as `content_type` asks.
 fn grpc_web_request(uri: String, content_type: &str, framed: Vec<u8>) -> Request<Full<Bytes>> {
@@ -51,30 +44,6 @@ fn grpc_web_request(uri: String, content_type: &str, framed: Vec<u8>) -> Request
         .header("x-grpc-web", "1")
         .body(Full::new(Bytes::from(body)))
         .unwrap()
-}
-
-/// The frames of a gRPC-Web body: the messages, then the trailer block.
-fn frames(mut body: &[u8]) -> (Vec<Bytes>, String) {
-    let (mut messages, mut trailers) = (Vec::new(), String::new());
-    while body.len() >= 5 {
-        let len = u32::from_be_bytes(body[1..5].try_into().unwrap()) as usize;
-        let payload = &body[5..5 + len];
-        if body[0] & 0x80 != 0 {
-            trailers.push_str(std::str::from_utf8(payload).unwrap());
-        } else {
-            messages.push(Bytes::copy_from_slice(payload));
-        }
-        body = &body[5 + len..];
-    }
-    assert!(body.is_empty(), "the body is whole frames");
-    (messages, trailers)
-}
-
-/// A text reply is base64 groups, each padded on its own (grpc-web allows it).
-fn decode_text(body: &[u8]) -> Vec<u8> {
-    body.chunks(4)
-        .flat_map(|group| BASE64.decode(group).expect("base64"))
-        .collect()
 }
 
 /// Over a socket: the reply carries `content-length`, not chunked encoding,

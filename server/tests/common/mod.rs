@@ -361,3 +361,37 @@ pub fn grpc_request(
         .body(http_body_util::Full::new(bytes::Bytes::from(body)))
         .unwrap()
 }
+
+/// Splits a gRPC-Web body into its messages and its trailer block.
+pub fn grpc_web_frames(mut body: &[u8]) -> (Vec<bytes::Bytes>, String) {
+    let (mut messages, mut trailers) = (Vec::new(), String::new());
+    while body.len() >= 5 {
+        let len = u32::from_be_bytes(body[1..5].try_into().unwrap()) as usize;
+        let payload = &body[5..5 + len];
+        if body[0] & 0x80 != 0 {
+            trailers.push_str(std::str::from_utf8(payload).unwrap());
+        } else {
+            messages.push(bytes::Bytes::copy_from_slice(payload));
+        }
+        body = &body[5..][len..];
+    }
+    assert!(
+        body.is_empty(),
+        "a gRPC-Web body must be whole frames, {} bytes left over",
+        body.len()
+    );
+    (messages, trailers)
+}
+
+/// Decodes a grpc-web-text reply: base64 groups, each padded on its own (the
+/// grpc-web spec allows it), so four characters — one group — at a time.
+pub fn grpc_web_text_decode(body: &[u8]) -> Vec<u8> {
+    use base64::Engine;
+    body.chunks(4)
+        .flat_map(|group| {
+            base64::engine::general_purpose::STANDARD
+                .decode(group)
+                .expect("a grpc-web-text reply is base64")
+        })
+        .collect()
+}
