@@ -144,7 +144,7 @@ describe('the lab', () => {
     await page.click('button.lesson[data-lesson="withdraw"]');
     const error = page.locator('[data-testid="lab-error"]');
     await error.waitFor({ timeout: 30_000 });
-    assert.match(await error.innerText(), /setting up the step failed: UNKNOWN .*server is not running/s);
+    assert.match(await error.innerText(), /setting up the step failed with UNKNOWN\b.*server is not running/s);
     assert.equal(await page.isEnabled('button.lesson[data-lesson="withdraw"]'), true, 'the page is usable again');
     await page.locator('.lesson-text[data-phase="failed"]').waitFor();
     assert.equal(await page.locator('[data-testid="conclusion"]').count(), 0, 'no conclusion for a lesson that did not run');

@@ -6,6 +6,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARTIFACTS, openPage, useLab } from '../lib/lab.mjs';
 
@@ -36,6 +37,10 @@ async function runLesson(id) {
     tokens: await rows(page, 'svg[data-plot="budget"] [data-tokens]'),
     error: await page.locator('[data-testid="lab-error"]').count(),
   };
+  // The numbers a student reads, kept for the README's lesson table.
+  const record = { lesson: id, truth: drawn.truth, summary: drawn.summary };
+  writeFileSync(join(ARTIFACTS, `lesson-${id}.json`), JSON.stringify(record, null, 2));
+  console.log(`lesson ${id}:`, JSON.stringify(record));
   return { page, problems, drawn };
 }
 
