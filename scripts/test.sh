@@ -2,7 +2,8 @@
 # Runs every check of the lab, the same way on a laptop and in CI:
 # formatting, clippy (native and wasm32), the native tests (unit and
 # integration over real sockets), the wasm32 build, and the browser tests in
-# headless Chromium. Installs whatever is missing first (scripts/setup.sh --tests).
+# headless Chromium, and the page's download size against its budget.
+# Installs whatever is missing first (scripts/setup.sh --tests).
 #
 # Every step runs even if an earlier one failed, so one run shows everything;
 # the summary at the end lists each step and counts the tests.
@@ -66,6 +67,7 @@ step "wasm32 tests in headless Chromium (wasm-bindgen-test)" env CHROMEDRIVER=/u
 step "server build for the interop and browser tests" cargo build -p rpc-lab-server --locked
 step "interop: a stock Python grpcio client against the real server" interop/python/.venv/bin/python -m pytest -q -p no:cacheprovider interop/python
 step "browser tests (headless Chromium, real server, trunk serve)" npm --prefix e2e test
+step "the page's download size (gzipped wasm) within its budget" scripts/wasm-size.sh
 
 echo
 echo "==> summary"

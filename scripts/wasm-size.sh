@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # The page's download size: builds the release page (the size-optimised
 # `wasm-release` profile, exactly what `./lab run` serves) and reports the
-# WebAssembly module's size, raw and gzipped, against the 180 KB budget.
-# Exits 1 when the module is over budget.
+# WebAssembly module's size, raw and gzipped, against its budget.
+# Exits 1 when the module is over budget; `./lab test` runs it as a step.
+#
+# The budget: 300 KiB gzipped for the page as it was before the 2026-11-30
+# round (plots and lessons: 299 KiB), plus at most 40 KiB for that round's
+# features, each measured (README, "The lab page"). A student feels the
+# wait, not the bytes: served compressed, the page is interactive in about
+# 2 s on Chrome's "Slow 4G" profile. Raise it only with a measured reason.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -n "${NO_COLOR:-}" ] && export NO_COLOR=true # trunk wants true/false
-budget=$((180 * 1024))
+budget=$((340 * 1024))
 dist="target/wasm-size-dist"
 trunk build --release --offline --dist "$dist" >"$dist.log" 2>&1 || { cat "$dist.log"; exit 1; }
 wasm=$(ls "$dist"/*.wasm)
