@@ -45,6 +45,45 @@ impl Shown {
     }
 }
 
+/// What a step picker shows: its default until the student picks, then the
+/// pick — but only until a new step arrives. A pick is remembered with the
+/// number of steps the log had when it was made; a new run (or a fresh
+/// lesson log) changes that number, and the plot goes back to its default,
+/// so the newest step is never hidden behind an old choice. (Remembering a
+/// pick by its position alone kept showing a lesson's step after a manual
+/// run, which looked like the manual run had drawn nothing.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pick {
+    default: Shown,
+    chosen: Option<(Shown, usize)>,
+}
+
+impl Pick {
+    /// Nothing picked yet: `default` is shown.
+    pub fn new(default: Shown) -> Self {
+        Pick {
+            default,
+            chosen: None,
+        }
+    }
+
+    /// The student picked `shown` while the log had `steps` steps.
+    pub fn choose(self, shown: Shown, steps: usize) -> Self {
+        Pick {
+            chosen: Some((shown, steps)),
+            ..self
+        }
+    }
+
+    /// What to show in a log that has `steps` steps now.
+    pub fn shown(self, steps: usize) -> Shown {
+        match self.chosen {
+            Some((shown, at)) if at == steps => shown,
+            _ => self.default,
+        }
+    }
+}
+
 /// The steps a picker offers, oldest first.
 pub fn picker_steps(steps: usize) -> Range<usize> {
     steps.saturating_sub(PICKER_STEPS)..steps
@@ -115,16 +154,27 @@ pub fn shared_axis(windows: &[StepWindow<'_>], ticks: usize) -> TimeAxis {
     TimeAxis::covering(0.0, longest, ticks)
 }
 
+/// The step whose calls span `at_ms` (or the newest that began before it),
+/// with its clock: where a plot of something only that step had — a
+/// breaker, a budget — puts its zero and its end.
+pub fn step_at(log: &RunLog, at_ms: f64) -> Option<StepWindow<'_>> {
+    windows(log, None, 0)
+        .into_iter()
+        .rev()
+        .find(|w| w.start_ms <= at_ms)
+}
+
+/// One step's clock, without its calls: `None` if it has no calls.
+pub fn step_window(log: &RunLog, step: usize) -> Option<StepWindow<'_>> {
+    windows(log, Some(step), 0).into_iter().next()
+}
+
 /// When the step running at `at_ms` ended (or the log's latest time, if no
 /// step's calls span it): where a plot of something that only that step had
 /// — a breaker, a budget — should stop, rather than stretch on through later
 /// runs without one.
 pub fn step_end_at(log: &RunLog, at_ms: f64) -> f64 {
-    windows(log, None, 0)
-        .iter()
-        .rev()
-        .find(|w| w.start_ms <= at_ms)
-        .map_or(log.last_ms, |w| w.end_ms.max(at_ms))
+    step_at(log, at_ms).map_or(log.last_ms, |w| w.end_ms.max(at_ms))
 }
 
 /// A step's name: its label, or "step N" when it has none.
@@ -172,6 +222,34 @@ mod tests {
         assert_eq!(Shown::Step(7).resolve(3), Some(2));
         assert_eq!(Shown::All.resolve(3), None);
         assert_eq!(Shown::Latest.resolve(1), Some(0));
+    }
+
+    #[test]
+    fn a_new_step_resets_a_pick_to_the_default() {
+        let pick = Pick::new(Shown::Latest);
+        assert_eq!(pick.shown(2), Shown::Latest);
+        // A lesson of two steps; the student looks at its first.
+        let pick = pick.choose(Shown::Step(0), 2);
+        assert_eq!(pick.shown(2), Shown::Step(0), "kept while no step is added");
+        // A manual run adds a third step: the newest is shown again.
+        assert_eq!(pick.shown(3), Shown::Latest);
+        assert_eq!(pick.shown(3).resolve(3), Some(2));
+        // A new lesson starts a fresh log with fewer steps: reset too.
+        assert_eq!(pick.shown(1), Shown::Latest);
+        let all = Pick::new(Shown::All).choose(Shown::Step(1), 2);
+        assert_eq!(all.shown(3), Shown::All, "back to this plot's own default");
+    }
+
+    #[test]
+    fn a_one_step_plot_finds_the_step_of_a_sample() {
+        let log = log(&[(0, 10.0, Some(400.0)), (1, 45_000.0, Some(45_030.0))]);
+        let step = step_at(&log, 200.0).expect("a step");
+        assert_eq!((step.step, step.start_ms, step.end_ms), (0, 10.0, 400.0));
+        assert_eq!(step_at(&log, 45_020.0).map(|w| w.step), Some(1));
+        assert_eq!(step_at(&log, 5.0), None, "before any call");
+        let second = step_window(&log, 1).expect("step 1 has calls");
+        assert_eq!((second.start_ms, second.duration_ms()), (45_000.0, 30.0));
+        assert_eq!(step_window(&log, 2), None);
     }
 
     #[test]

@@ -30,7 +30,7 @@ use super::step_picker::StepPicker;
 use crate::attempt_rate::{RateBins, concentration, sent_starts};
 use crate::plot_scale::{Linear, format_ms, px, row_height};
 use crate::run_log::{AttemptOutcome, AttemptSegment, BackoffGap, CallRow, LogView, code_label};
-use crate::step_view::{Shown, StepWindow, picker_steps, shared_axis, step_name, windows};
+use crate::step_view::{Pick, Shown, StepWindow, picker_steps, shared_axis, step_name, windows};
 
 /// The drawing's size in SVG units. The page content is about 850 CSS pixels
 /// wide at 1280×720, so one unit is about one pixel there.
@@ -362,13 +362,14 @@ fn legend_entry(outcome: AttemptOutcome) -> Html {
 #[component]
 pub fn AttemptTimeline(props: &Props) -> Html {
     // Every step by default: a lesson is a comparison, and its blocks are
-    // named and each on its own clock. The picker narrows it to one step.
-    let shown = use_state(|| Shown::All);
+    // named and each on its own clock. The picker narrows it to one step,
+    // until the next step arrives.
+    let pick = use_state(|| Pick::new(Shown::All));
     let log = props.log.log.borrow();
     let total = log.calls.len();
     let attempts: usize = log.calls.iter().map(CallRow::attempts_sent).sum();
     let steps = log.steps();
-    let step = shown.resolve(steps);
+    let step = pick.shown(steps).resolve(steps);
     let windows = windows(&log, step, props.max_rows);
     // Every step on its own clock, on one axis as long as the longest step
     // shown, so equal lengths mean equal durations in every block.
@@ -416,11 +417,11 @@ pub fn AttemptTimeline(props: &Props) -> Html {
         .collect();
 
     let picker = (steps > 1).then(|| {
-        let shown = shown.clone();
+        let pick = pick.clone();
         html! {
             <StepPicker steps={picker_steps(steps)} labels={props.labels.clone()} shown={step}
                 purpose="which step the timeline shows"
-                on_pick={Callback::from(move |pick| shown.set(pick))} />
+                on_pick={Callback::from(move |shown| pick.set(pick.choose(shown, steps)))} />
         }
     });
 

@@ -13,7 +13,7 @@ use super::latency_histogram::{Fill, LatencyHistogram};
 use super::step_picker::StepPicker;
 use crate::latency::{Bins, attempt_timeouts, summarize};
 use crate::run_log::LogView;
-use crate::step_view::{Shown, picker_steps};
+use crate::step_view::{Pick, Shown, picker_steps};
 
 const BINS: usize = 24;
 
@@ -27,10 +27,11 @@ pub struct Props {
 
 #[component]
 pub fn LatencyPanel(props: &Props) -> Html {
-    let shown = use_state(|| Shown::Latest);
+    // The newest step by default, and again after every new step.
+    let pick = use_state(|| Pick::new(Shown::Latest));
     let log = props.log.log.borrow();
     let steps = log.steps();
-    let step = match shown.resolve(steps) {
+    let step = match pick.shown(steps).resolve(steps) {
         // A plain run's one step is the whole log.
         Some(_) if steps == 1 => None,
         step => step,
@@ -43,11 +44,11 @@ pub fn LatencyPanel(props: &Props) -> Html {
     // A lesson's steps differ in one setting; mixing their latencies would
     // blur exactly the difference the lesson is about.
     let picker = (steps > 1).then(|| {
-        let shown = shown.clone();
+        let pick = pick.clone();
         html! {
             <StepPicker steps={picker_steps(steps)} labels={props.labels.clone()} shown={step}
                 purpose="which calls the histograms show"
-                on_pick={Callback::from(move |pick| shown.set(pick))} />
+                on_pick={Callback::from(move |shown| pick.set(pick.choose(shown, steps)))} />
         }
     });
 
