@@ -93,6 +93,33 @@ pub fn explain(code: Code) -> &'static str {
     }
 }
 
+/// What a failed call means when the client sent no request at all: its own
+/// circuit breaker refused the call before the first attempt.
+///
+/// The code on such a failure is `UNAVAILABLE` (as gRPC clients report a
+/// refusal of their own), but [`explain`]'s sentence for that code warns
+/// that the operation may already have run — false here, and exactly the
+/// wrong lesson: a refusal with nothing sent is the one failure that is
+/// certainly safe to send again.
+pub const NOTHING_SENT: &str = "The client itself refused the call and sent no request, so \
+     the server did nothing: sending it again is safe. It will be refused the same way \
+     until the circuit breaker lets a probe through and the probe succeeds.";
+
+/// What a failed call means for the caller, given how many attempts were
+/// actually sent: [`NOTHING_SENT`] when none was, else [`explain`] of the
+/// last attempt's code.
+///
+/// Only the breaker refuses a call before its first attempt; a retry budget
+/// refuses *retries*, so when it stops a call at least one attempt went out,
+/// and the last attempt's code is the truth about that attempt.
+pub fn explain_attempts(code: Code, attempts_sent: u32) -> &'static str {
+    if attempts_sent == 0 {
+        NOTHING_SENT
+    } else {
+        explain(code)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,5 +174,25 @@ mod tests {
         assert!(explain(Code::Unavailable).contains("may already have run"));
         assert!(explain(Code::DeadlineExceeded).contains("may still have done the work"));
         assert!(explain(Code::InvalidArgument).contains("fail the same way"));
+    }
+
+    /// A call refused by the client's own breaker reached no server: its
+    /// explanation must not suggest the operation may have run, and it says
+    /// that trying again is safe. With an attempt sent, the code's own
+    /// explanation stands (it may have run).
+    #[test]
+    fn a_call_the_client_never_sent_cannot_have_run() {
+        let unsent = explain_attempts(Code::Unavailable, 0);
+        assert!(!unsent.contains("may already have run"), "{unsent}");
+        assert!(unsent.contains("sent no request") && unsent.contains("did nothing"));
+        assert!(unsent.contains("again is safe"));
+        assert_eq!(
+            explain_attempts(Code::Unavailable, 1),
+            explain(Code::Unavailable)
+        );
+        assert_eq!(
+            explain_attempts(Code::DeadlineExceeded, 3),
+            explain(Code::DeadlineExceeded)
+        );
     }
 }

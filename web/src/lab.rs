@@ -232,7 +232,7 @@ pub fn describe_failure(
         status::code_name(error.status.code()),
         if attempts == 1 { "" } else { "s" },
         error.gave_up.explain(),
-        status::explain(error.status.code()),
+        status::explain_attempts(error.status.code(), error.attempts),
     )
 }
 
@@ -279,6 +279,33 @@ mod tests {
             text.contains("failed with UNAVAILABLE. The client gave up after 3 attempts: every"),
             "{text}"
         );
+    }
+
+    /// A student's report: a breaker rejection said "no request was sent",
+    /// then "the operation may already have run once" — the generic advice for
+    /// UNAVAILABLE. With nothing sent, nothing ran, and the page says so.
+    #[test]
+    fn a_breaker_rejection_never_suggests_the_call_may_have_run() {
+        let rejected = CallError {
+            status: Status::unavailable(
+                "the circuit breaker is open: the call failed at once and no request was sent",
+            ),
+            attempts: 0,
+            gave_up: GaveUp::BreakerOpen,
+        };
+        assert!(rejected.rejected_by_breaker());
+        let text = describe_failure("circuit breaker", 25, LabOperation::Deposit, &rejected);
+        assert!(!text.contains("may already have run"), "{text}");
+        assert!(text.contains("the server did nothing"), "{text}");
+        // A lost reply, retried until the breaker opened: attempts went out,
+        // so the warning that the operation may have run is still true.
+        let after_attempts = CallError {
+            status: Status::unavailable("reply lost"),
+            attempts: 2,
+            gave_up: GaveUp::BreakerOpen,
+        };
+        let text = describe_failure("run", 3, LabOperation::Withdraw, &after_attempts);
+        assert!(text.contains("may already have run"), "{text}");
     }
 
     /// Issue 10: a `GetBalance` run showed "+1 duplicate" because the page's
