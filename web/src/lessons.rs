@@ -245,7 +245,12 @@ fn service_down() -> Lesson {
                      a millisecond, sending nothing. After 800 ms it let one probe through \
                      (half-open); the outage was not over, the probe timed out, and the breaker \
                      reopened for twice as long. Once the service was back the next probe \
-                     succeeded and the breaker closed.",
+                     succeeded and the breaker closed. That is the breaker's cost: it learns \
+                     of the recovery only from a probe, so calls that would have succeeded \
+                     were refused while it stayed open after the service was back (up to its \
+                     open time, which grows after each failed probe) and until a probe got \
+                     through. Here only about a dozen calls succeeded with the breaker, against \
+                     30 without it — see 'OK' in the run summary.",
         seed: 3,
         steps: vec![
             payments("no breaker", false),
@@ -353,9 +358,13 @@ fn one_slow_call() -> Lesson {
         conclusion: "The calls are asynchronous: while one row waits, the other rows keep \
                      starting and finishing — nothing is blocked, but without a timeout the \
                      stuck call itself takes 2 s. With a 300 ms per-attempt timeout the stuck \
-                     attempt is abandoned (the server, told by grpc-timeout, does not execute \
-                     it) and a retry answers at once: the slowest call drops from 2 s to about \
-                     300 ms.",
+                     attempt is abandoned and a retry answers at once: the slowest call drops \
+                     from 2 s to about 300 ms. The abandoned attempt did not execute only \
+                     because its deadline (sent as grpc-timeout) ran out during the injected \
+                     delay, before the server started the work. A timeout is not a cancel: a \
+                     request the server starts before the deadline runs to the end even if the \
+                     client gives up meanwhile — the client then sees DEADLINE_EXCEEDED for work \
+                     that was done.",
         seed: 17,
         steps: vec![sums("no timeout", 0), sums("300 ms per attempt", 300)],
     }
@@ -388,6 +397,26 @@ mod tests {
             }
             assert_eq!(find(lesson.id).as_ref(), Some(lesson));
         }
+    }
+
+    /// A student's report: lesson texts that were false or hid a cost. The
+    /// timeout lesson said flatly the server does not execute an abandoned
+    /// attempt (only true when the deadline passes before the work starts);
+    /// the breaker lesson gave the benefit but not the refused calls after
+    /// the recovery.
+    #[test]
+    fn conclusions_state_their_conditions_and_costs() {
+        let slow = find("one-slow-call").unwrap().conclusion;
+        assert!(!slow.contains("does not execute it"), "{slow}");
+        assert!(
+            slow.contains("before the server started the work"),
+            "{slow}"
+        );
+        assert!(slow.contains("not a cancel"), "{slow}");
+        let down = find("service-down").unwrap().conclusion;
+        assert!(down.contains("cost"), "{down}");
+        assert!(down.contains("refused while it stayed open after the service was back"));
+        assert!(down.contains("30 without it"), "{down}");
     }
 
     #[test]
