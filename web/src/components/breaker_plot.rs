@@ -15,8 +15,8 @@ use rpc_lab::resilience::BreakerState;
 use yew::prelude::*;
 
 use crate::plot_scale::{Linear, MAX_POINTS, TimeAxis, downsample, format_ms, format_number, px};
-use crate::run_log::{BreakerSpan, LogView, Sample};
-use crate::step_view::step_name;
+use crate::run_log::{BreakerSpan, LogView, RunLog, Sample};
+use crate::step_view::{step_name, step_window};
 
 const WIDTH: f64 = 840.0;
 const LEFT: f64 = 66.0;
@@ -30,6 +30,11 @@ const CHART_H: f64 = 180.0;
 const BOTTOM: f64 = 46.0;
 const HEIGHT: f64 = CHART_TOP + CHART_H + BOTTOM;
 const TICKS: usize = 8;
+/// The narrowest band span drawn, in SVG units (the SVG is never shown
+/// narrower than 720 px of its 840). A breaker can pass through a state in
+/// an instant — half-open, then closed by the first probe's success — and a
+/// span of zero width would hide a state it really was in.
+pub const MIN_SPAN_W: f64 = 6.0;
 
 /// Every state, in legend order, with what it means for a call.
 const STATES: [(BreakerState, &str); 5] = [
@@ -48,7 +53,7 @@ pub struct Props {
     pub log: LogView,
     /// The failure rate (%) that opens the breaker; `None` without a breaker.
     pub threshold: Option<f64>,
-    /// The steps' names, for the marks where a lesson step's fresh breaker begins.
+    /// The steps' names, to say which step's breaker is shown.
     #[prop_or_default]
     pub labels: Vec<String>,
 }
@@ -95,18 +100,82 @@ fn patterns() -> Html {
     }
 }
 
+/// One step's breaker on that step's clock — time since the step's first
+/// call began, the timeline's clock — so the plots' times can be read
+/// against each other.
+#[derive(Debug, PartialEq)]
+struct StepBreaker {
+    step: usize,
+    /// Its state spans; every open span is closed at `end_ms`.
+    spans: Vec<BreakerSpan>,
+    failure_rate: Vec<Sample>,
+    /// Where the step's breaker stopped (or now, while it runs).
+    end_ms: f64,
+}
+
+/// The newest step's breaker (the step of the newest span), on its clock.
+/// An earlier step's breaker was a different caller's; a lesson's steps are
+/// compared step by step in the timeline and the summary.
+fn newest_breaker(log: &RunLog) -> Option<StepBreaker> {
+    let step = log.breaker.last()?.step;
+    let spans: Vec<&BreakerSpan> = log.breaker.iter().filter(|s| s.step == step).collect();
+    let first = spans[0].start_ms;
+    let last = spans[spans.len() - 1].end_ms.unwrap_or(log.last_ms);
+    // The step's zero is its first call's start, as on the timeline; the
+    // breaker is made a moment before it, and is drawn from zero.
+    let zero = step_window(log, step).map_or(first, |w| w.start_ms);
+    let on_clock = |ms: f64| (ms - zero).max(0.0);
+    Some(StepBreaker {
+        step,
+        spans: spans
+            .iter()
+            .map(|span| BreakerSpan {
+                step,
+                state: span.state,
+                start_ms: on_clock(span.start_ms),
+                end_ms: Some(on_clock(span.end_ms.unwrap_or(last))),
+            })
+            .collect(),
+        failure_rate: log
+            .failure_rate
+            .iter()
+            .filter(|s| s.at_ms >= first && s.at_ms <= last)
+            .map(|s| Sample {
+                at_ms: on_clock(s.at_ms),
+                value: s.value,
+            })
+            .collect(),
+        end_ms: on_clock(last),
+    })
+}
+
+/// Where each band span is drawn, as (x, width): at least `min_w` wide, and
+/// never starting before the previous one ends, so a span that lasted no
+/// time is not drawn under its neighbour. (The band may then reach a few
+/// units past the axis's end, into the plot's margin.)
+fn band_layout(spans: &[(f64, f64)], min_w: f64) -> Vec<(f64, f64)> {
+    let mut previous_end = f64::NEG_INFINITY;
+    spans
+        .iter()
+        .map(|&(x0, x1)| {
+            let start = x0.max(previous_end);
+            let width = (x1 - start).max(min_w);
+            previous_end = start + width;
+            (start, width)
+        })
+        .collect()
+}
+
 /// One stretch of the band: the breaker stayed in one state.
-fn band_segment(span: &BreakerSpan, x: &Linear, now: f64) -> Html {
-    let end = span.end_ms.unwrap_or(now);
-    let (x0, x1) = (x.at(span.start_ms), x.at(end));
-    let width = (x1 - x0).max(1.0);
+fn band_segment(span: &BreakerSpan, (x0, width): (f64, f64)) -> Html {
+    let end = span.end_ms.unwrap_or(span.start_ms);
     let (fill, stroke) = look(span.state);
     let name = span.state.name();
     // The name is written inside when it fits (about 7 units a letter).
     let fits = width > name.len() as f64 * 7.0 + 8.0;
     html! {
         <g class={classes!("band", name)} data-state={name} data-step={span.step.to_string()}
-           data-start-ms={format!("{:.3}", span.start_ms)} data-end-ms={format!("{end:.3}")}>
+           data-x={px(x0)} data-width={px(width)} data-start-ms={format!("{:.3}", span.start_ms)} data-end-ms={format!("{end:.3}")}>
             <title>{ format!("{name} from {} to {} ({})", format_ms(span.start_ms), format_ms(end), format_ms(end - span.start_ms)) }</title>
             <rect x={px(x0)} y={px(TOP)} width={px(width)} height={px(BAND_H)} fill={fill} stroke={stroke} />
             if fits {
@@ -176,31 +245,33 @@ fn threshold_line(threshold: f64, y: &Linear) -> Html {
 #[component]
 pub fn BreakerPlot(props: &Props) -> Html {
     let log = props.log.log.borrow();
-    let spans = &log.breaker;
-    let Some(current) = spans.last() else {
+    let Some(breaker) = newest_breaker(&log) else {
         return html! {
             <p class="plot-off" data-plot-off="breaker">
                 { "The circuit breaker is off: switch it on under Client policy to see its state here." }
             </p>
         };
     };
+    let spans = &breaker.spans;
+    let current = &spans[spans.len() - 1];
 
-    // From the first breaker's start: earlier steps without one have nothing
-    // to draw here, and would squash the band into a corner.
-    // To where the last breaker stopped: a later run without one would
-    // stretch the axis and squash the band.
-    let end = current.end_ms.unwrap_or(log.last_ms);
-    let axis = TimeAxis::covering(spans[0].start_ms, end, TICKS);
+    // The newest step's breaker, on the step's own clock: from its first
+    // call to where its breaker stopped (a later run without a breaker
+    // would otherwise stretch the axis and squash the band).
+    let end = breaker.end_ms;
+    let axis = TimeAxis::covering(0.0, end, TICKS);
     let x = axis.scale(LEFT, WIDTH - RIGHT);
     let y = Linear::new((0.0, 100.0), (CHART_TOP + CHART_H, CHART_TOP));
-    let samples = downsample(&log.failure_rate, MAX_POINTS);
-    // Where each lesson step after the first begins: a fresh breaker.
-    let step_starts: Vec<(usize, f64)> = spans
-        .windows(2)
-        .filter(|pair| pair[0].step != pair[1].step)
-        .map(|pair| (pair[1].step, pair[1].start_ms))
-        .collect();
+    let samples = downsample(&breaker.failure_rate, MAX_POINTS);
     let breaks: Vec<f64> = spans.iter().skip(1).map(|span| span.start_ms).collect();
+    let layout = band_layout(
+        &spans
+            .iter()
+            .map(|span| (x.at(span.start_ms), x.at(span.end_ms.unwrap_or(end))))
+            .collect::<Vec<_>>(),
+        MIN_SPAN_W,
+    );
+    let step_label = (log.steps() > 1).then(|| step_name(&props.labels, breaker.step));
 
     let time_ticks = axis.ticks().map(|ms| {
         let at = px(x.at(ms));
@@ -220,17 +291,6 @@ pub fn BreakerPlot(props: &Props) -> Html {
             </g>
         }
     });
-    let step_lines = step_starts.iter().map(|&(step, ms)| {
-        let at = px(x.at(ms));
-        html! {
-            <g class="step-marker" data-step-start={step.to_string()}>
-                <line x1={at.clone()} x2={at.clone()} y1={px(TOP)} y2={px(CHART_TOP + CHART_H)}
-                      stroke="#8a93a6" stroke-dasharray="6 3" />
-                <text class="step-label" x={px(x.at(ms) + 4.0)} y={px(CHART_TOP - 5.0)}>{ step_name(&props.labels, step) }</text>
-            </g>
-        }
-    });
-
     let mut label = format!(
         "Circuit breaker: {} state spans, now {}",
         spans.len(),
@@ -245,11 +305,16 @@ pub fn BreakerPlot(props: &Props) -> Html {
 
     html! {
         <figure class="plot breaker-plot">
+            if let Some(name) = &step_label {
+                <figcaption class="plot-step">{ format!("Step shown: {name} (the newest step with a breaker)") }</figcaption>
+            }
             <svg viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img" aria-label={label}
-                 data-plot="breaker" data-spans={spans.len().to_string()} data-state={current.state.name()}>
+                 data-plot="breaker" data-spans={spans.len().to_string()} data-state={current.state.name()}
+                 data-step={breaker.step.to_string()} data-axis-end-ms={format!("{:.3}", axis.end_ms)}
+                 data-min-span-width={px(MIN_SPAN_W)}>
                 { patterns() }
                 <text class="axis-label" x={px(LEFT - 6.0)} y={px(TOP + BAND_H / 2.0 + 4.0)} text-anchor="end">{ "breaker" }</text>
-                { for spans.iter().map(|span| band_segment(span, &x, log.last_ms)) }
+                { for spans.iter().zip(&layout).map(|(span, &place)| band_segment(span, place)) }
                 { for rate_ticks }
                 { for time_ticks }
                 <line class="axis" x1={px(LEFT)} x2={px(WIDTH - RIGHT)} y1={px(CHART_TOP + CHART_H)} y2={px(CHART_TOP + CHART_H)} stroke="#5a6478" />
@@ -262,11 +327,10 @@ pub fn BreakerPlot(props: &Props) -> Html {
                     <text class="empty-note" x={px((LEFT + WIDTH - RIGHT) / 2.0)} y={px(CHART_TOP + CHART_H / 2.0)}
                           text-anchor="middle">{ "No failure rate yet: the window fills as attempts finish." }</text>
                 }
-                { for step_lines }
                 <text class="axis-label" x="14" y={px(CHART_TOP + CHART_H / 2.0)} text-anchor="middle"
                       transform={format!("rotate(-90 14 {})", px(CHART_TOP + CHART_H / 2.0))}>{ "failure rate in window (%)" }</text>
                 <text class="axis-label" x={px((LEFT + WIDTH - RIGHT) / 2.0)} y={px(HEIGHT - 8.0)}
-                      text-anchor="middle">{ "time since the run began" }</text>
+                      text-anchor="middle">{ "time since the step began" }</text>
             </svg>
             <ul class="plot-legend" aria-label="Breaker states">
                 { for STATES.iter().map(|&(state, meaning)| {
@@ -303,6 +367,66 @@ pub fn BreakerPlot(props: &Props) -> Html {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::time::Duration;
+
+    use crate::run_log::CallRow;
+
+    #[test]
+    fn a_state_that_lasted_no_time_is_still_drawn() {
+        // closed 0–100, open 100–300, half-open 300–300 (closed by the
+        // first probe at once), closed 300–400.
+        let spans = [(0.0, 100.0), (100.0, 300.0), (300.0, 300.0), (300.0, 400.0)];
+        let layout = band_layout(&spans, MIN_SPAN_W);
+        assert_eq!(layout[2], (300.0, MIN_SPAN_W), "half-open is visible");
+        assert_eq!(layout[3].0, 300.0 + MIN_SPAN_W, "and not drawn over");
+        for pair in layout.windows(2) {
+            assert!(pair[1].0 >= pair[0].0 + pair[0].1, "no overlap: {layout:?}");
+        }
+        assert!(layout.iter().all(|&(_, w)| w >= MIN_SPAN_W));
+        assert_eq!(layout[1], (100.0, 200.0), "wide spans keep their place");
+    }
+
+    #[test]
+    fn the_breaker_is_drawn_on_its_steps_clock() {
+        let mut log = RunLog::new(Duration::ZERO);
+        let call = |step, start_ms: f64, end_ms: f64| CallRow {
+            row: 0,
+            step,
+            operation: "add",
+            key: None,
+            start_ms,
+            end_ms: Some(end_ms),
+            code: None,
+            gave_up: None,
+            attempts: Vec::new(),
+            backoffs: Vec::new(),
+        };
+        // Step 0 had no breaker; step 1 began 5 s into the lesson.
+        log.calls.push(call(0, 0.0, 4_900.0));
+        log.calls.push(call(1, 5_000.0, 6_000.0));
+        let span = |state, start_ms, end_ms| BreakerSpan {
+            step: 1,
+            state,
+            start_ms,
+            end_ms: Some(end_ms),
+        };
+        log.breaker = vec![
+            span(BreakerState::Closed, 4_999.5, 5_400.0),
+            span(BreakerState::Open, 5_400.0, 6_000.0),
+        ];
+        log.failure_rate = vec![Sample {
+            at_ms: 5_200.0,
+            value: 50.0,
+        }];
+        log.last_ms = 9_000.0;
+        let drawn = newest_breaker(&log).expect("a breaker");
+        assert_eq!(drawn.step, 1);
+        let times: Vec<_> = drawn.spans.iter().map(|s| (s.start_ms, s.end_ms)).collect();
+        assert_eq!(times, [(0.0, Some(400.0)), (400.0, Some(1_000.0))]);
+        assert_eq!(drawn.end_ms, 1_000.0, "not stretched to the log's end");
+        assert_eq!(drawn.failure_rate[0].at_ms, 200.0);
+    }
 
     #[test]
     fn every_state_has_its_own_pattern() {

@@ -12,7 +12,8 @@ use yew::prelude::*;
 
 use crate::plot_scale::{Linear, MAX_POINTS, TimeAxis, downsample, format_ms, format_number, px};
 use crate::run_log::LogView;
-use crate::step_view::step_end_at;
+use crate::run_log::Sample;
+use crate::step_view::step_at;
 
 const WIDTH: f64 = 840.0;
 const LEFT: f64 = 66.0;
@@ -42,31 +43,39 @@ pub fn BudgetPlot(props: &Props) -> Html {
     };
     let log = props.log.log.borrow();
     let half = max_tokens / 2.0;
-    let samples = downsample(&log.tokens, MAX_POINTS);
-    // From a little before the first change: earlier steps of a lesson may
-    // have run without a budget, and would squash this one into a corner.
-    let first = samples.first().map_or(0.0, |s| s.at_ms);
-    // To the end of the step that last used the budget: a later run
-    // without one would squash this one into a corner too.
-    let end = samples
-        .last()
-        .map_or(log.last_ms, |s| step_end_at(&log, s.at_ms));
-    let from = (first - (end - first) * 0.05).max(0.0);
-    let axis = TimeAxis::covering(from, end, TICKS);
+    // The step that last used the budget, on its own clock (time since its
+    // first call began, as on the timeline): earlier steps may have run
+    // without a budget, and a later run without one would squash this one
+    // into a corner.
+    let (step, on_clock, end) = match log.tokens.last().and_then(|s| step_at(&log, s.at_ms)) {
+        Some(w) => (
+            Some(w.step),
+            step_samples(&log.tokens, w.start_ms, w.end_ms),
+            w.duration_ms(),
+        ),
+        None => (None, Vec::new(), 0.0),
+    };
+    let samples = downsample(&on_clock, MAX_POINTS);
+    let axis = TimeAxis::covering(0.0, end, TICKS);
     let x = axis.scale(LEFT, WIDTH - RIGHT);
     let y = Linear::new((0.0, max_tokens), (TOP + CHART_H, TOP));
 
-    // The bucket starts full; each sample is a new level, held until the
-    // next one (or until now, for the last).
-    let mut path = format!("M{} {}", px(x.at(from)), px(y.at(max_tokens)));
+    // A step line from the step's first change on: each sample is a new
+    // level, held until the next one (or the step's end, for the last).
+    // Nothing is drawn before the first change: whether the bucket was full
+    // then (a fresh caller) or left over from an earlier run is not logged.
+    let mut path = String::new();
     for sample in samples.iter() {
-        path.push_str(&format!(
-            " H{} V{}",
-            px(x.at(sample.at_ms)),
-            px(y.at(sample.value))
-        ));
+        let (at, level) = (px(x.at(sample.at_ms)), px(y.at(sample.value)));
+        if path.is_empty() {
+            path = format!("M{at} {level}");
+        } else {
+            path.push_str(&format!(" H{at} V{level}"));
+        }
     }
-    path.push_str(&format!(" H{}", px(x.at(end))));
+    if !path.is_empty() {
+        path.push_str(&format!(" H{}", px(x.at(end))));
+    }
 
     let points = samples.iter().map(|sample| {
         html! {
@@ -106,7 +115,8 @@ pub fn BudgetPlot(props: &Props) -> Html {
     html! {
         <figure class="plot budget-plot">
             <svg viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img" aria-label={label}
-                 data-plot="budget" data-max-tokens={format_number(max_tokens)} data-points={samples.len().to_string()}>
+                 data-plot="budget" data-max-tokens={format_number(max_tokens)} data-points={samples.len().to_string()}
+                 data-step={step.map_or(String::new(), |s| s.to_string())} data-axis-end-ms={format!("{:.3}", axis.end_ms)}>
                 { for time_ticks }
                 { for token_ticks }
                 <line class="axis" x1={px(LEFT)} x2={px(WIDTH - RIGHT)} y1={px(TOP + CHART_H)} y2={px(TOP + CHART_H)} stroke="#5a6478" />
@@ -126,8 +136,39 @@ pub fn BudgetPlot(props: &Props) -> Html {
                 <text class="axis-label" x="16" y={px(TOP + CHART_H / 2.0)} text-anchor="middle"
                       transform={format!("rotate(-90 16 {})", px(TOP + CHART_H / 2.0))}>{ "retry tokens" }</text>
                 <text class="axis-label" x={px((LEFT + WIDTH - RIGHT) / 2.0)} y={px(HEIGHT - 8.0)}
-                      text-anchor="middle">{ "time since the run began" }</text>
+                      text-anchor="middle">{ "time since the step began" }</text>
             </svg>
         </figure>
+    }
+}
+
+/// The samples taken during a step (`start_ms`..=`end_ms` on the log's
+/// clock), on the step's clock.
+fn step_samples(samples: &[Sample], start_ms: f64, end_ms: f64) -> Vec<Sample> {
+    samples
+        .iter()
+        .filter(|s| (start_ms..=end_ms).contains(&s.at_ms))
+        .map(|s| Sample {
+            at_ms: s.at_ms - start_ms,
+            value: s.value,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_steps_tokens_are_on_the_steps_clock() {
+        let sample = |at_ms, value| Sample { at_ms, value };
+        // An earlier step's tokens, then this step's, from 198.6 s into the session.
+        let samples = [
+            sample(900.0, 9.0),
+            sample(198_700.0, 8.0),
+            sample(200_000.0, 4.5),
+        ];
+        let shown = step_samples(&samples, 198_600.0, 200_050.0);
+        assert_eq!(shown, [sample(100.0, 8.0), sample(1_400.0, 4.5)]);
     }
 }
