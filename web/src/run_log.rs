@@ -454,6 +454,8 @@ pub struct Tally {
     pub attempts: usize,
     /// Calls that failed because the breaker was open (nothing sent).
     pub rejected: usize,
+    /// Attempts that timed out — attempts, not calls: a call may retry
+    /// after a timeout and succeed.
     pub timeouts: usize,
     pub replayed: usize,
     /// Attempts the server executed and then lost the reply of.

@@ -33,8 +33,15 @@ pub fn RunSummary(props: &Props) -> Html {
                     <th scope="col">{ "attempts sent" }</th>
                     <th scope="col">{ "per call" }</th>
                     <th scope="col">{ "rejected by breaker" }</th>
-                    <th scope="col">{ "timeouts" }</th>
-                    <th scope="col">{ "time in failed calls" }</th>
+                    // Attempts, not calls: a call can retry after a timeout and
+                    // still succeed (the timeouts lesson: 2 timed out, 0 failed).
+                    <th scope="col" title="Attempts given up on at their timeout; the call may have retried and succeeded.">
+                        { "attempts timed out" }
+                    </th>
+                    // Concurrent calls overlap, so this sum can exceed the wall time.
+                    <th scope="col" title="The failed calls' durations added up. Calls run concurrently, so this can be longer than the wall time.">
+                        { "time in failed calls (summed over calls)" }
+                    </th>
                     <th scope="col">{ "slowest call" }</th>
                     <th scope="col">{ "wall time" }</th>
                 </tr>
