@@ -104,6 +104,14 @@ pub struct StepWindow<'a> {
 }
 
 impl StepWindow<'_> {
+    /// The number of `calls[index]` within its step, from 1 in the order the
+    /// calls began: the number the status bar says ("keys on, call 10"),
+    /// since a run starts its calls in the order it numbers them. (The log's
+    /// own row numbers run on across steps, and disagreed with it.)
+    pub fn number(&self, index: usize) -> usize {
+        self.total - self.calls.len() + index + 1
+    }
+
     /// How long the step lasted (so far).
     pub fn duration_ms(&self) -> f64 {
         (self.end_ms - self.start_ms).max(0.0)
@@ -273,6 +281,11 @@ mod tests {
 
         let all = windows(&log, None, 75);
         let steps: Vec<usize> = all.iter().map(|w| w.step).collect();
+        assert_eq!(
+            (all[1].calls[0].row, all[1].number(0)),
+            (3, 1),
+            "calls are numbered from 1 in each step, as in the status bar"
+        );
         assert_eq!(steps, [0, 1, 2], "no step dropped");
         assert_eq!(
             shared_axis(&all, 8).end_ms,
@@ -303,6 +316,7 @@ mod tests {
         let window = &windows(&log, Some(0), 75)[0];
         assert_eq!((window.calls.len(), window.total), (75, 100));
         assert_eq!(window.calls[0].row, 26);
+        assert_eq!((window.number(0), window.number(74)), (26, 100));
         assert_eq!(
             window.start_ms, 0.0,
             "the step's clock starts with its first call"

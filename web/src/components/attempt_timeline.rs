@@ -185,22 +185,26 @@ impl Frame<'_> {
 
 /// One attempt: a bar from its start to its end (or to "now" while in
 /// flight), at least [`MIN_BAR_W`] wide, or a ✕ marker for a rejection.
-fn attempt_bar(call: &CallRow, attempt: &AttemptSegment, frame: &Frame<'_>, mid: f64) -> Html {
+fn attempt_bar(
+    call: &CallRow,
+    number: usize,
+    attempt: &AttemptSegment,
+    frame: &Frame<'_>,
+    mid: f64,
+) -> Html {
     let end = attempt.end_ms.unwrap_or(frame.now);
     let look = look(attempt.outcome);
     let hedge = if attempt.hedge { " (hedge)" } else { "" };
     let title = if attempt.outcome == AttemptOutcome::RejectedByBreaker {
         format!(
-            "call #{}, attempt {}: {} at {}",
-            call.row,
+            "call #{number}, attempt {}: {} at {}",
             attempt.number,
             attempt.outcome.label(),
             format_ms(attempt.start_ms - frame.origin)
         )
     } else {
         format!(
-            "call #{}, attempt {}{hedge}: {}, {} (from {} to {})",
-            call.row,
+            "call #{number}, attempt {}{hedge}: {}, {} (from {} to {})",
             attempt.number,
             attempt.outcome.label(),
             format_ms(end - attempt.start_ms),
@@ -254,24 +258,24 @@ fn backoff_line(gap: &BackoffGap, frame: &Frame<'_>, mid: f64) -> Html {
 }
 
 /// One call's row: its label, its attempts and the waits between them.
-fn call_row(call: &CallRow, index: usize, top: f64, frame: &Frame<'_>) -> Html {
+/// `number` is the call's number in its step (see [`StepWindow::number`]).
+fn call_row(call: &CallRow, number: usize, index: usize, top: f64, frame: &Frame<'_>) -> Html {
     let mid = top + frame.row_h / 2.0;
     let code = code_label(call.code);
     let summary = match call.elapsed_ms() {
         Some(ms) => format!(
-            "call #{}: {} ended {} after {} attempt(s), {}",
-            call.row,
+            "call #{number}: {} ended {} after {} attempt(s), {}",
             call.operation,
             code,
             call.attempts_sent(),
             format_ms(ms)
         ),
-        None => format!("call #{}: {} still running", call.row, call.operation),
+        None => format!("call #{number}: {} still running", call.operation),
     };
     // Compact rows cannot each carry a number: every fifth one does.
     let labelled = frame.row_h >= 11.0 || index % 5 == 0;
     html! {
-        <g class="call-row" data-row={call.row.to_string()} data-step={call.step.to_string()}
+        <g class="call-row" data-row={call.row.to_string()} data-number={number.to_string()} data-step={call.step.to_string()}
            data-operation={call.operation} data-code={code}
            data-attempts={call.attempts_sent().to_string()}>
             <title>{ summary }</title>
@@ -281,11 +285,11 @@ fn call_row(call: &CallRow, index: usize, top: f64, frame: &Frame<'_>) -> Html {
             }
             if labelled {
                 <text class="row-label" x={px(LEFT - 6.0)} y={px(mid + 4.0)} text-anchor="end">
-                    { format!("#{}", call.row) }
+                    { format!("#{number}") }
                 </text>
             }
             { for call.backoffs.iter().map(|gap| backoff_line(gap, frame, mid)) }
-            { for call.attempts.iter().map(|attempt| attempt_bar(call, attempt, frame, mid)) }
+            { for call.attempts.iter().map(|attempt| attempt_bar(call, number, attempt, frame, mid)) }
         </g>
     }
 }
@@ -311,8 +315,8 @@ fn step_block(
         format!(
             "{name} — {} calls, the newest {shown} drawn (#{}–#{})",
             window.total,
-            window.calls.first().map_or(0, |c| c.row),
-            window.calls.last().map_or(0, |c| c.row)
+            window.number(0),
+            window.total
         )
     } else {
         format!("{name} — {} calls", window.total)
@@ -329,7 +333,7 @@ fn step_block(
                   stroke="#1d2330" stroke-width="1.5" />
             <text class="step-label" x={px(LEFT + 6.0)} y={px(top + 15.0)}>{ heading }</text>
             { for window.calls.iter().enumerate().map(|(index, call)| {
-                call_row(call, index, rows_top + index as f64 * row_h, &frame)
+                call_row(call, window.number(index), index, rows_top + index as f64 * row_h, &frame)
             }) }
         </g>
     };
