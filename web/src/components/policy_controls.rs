@@ -3,7 +3,7 @@
 //! Every parameter of the resilience core is here, grouped by the question it
 //! answers, each with a sentence on what it does. The groups fold, and a
 //! folded group's heading still says what it is set to ("off", "opens at
-//! 50 % of 10 calls"), so the column fits beside the plots. A setting the
+//! 50 % of 10 attempts"), so the column fits beside the plots. A setting the
 //! core would refuse is listed under the controls in the core's own words.
 
 use rpc_lab::resilience::{ConfigError, Jitter};
@@ -80,7 +80,9 @@ fn breaker_state(p: &PolicyForm) -> String {
         return "off".to_owned();
     }
     format!(
-        "opens at {} % of {} calls, for {}",
+        // The breaker judges attempts (every attempt's outcome goes into its
+        // window), so that is the unit here and in the fields below.
+        "opens at {} % of {} attempts, for {}",
         format_number(p.breaker_threshold_pct),
         p.breaker_window_calls,
         format_ms(f64::from(p.breaker_open_ms))
@@ -199,15 +201,15 @@ pub fn PolicyControls(props: &Props) -> Html {
                     on_change={toggle(|p, on| p.breaker = on)} />
                 <NumberField id="breaker-threshold" label="Open at failure rate" unit="%" min={1.0} max={100.0}
                     value={p.breaker_threshold_pct} disabled={disabled || !p.breaker}
-                    hint="Of the calls in the window."
+                    hint="Of the attempts in the window."
                     on_change={number(|p, v| p.breaker_threshold_pct = v)} />
-                <NumberField id="breaker-window" label="Window" unit="calls" min={1.0} max={1000.0}
+                <NumberField id="breaker-window" label="Window" unit="attempts" min={1.0} max={1000.0}
                     value={f64::from(p.breaker_window_calls)} disabled={disabled || !p.breaker}
                     hint="The rate is over the last this-many attempts."
                     on_change={number(|p, v| p.breaker_window_calls = v as u32)} />
-                <NumberField id="breaker-minimum" label="Minimum calls" min={1.0} max={1000.0}
+                <NumberField id="breaker-minimum" label="Minimum attempts" min={1.0} max={1000.0}
                     value={f64::from(p.breaker_minimum_calls)} disabled={disabled || !p.breaker}
-                    hint="No judgement on fewer calls than this."
+                    hint="No judgement on fewer attempts than this."
                     on_change={number(|p, v| p.breaker_minimum_calls = v as u32)} />
                 <NumberField id="breaker-open" label="Open for" unit="ms" min={10.0} max={60000.0} step={10.0}
                     value={f64::from(p.breaker_open_ms)} disabled={disabled || !p.breaker}
@@ -257,7 +259,7 @@ mod tests {
         assert_eq!(timeouts_state(&changed), "no per attempt, 5 s deadline");
         assert_eq!(
             breaker_state(&changed),
-            "opens at 50 % of 6 calls, for 800 ms"
+            "opens at 50 % of 6 attempts, for 800 ms"
         );
         assert_eq!(budget_state(&changed), "10 tokens, +0.1 per success");
     }
