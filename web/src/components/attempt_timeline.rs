@@ -185,13 +185,7 @@ impl Frame<'_> {
 
 /// One attempt: a bar from its start to its end (or to "now" while in
 /// flight), at least [`MIN_BAR_W`] wide, or a ✕ marker for a rejection.
-fn attempt_bar(
-    call: &CallRow,
-    number: usize,
-    attempt: &AttemptSegment,
-    frame: &Frame<'_>,
-    mid: f64,
-) -> Html {
+fn attempt_bar(number: usize, attempt: &AttemptSegment, frame: &Frame<'_>, mid: f64) -> Html {
     let end = attempt.end_ms.unwrap_or(frame.now);
     let look = look(attempt.outcome);
     let hedge = if attempt.hedge { " (hedge)" } else { "" };
@@ -289,7 +283,7 @@ fn call_row(call: &CallRow, number: usize, index: usize, top: f64, frame: &Frame
                 </text>
             }
             { for call.backoffs.iter().map(|gap| backoff_line(gap, frame, mid)) }
-            { for call.attempts.iter().map(|attempt| attempt_bar(call, number, attempt, frame, mid)) }
+            { for call.attempts.iter().map(|attempt| attempt_bar(number, attempt, frame, mid)) }
         </g>
     }
 }
