@@ -116,8 +116,12 @@ pub struct Run {
     pub latencies: Vec<f64>,
     pub errors: usize,
     pub elapsed_ms: f64,
-    /// Bytes of one request body.
+    /// Bytes of one request body, computed for `add(1, 2)`: a fixed
+    /// reference, so the two protocols compare like with like.
     pub request_body_bytes: usize,
+    /// The smallest and largest request body actually sent: the calls are
+    /// `add(a, 2)` with `a` running 0, 1, … N−1, so they differ a little.
+    pub request_body_range: (usize, usize),
     /// Mean response body and transfer size, when the browser reveals them.
     pub response_body_bytes: Option<f64>,
     pub response_transfer_bytes: Option<f64>,
@@ -187,14 +191,28 @@ pub async fn run(
         latencies: latencies.into_inner(),
         errors: errors.get(),
         elapsed_ms,
-        request_body_bytes: match protocol {
-            // A gRPC-Web message: 1 flag byte, a 4-byte length, the protobuf.
-            Protocol::GrpcWeb => 5 + BinaryOperation { a: 1.0, b: 2.0 }.encoded_len(),
-            Protocol::Rest => rest_body(1.0, 2.0).len(),
-        },
+        request_body_bytes: request_body_len(protocol, 1.0, 2.0),
+        request_body_range: request_body_range(protocol, calls),
         response_body_bytes: body,
         response_transfer_bytes: transfer,
     }
+}
+
+/// The bytes of the request body of `add(a, b)`.
+pub fn request_body_len(protocol: Protocol, a: f64, b: f64) -> usize {
+    match protocol {
+        // A gRPC-Web message: 1 flag byte, a 4-byte length, the protobuf.
+        Protocol::GrpcWeb => 5 + BinaryOperation { a, b }.encoded_len(),
+        Protocol::Rest => rest_body(a, b).len(),
+    }
+}
+
+/// The smallest and largest request body of the `calls` calls a run sends,
+/// `add(a, 2)` for `a` = 0 … calls−1.
+pub fn request_body_range(protocol: Protocol, calls: usize) -> (usize, usize) {
+    (0..calls.max(1))
+        .map(|i| request_body_len(protocol, i as f64, 2.0))
+        .fold((usize::MAX, 0), |(lo, hi), n| (lo.min(n), hi.max(n)))
 }
 
 fn rest_body(a: f64, b: f64) -> String {
@@ -251,6 +269,17 @@ mod tests {
     use super::*;
 
     const PAGE: &str = "http://127.0.0.1:8080";
+
+    #[test]
+    fn the_bodies_sent_are_measured_not_assumed() {
+        // The reference call, add(1, 2).
+        assert_eq!(request_body_len(Protocol::GrpcWeb, 1.0, 2.0), 23);
+        assert_eq!(request_body_len(Protocol::Rest, 1.0, 2.0), 13);
+        // add(0, 2): protobuf leaves a zero out (proto3 default), JSON writes it.
+        assert_eq!(request_body_range(Protocol::GrpcWeb, 200), (14, 23));
+        // {"a":0,"b":2} … {"a":199,"b":2}.
+        assert_eq!(request_body_range(Protocol::Rest, 200), (13, 15));
+    }
 
     #[test]
     fn the_default_server_is_reached_through_the_proxy() {

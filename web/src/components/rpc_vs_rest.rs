@@ -180,7 +180,11 @@ fn results_view(grpc: &Run, rest: &Run) -> Html {
                 <td class="num">{ format!("{:.2}", summary.p90) }</td>
                 <td class="num">{ format!("{:.2}", summary.p99) }</td>
                 <td class="num">{ format!("{:.0}", summary.count as f64 / (run.elapsed_ms / 1000.0)) }</td>
-                <td class="num" data-field="request-bytes">{ run.request_body_bytes }</td>
+                <td class="num" data-field="request-bytes"
+                    data-sent-min={run.request_body_range.0.to_string()} data-sent-max={run.request_body_range.1.to_string()}
+                    title={format!("The calls sent, add(a, 2) for a = 0, 1, …, had bodies of {}–{} B", run.request_body_range.0, run.request_body_range.1)}>
+                    { run.request_body_bytes }
+                </td>
                 <td class="num" data-field="response-bytes">{ bytes(run.response_body_bytes) }</td>
                 <td class="num" data-field="transfer-bytes">{ bytes(run.response_transfer_bytes) }</td>
             </tr>
@@ -211,7 +215,7 @@ fn results_view(grpc: &Run, rest: &Run) -> Html {
                         <th scope="col" class="num">{ "p90 ms" }</th>
                         <th scope="col" class="num">{ "p99 ms" }</th>
                         <th scope="col" class="num">{ "calls/s" }</th>
-                        <th scope="col" class="num">{ "request body B (add(1, 2))" }</th>
+                        <th scope="col" class="num">{ "request body B of add(1, 2)" }</th>
                         <th scope="col" class="num">{ "response body B" }</th>
                         <th scope="col" class="num">{ "response with headers B" }</th>
                     </tr>
@@ -221,6 +225,16 @@ fn results_view(grpc: &Run, rest: &Run) -> Html {
                     { row(rest, &rest_summary) }
                 </tbody>
             </table>
+            <p class="hint" data-testid="sent-bodies">
+                { format!(
+                    "The request body column is computed for one reference call, add(1, 2). The calls sent were \
+                     add(a, 2) with a = 0, 1, … {}: their bodies were {}–{} B over gRPC-Web and {}–{} B as JSON \
+                     (protobuf does not send a = 0 at all: zero is its default).",
+                    grpc.latencies.len().saturating_sub(1),
+                    grpc.request_body_range.0, grpc.request_body_range.1,
+                    rest.request_body_range.0, rest.request_body_range.1,
+                ) }
+            </p>
             <p class="hint">
                 { "What to look for: both bodies are tiny. For add(1, 2) the JSON text ({\"a\":1,\"b\":2}, 13 bytes) is even \
                    shorter than protobuf's two 8-byte doubles plus gRPC-Web's 5-byte frame header (23 bytes); protobuf wins on \
