@@ -302,6 +302,129 @@ pub fn place_labels(anchors: &[f64], widths: &[f64], right: f64, gap: f64) -> Ve
     spots
 }
 
+/// Places the labels of marks drawn as vertical lines — a histogram's p50,
+/// p90, p99, a timeout — which run from their label down to the plot. As
+/// [`place_labels`], no two labels overlap; and, unlike it, no mark's line
+/// runs through another mark's label. (With [`place_labels`], p90 climbs
+/// above p50's label when they are close, and its dashed line then crosses
+/// "p50 …" on its way down.)
+///
+/// A label starts at its anchor, or ends there (if that stays right of
+/// `left`; it must if starting would run past `right`). There are only a few
+/// marks, so every choice of row and side is tried, and the placement with
+/// the fewest rows wins (then the lowest rows, then the fewest labels ending
+/// at their anchor). With more than [`MAX_MARKERS`] marks, or if no placement
+/// avoids every line, the labels go where [`place_labels`] puts them.
+pub fn place_marker_labels(
+    anchors: &[f64],
+    widths: &[f64],
+    left: f64,
+    right: f64,
+    gap: f64,
+) -> Vec<LabelSpot> {
+    let n = anchors.len();
+    if n > MAX_MARKERS {
+        return place_labels(anchors, widths, right, gap);
+    }
+    // Each label's possible extents: (from, to, ends at its anchor).
+    let sides: Vec<Vec<(f64, f64, bool)>> = (0..n)
+        .map(|i| {
+            let (x, w) = (anchors[i], widths[i]);
+            let mut sides = Vec::new();
+            if x + w <= right {
+                sides.push((x, x + w, false));
+            }
+            if x - w >= left || x + w > right {
+                sides.push((x - w, x, true));
+            }
+            sides
+        })
+        .collect();
+    let near = |from: f64, to: f64, x: f64| from - gap / 2.0 <= x && x <= to + gap / 2.0;
+    // Whether labels i and j, placed so, clash: texts overlapping in one
+    // row, or the higher one's line running through the lower one's text.
+    let clash = |i: usize,
+                 (ri, si): (usize, (f64, f64, bool)),
+                 j: usize,
+                 (rj, sj): (usize, (f64, f64, bool))| {
+        if ri == rj {
+            !(si.1 + gap <= sj.0 || sj.1 + gap <= si.0)
+        } else if rj > ri {
+            near(si.0, si.1, anchors[j])
+        } else {
+            near(sj.0, sj.1, anchors[i])
+        }
+    };
+
+    type Choice = (usize, (f64, f64, bool));
+    struct Search<'a> {
+        sides: &'a [Vec<(f64, f64, bool)>],
+        rows: usize,
+        chosen: Vec<Choice>,
+        best: Option<((usize, usize, usize), Vec<Choice>)>,
+    }
+    fn cost(chosen: &[Choice]) -> (usize, usize, usize) {
+        (
+            chosen.iter().map(|c| c.0).max().unwrap_or(0),
+            chosen.iter().map(|c| c.0).sum(),
+            chosen.iter().filter(|c| c.1.2).count(),
+        )
+    }
+    fn search(state: &mut Search<'_>, clash: &dyn Fn(usize, Choice, usize, Choice) -> bool) {
+        let i = state.chosen.len();
+        if let Some((best, _)) = &state.best
+            && cost(&state.chosen).0 > best.0
+        {
+            return;
+        }
+        if i == state.sides.len() {
+            let cost = cost(&state.chosen);
+            if state.best.as_ref().is_none_or(|(best, _)| cost < *best) {
+                state.best = Some((cost, state.chosen.clone()));
+            }
+            return;
+        }
+        for side in state.sides[i].clone() {
+            for row in 0..state.rows {
+                let choice = (row, side);
+                if state
+                    .chosen
+                    .iter()
+                    .enumerate()
+                    .all(|(j, &other)| !clash(i, choice, j, other))
+                {
+                    state.chosen.push(choice);
+                    search(state, clash);
+                    state.chosen.pop();
+                }
+            }
+        }
+    }
+    let mut state = Search {
+        sides: &sides,
+        rows: n,
+        chosen: Vec::with_capacity(n),
+        best: None,
+    };
+    search(&mut state, &clash);
+    match state.best {
+        Some((_, chosen)) => chosen
+            .iter()
+            .zip(anchors)
+            .map(|(&(row, side), &x)| LabelSpot {
+                x,
+                row,
+                end_anchored: side.2,
+            })
+            .collect(),
+        None => place_labels(anchors, widths, right, gap),
+    }
+}
+
+/// The most marks [`place_marker_labels`] tries every placement for: three
+/// percentiles and two timeouts.
+pub const MAX_MARKERS: usize = 5;
+
 /// About how wide `text` is at `font_px`: the average glyph of a sans-serif
 /// font is a little over half its size. Good enough to keep labels apart;
 /// measuring the real text would need the browser.
@@ -480,6 +603,79 @@ mod tests {
         // in another row.
         let crowded = place_labels(&[480.0, 400.0], &[60.0, 60.0], 500.0, 4.0);
         assert_ne!(crowded[0].row, crowded[1].row);
+    }
+
+    /// Every label's extent, for the placement tests.
+    fn extents(spots: &[LabelSpot], widths: &[f64]) -> Vec<(f64, f64)> {
+        spots
+            .iter()
+            .zip(widths)
+            .map(|(s, &w)| {
+                if s.end_anchored {
+                    (s.x - w, s.x)
+                } else {
+                    (s.x, s.x + w)
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn close_percentiles_climb_without_their_lines_crossing_a_label() {
+        // p50, p90, p99 4 units apart: p50 ends at its line and p99 starts
+        // at its own, side by side; p90 climbs between them, and its line
+        // falls through the gap.
+        let spots = place_marker_labels(&[100.0, 104.0, 108.0], &[60.0; 3], 0.0, 500.0, 4.0);
+        let placed: Vec<(usize, bool)> = spots.iter().map(|s| (s.row, s.end_anchored)).collect();
+        assert_eq!(placed, [(0, true), (1, false), (0, false)]);
+        // Far apart, all stay in the lowest row.
+        let apart = place_marker_labels(&[100.0, 200.0, 300.0], &[60.0; 3], 0.0, 500.0, 4.0);
+        assert!(apart.iter().all(|s| s.row == 0));
+    }
+
+    #[test]
+    fn no_marker_line_runs_through_a_label() {
+        let mut climbed = 0;
+        for seed in 0..40_u32 {
+            // Five marks (the most searched), some near the right edge.
+            let anchors: Vec<f64> = (0..6)
+                .map(|i| f64::from((i * 37 + seed * 11) % 90) * 4.0 + 20.0)
+                .collect();
+            let widths: Vec<f64> = (0..6)
+                .map(|i| 40.0 + f64::from((i + seed) % 3) * 15.0)
+                .collect();
+            let spots = place_marker_labels(&anchors[..5], &widths[..5], 0.0, 400.0, 2.0);
+            let extent = extents(&spots, &widths);
+            climbed += spots.iter().filter(|s| s.row > 0).count();
+            for a in 0..5 {
+                for b in 0..5 {
+                    if a == b {
+                        continue;
+                    }
+                    if spots[a].row == spots[b].row {
+                        let ((a0, a1), (b0, b1)) = (extent[a], extent[b]);
+                        assert!(
+                            a1 + 2.0 <= b0 || b1 + 2.0 <= a0,
+                            "seed {seed}: {a} and {b} overlap"
+                        );
+                    }
+                    // b's line runs from its row down: through a's label?
+                    if spots[b].row > spots[a].row {
+                        let (a0, a1) = extent[a];
+                        let x = spots[b].x;
+                        assert!(
+                            !(a0 - 1.0 <= x && x <= a1 + 1.0),
+                            "seed {seed}: the line of {b} ({x}) crosses label {a} {:?}",
+                            extent[a]
+                        );
+                    }
+                }
+            }
+        }
+        assert!(
+            climbed > 20,
+            "the marks were crowded enough to test: {climbed}"
+        );
     }
 
     #[test]

@@ -6,15 +6,16 @@
 //! series still differ for a student who cannot tell the colours apart.
 //!
 //! The marks' labels sit in a band above the bars, placed by
-//! [`place_labels`] so that percentiles a fraction of a millisecond apart
-//! climb into rows instead of printing over each other. The count axis has
+//! [`place_marker_labels`] so that percentiles a fraction of a millisecond apart
+//! climb into rows instead of printing over each other, and no dashed line
+//! runs through another mark's label. The count axis has
 //! whole-number ticks ([`CountAxis`]), so a bar's height can be read off it.
 
 use yew::prelude::*;
 
 use crate::latency::{Bins, Summary, nice_ceiling};
 use crate::plot_scale::{
-    CountAxis, Linear, format_ms, format_number, place_labels, px, text_width,
+    CountAxis, Linear, format_ms, format_number, place_marker_labels, px, text_width,
 };
 
 const WIDTH: f64 = 520.0;
@@ -117,7 +118,7 @@ pub fn LatencyHistogram(props: &Props) -> Html {
         .iter()
         .map(|m| text_width(&m.text, LABEL_PX) + 3.0)
         .collect();
-    let spots = place_labels(&anchors, &widths, right, 6.0);
+    let spots = place_marker_labels(&anchors, &widths, LEFT, right, 6.0);
     let rows = spots.iter().map(|s| s.row + 1).max().unwrap_or(0);
     let band = rows.max(LABEL_ROWS) as f64 * LABEL_ROW_H;
     let top = TITLE_H + band;
