@@ -300,6 +300,9 @@ pub struct Sent {
     /// The operation's executions the server counted during the action:
     /// its own count, beside the replies' story.
     pub server_executed: Option<u64>,
+    /// Sent before the session was reset: the server has forgotten the key
+    /// and its outcome, so the time-to-live the replies gave no longer holds.
+    pub forgotten: bool,
 }
 
 impl Sent {
@@ -307,8 +310,12 @@ impl Sent {
         self.replies.iter().filter(|r| r.did == did).count()
     }
 
-    /// The least time left among the replies: the newest word on the key.
+    /// The least time left among the replies: the newest word on the key;
+    /// none once the session was reset and the server forgot the key.
     pub fn ttl_ms(&self) -> Option<u64> {
+        if self.forgotten {
+            return None;
+        }
         self.replies.iter().filter_map(|r| r.ttl_ms).min()
     }
 }
@@ -342,6 +349,12 @@ pub enum Msg {
     Failed(String),
     /// A fresh key; the old one stays on the server until its TTL ends.
     NewKey(IdempotencyKey),
+    /// The page reset the session (a lesson step, or a clean session): the
+    /// server forgot every key and its counters restarted from zero.
+    SessionReset,
+    /// The server's counters, read again because the page did something
+    /// (a run ended, the session was reset).
+    Counted(Option<(LabOperation, ServerCounts)>),
 }
 
 impl KeyByHand {
@@ -386,6 +399,23 @@ impl KeyByHand {
                 self.key = key;
                 self.bound = None;
                 self.problem = None;
+            }
+            Msg::SessionReset => {
+                // The key is free again on the server: the next request sent
+                // with it binds it anew, as for a key never sent.
+                self.bound = None;
+                self.problem = None;
+                for sent in &mut self.sent {
+                    sent.forgotten = true;
+                }
+                // The old counters describe a session that is gone; none is
+                // better than a wrong one until they are read again.
+                self.server = None;
+            }
+            Msg::Counted(server) => {
+                if server.is_some() {
+                    self.server = server;
+                }
             }
         }
     }
@@ -576,6 +606,7 @@ mod tests {
                     request: describe(&withdraw(1_000)),
                     replies: vec![],
                     server_executed: Some(0),
+                    forgotten: false,
                 },
                 server: None,
             });
@@ -617,9 +648,66 @@ mod tests {
                 reply(ServerDid::Replayed, None),
             ],
             server_executed: Some(1),
+            forgotten: false,
         };
         assert_eq!(sent.count(ServerDid::Executed), 1);
         assert_eq!(sent.count(ServerDid::Replayed), 2);
         assert_eq!(sent.ttl_ms(), Some(599_998));
+    }
+
+    /// A student's report: after a lesson (which resets the session) the
+    /// group still said "Withdraw executed 12×" while the server said 2, and
+    /// showed "kept 582.3 s more" for a key the server had forgotten. A reset
+    /// marks the history as forgotten, frees the key, and drops the counters
+    /// until they are read again.
+    #[test]
+    fn a_session_reset_forgets_keys_and_counters() {
+        let mut state = KeyByHand::new(SeededKeys::new(3).next_key());
+        state.apply(Msg::Started {
+            binds: withdraw(1_000),
+        });
+        let reply = ReplySeen {
+            did: ServerDid::RefusedKeyReuse,
+            lost: false,
+            code: Some(Code::FailedPrecondition),
+            text: String::new(),
+            ttl_ms: Some(582_300),
+        };
+        let counts = ServerCounts {
+            executions: 12,
+            replays: 8,
+            key_reuse_refused: 1,
+        };
+        state.apply(Msg::Finished {
+            sent: Sent {
+                number: 1,
+                action: Action::Changed,
+                key: state.key,
+                request: describe(&withdraw(1_100)),
+                replies: vec![reply],
+                server_executed: Some(0),
+                forgotten: false,
+            },
+            server: Some((LabOperation::Withdraw, counts)),
+        });
+        assert_eq!(state.sent[0].ttl_ms(), Some(582_300));
+
+        state.apply(Msg::SessionReset);
+        assert_eq!(state.bound, None, "the server no longer binds the key");
+        assert!(state.sent.iter().all(|s| s.forgotten));
+        assert_eq!(state.sent[0].ttl_ms(), None, "no time left is claimed");
+        assert_eq!(state.server, None, "old counters are not shown");
+        assert_eq!(state.next_number(), 2, "numbering goes on");
+
+        let fresh = ServerCounts {
+            executions: 2,
+            replays: 2,
+            key_reuse_refused: 0,
+        };
+        state.apply(Msg::Counted(Some((LabOperation::Withdraw, fresh))));
+        assert_eq!(state.server, Some((LabOperation::Withdraw, fresh)));
+        // A failed read keeps what is shown rather than blanking it.
+        state.apply(Msg::Counted(None));
+        assert_eq!(state.server, Some((LabOperation::Withdraw, fresh)));
     }
 }

@@ -34,6 +34,15 @@ pub struct Props {
     pub seed: u64,
     /// A run is in progress: its counters must not be mixed with these.
     pub disabled: bool,
+    /// How many times the page has reset the session (lesson steps, clean
+    /// sessions): each reset makes the server forget every key and counter.
+    #[prop_or_default]
+    pub session_resets: u32,
+    /// How many runs (free runs, lessons) have ended: after each the
+    /// counters shown are read again, so they are never older than the last
+    /// thing the page did.
+    #[prop_or_default]
+    pub runs_ended: u32,
 }
 
 /// Sends `calls` at the same moment, each with `key`, and reads the replies.
@@ -112,12 +121,47 @@ pub fn KeyByHand(props: &Props) -> Html {
                         request: describe(&calls[0]),
                         replies,
                         server_executed,
+                        forgotten: false,
                     },
                     server: counts.map(|c| (operation, c)),
                 });
             });
         })
     };
+    // The page reset the session or ended a run: what is shown may be stale.
+    {
+        let seen = use_mut_ref(|| (props.session_resets, props.runs_ended));
+        let (state, bench) = (state.clone(), props.bench.clone());
+        let operation = props
+            .call
+            .as_ref()
+            .map(Call::operation)
+            .ok()
+            .or(state.server.map(|(operation, _)| operation));
+        let idle = !props.disabled && !state.busy;
+        use_effect_with(
+            (props.session_resets, props.runs_ended),
+            move |&(resets, runs)| {
+                let (was_resets, was_runs) = *seen.borrow();
+                if (resets, runs) != (was_resets, was_runs) {
+                    *seen.borrow_mut() = (resets, runs);
+                    if resets != was_resets {
+                        state.dispatch(Msg::SessionReset);
+                    }
+                    // During a run the run's own reads bracket its calls;
+                    // the next run end reads again.
+                    if let (true, Some(operation)) = (idle, operation) {
+                        spawn_local(async move {
+                            let counts = bench.stats().await.ok().map(|stats| {
+                                (operation, ServerCounts::from_stats(&stats, operation))
+                            });
+                            state.dispatch(Msg::Counted(counts));
+                        });
+                    }
+                }
+            },
+        );
+    }
     let new_key = {
         let state = state.clone();
         Callback::from(move |_: MouseEvent| {
@@ -140,7 +184,7 @@ pub fn KeyByHand(props: &Props) -> Html {
     let key_ttl = state
         .sent
         .iter()
-        .find(|sent| sent.key == state.key)
+        .find(|sent| sent.key == state.key && !sent.forgotten)
         .and_then(Sent::ttl_ms);
     let bound = match &state.bound {
         Some(call) => html! { <>
@@ -233,7 +277,8 @@ fn sent_view(sent: &Sent) -> Html {
     }
     let key = sent.key.to_string();
     html! {
-        <li class="kbh-sent" data-number={sent.number.to_string()} data-action={sent.action.slug()} data-key={key.clone()}
+        <li class={classes!("kbh-sent", sent.forgotten.then_some("forgotten"))} data-forgotten={sent.forgotten.to_string()}
+            data-number={sent.number.to_string()} data-action={sent.action.slug()} data-key={key.clone()}
             data-executed={counted(ServerDid::Executed)} data-replayed={counted(ServerDid::Replayed)}
             data-refused={counted(ServerDid::RefusedKeyReuse)} data-not-executed={counted(ServerDid::NotExecuted)}
             data-server-executed={sent.server_executed.map(|n| n.to_string())}
@@ -243,14 +288,22 @@ fn sent_view(sent: &Sent) -> Html {
                 { format!(": {}, key ", sent.request) }<code title={key.clone()}>{ format!("{}…", &key[..8]) }</code>
             </div>
             <div class="kbh-summary">{ summary }</div>
+            if sent.forgotten {
+                <div class="kbh-forgotten field-hint">
+                    { "Before the session was reset: the server has forgotten this key and its outcome, \
+                       so the same key would now execute again." }
+                </div>
+            }
             <ul class="kbh-replies">
-                { for sent.replies.iter().map(reply_view) }
+                { for sent.replies.iter().map(|reply| reply_view(reply, sent.forgotten)) }
             </ul>
         </li>
     }
 }
 
-fn reply_view(reply: &ReplySeen) -> Html {
+/// One reply; a `forgotten` one (sent before the session was reset) no
+/// longer shows how long the server keeps the key: it keeps it no more.
+fn reply_view(reply: &ReplySeen, forgotten: bool) -> Html {
     let lost = if reply.lost {
         " — then the reply was lost on the way back (x-fault-injected: drop)"
     } else {
@@ -258,7 +311,7 @@ fn reply_view(reply: &ReplySeen) -> Html {
     };
     html! {
         <li class={classes!("kbh-reply", reply.did.slug())} data-outcome={reply.did.slug()} data-code={reply.code_name()}
-            data-lost={reply.lost.to_string()} data-ttl-ms={reply.ttl_ms.map(|ms| ms.to_string())}>
+            data-lost={reply.lost.to_string()} data-ttl-ms={reply.ttl_ms.filter(|_| !forgotten).map(|ms| ms.to_string())}>
             <span class="kbh-did">{ reply.did.describe() }</span>
             { lost }
             if reply.code.is_none() {
@@ -267,7 +320,7 @@ fn reply_view(reply: &ReplySeen) -> Html {
                 { ": " }<code>{ reply.code_name() }</code>{ " " }
                 <q class="kbh-message">{ if reply.text.is_empty() { "(no message)" } else { &reply.text } }</q>
             }
-            if let Some(ms) = reply.ttl_ms {
+            if let (Some(ms), false) = (reply.ttl_ms, forgotten) {
                 <span class="kbh-ttl">{ format!(" · kept {} more", ttl_text(ms)) }</span>
             }
         </li>

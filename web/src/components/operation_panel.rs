@@ -25,6 +25,12 @@ pub struct Props {
     pub on_run: Callback<MouseEvent>,
     pub on_stop: Callback<MouseEvent>,
     pub on_new_session: Callback<MouseEvent>,
+    /// Session resets and runs ended so far: the by-hand group re-reads the
+    /// server when either changes.
+    #[prop_or_default]
+    pub session_resets: u32,
+    #[prop_or_default]
+    pub runs_ended: u32,
 }
 
 /// The operation, its inputs, and the run buttons.
@@ -175,7 +181,8 @@ pub fn OperationPanel(props: &Props) -> Html {
                 { "Clean session from this seed" }
             </button>
             <KeyByHand bench={props.bench.clone()} call={s.form.call(s.operation)} faults={s.faults.clone()}
-                seed={s.seed} disabled={props.running} />
+                seed={s.seed} disabled={props.running} session_resets={props.session_resets}
+                runs_ended={props.runs_ended} />
         </fieldset>
     }
 }

@@ -177,6 +177,10 @@ struct Runtime {
     status: Rc<RefCell<Status>>,
     stop: Rc<Cell<bool>>,
     fault_rng: Rc<RefCell<SeededRng>>,
+    /// Times the page reset the session, and runs ended: the by-hand group
+    /// reads these to know that what it shows may be stale.
+    session_resets: Cell<u32>,
+    runs_ended: Cell<u32>,
 }
 
 impl Runtime {
@@ -188,7 +192,17 @@ impl Runtime {
             status: Rc::default(),
             stop: Rc::default(),
             fault_rng: Rc::new(RefCell::new(lab::fault_rng(0))),
+            session_resets: Cell::new(0),
+            runs_ended: Cell::new(0),
         }
+    }
+
+    fn session_was_reset(&self) {
+        self.session_resets.set(self.session_resets.get() + 1);
+    }
+
+    fn run_ended(&self) {
+        self.runs_ended.set(self.runs_ended.get() + 1);
     }
 }
 
@@ -459,6 +473,7 @@ pub fn ResilienceLab(props: &Props) -> Html {
                     status.error = Some(problem);
                     status.running = None;
                 }
+                runtime.run_ended();
                 redraw.now();
             });
         })
@@ -514,6 +529,7 @@ pub fn ResilienceLab(props: &Props) -> Html {
                 if let Some((_, phase)) = &mut runtime.status.borrow_mut().lesson {
                     *phase = outcome;
                 }
+                runtime.run_ended();
                 redraw.now();
             });
         })
@@ -529,6 +545,7 @@ pub fn ResilienceLab(props: &Props) -> Html {
         let bench = &runtime.bench;
         let failed = |s: tonic::Status| failure("setting up the step", &s);
         bench.reset(Some(settings.seed)).await.map_err(failed)?;
+        runtime.session_was_reset();
         if step.opening_deposit_cents > 0 {
             bench
                 .deposit(&step.form.account, step.opening_deposit_cents)
@@ -586,6 +603,9 @@ pub fn ResilienceLab(props: &Props) -> Html {
             let (runtime, redraw, seed) = (runtime.clone(), redraw.clone(), settings.seed);
             spawn_local(async move {
                 let result = runtime.bench.reset(Some(seed)).await;
+                if result.is_ok() {
+                    runtime.session_was_reset();
+                }
                 *runtime.log.borrow_mut() = RunLog::new(runtime.clock.now());
                 {
                     let mut status = runtime.status.borrow_mut();
@@ -666,6 +686,8 @@ pub fn ResilienceLab(props: &Props) -> Html {
                         on_run={run_free.reform(|_| None)}
                         on_stop={on_stop}
                         on_new_session={on_new_session}
+                        session_resets={runtime.session_resets.get()}
+                        runs_ended={runtime.runs_ended.get()}
                     />
                     <FaultControls faults={settings.faults.clone()} disabled={running} on_change={on_faults} />
                     <PolicyControls
