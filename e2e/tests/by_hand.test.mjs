@@ -121,6 +121,58 @@ describe('an idempotency key, by hand', () => {
     assert.deepEqual(problems, []);
   });
 
+  // A student's report: after a lesson (every step resets the session) the
+  // group still showed the old session's counters and "kept … more" for a
+  // key the server had forgotten; and lesson 1's 30 % reply loss stayed on
+  // unannounced, so the next by-hand send was silently lost.
+  it('after a lesson: forgets the old keys, re-reads the counters, and names the faults left on until reset', async () => {
+    const { page, problems } = await openPage(lab.browser.context, `${lab.trunk.origin}/?server=${lab.server.url}`);
+    await page.setViewportSize({ width: 1440, height: 900 });
+    const before = await press(page, 'kbh-send', 1);
+    assert.deepEqual(before.replies.map((r) => r.outcome), ['executed']);
+    assert.equal(await page.locator('[data-testid="lesson-faults"]').count(), 0, 'no notice before any lesson');
+
+    await page.click('button.lesson[data-lesson="withdraw"]');
+    await page.locator('[data-testid="conclusion"]').waitFor({ timeout: 90_000 });
+    const truths = await page.locator('table.truth tbody tr').evaluateAll((trs) => trs.map((tr) => ({ ...tr.dataset })));
+    const last = truths.at(-1);
+
+    // The old result is marked, claims no time left, and its key is free again.
+    const old = page.locator('li.kbh-sent[data-number="1"]');
+    assert.equal(await old.getAttribute('data-forgotten'), 'true');
+    assert.equal(await old.getAttribute('data-ttl-ms'), null, 'no time-to-live for a forgotten key');
+    assert.match(await old.innerText(), /Before the session was reset/);
+    assert.equal(await page.locator('.kbh-key .kbh-ttl').count(), 0);
+    assert.ok(await page.locator('[data-testid="kbh-again"]').isDisabled(), 'the key is no longer bound');
+    // The counters are the server's after the lesson: its last step's session.
+    const server = page.locator('[data-testid="kbh-server"]');
+    await page.waitForFunction((n) => document.querySelector('[data-testid="kbh-server"]')?.dataset.executions === n, last.executed);
+    assert.equal(await server.getAttribute('data-operation'), 'Withdraw');
+    assert.equal(await server.getAttribute('data-executions'), last.executed, 'the last step\'s executions');
+    assert.equal(await server.getAttribute('data-replays'), last.replayed, 'the last step\'s replays');
+
+    // The lesson's faults are still set, and the page says so.
+    const notice = page.locator('[data-testid="lesson-faults"]');
+    assert.equal(await notice.getAttribute('data-faults'), '30 % replies lost');
+    await page.locator('[data-testid="key-by-hand"]').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(ARTIFACTS, 'by-hand-after-lesson-1440x900.png') });
+    await page.click('[data-testid="reset-faults"]');
+    await notice.waitFor({ state: 'detached' });
+    assert.equal(await page.inputValue('#field-drop'), '0', 'the slider is back at none');
+
+    // The next by-hand send meets a healthy server: it executes, reply intact.
+    const after = await press(page, 'kbh-send', 2);
+    assert.deepEqual(after.replies.map((r) => [r.outcome, r.lost]), [['executed', 'false']]);
+    assert.equal(after.sent.serverExecuted, 1);
+    assert.equal(after.server.executions, Number(last.executed) + 1);
+
+    // A clean session forgets this key too, and the counters start again.
+    await page.click('[data-testid="new-session"]');
+    await page.waitForSelector('li.kbh-sent[data-number="2"][data-forgotten="true"]');
+    await page.waitForFunction(() => document.querySelector('[data-testid="kbh-server"]')?.dataset.executions === '0');
+    assert.deepEqual(problems, []);
+  });
+
   it('shows which codes a client may retry, from the core\'s classification', async () => {
     const { page, problems } = await openPage(lab.browser.context, `${lab.trunk.origin}/?server=${lab.server.url}`);
     await page.setViewportSize({ width: 1440, height: 900 });

@@ -140,6 +140,45 @@ impl FaultSettings {
     }
 }
 
+impl FaultSettings {
+    /// The faults a request would meet, in a student's words ("30 % replies
+    /// lost"), or `None` for a healthy server. A lesson leaves its last
+    /// step's faults set; the page names them so that the student's next
+    /// request is not silently refused, lost or delayed.
+    pub fn still_on(&self) -> Option<String> {
+        match self.outage {
+            Outage::Refusing => return Some("outage: every request refused".into()),
+            Outage::Hanging => {
+                return Some(format!("outage: every request hangs {} s", HANG_MS / 1000));
+            }
+            Outage::Off => {}
+        }
+        let mut parts = Vec::new();
+        if self.fail_pct > 0 {
+            parts.push(format!(
+                "{} % refused before executing",
+                self.fail_pct.min(100)
+            ));
+        }
+        if self.drop_pct > 0 {
+            parts.push(format!("{} % replies lost", self.drop_pct.min(100)));
+        }
+        if self.delay_ms + self.delay_jitter_ms > 0 && self.delay_pct > 0 {
+            let jitter = if self.delay_jitter_ms > 0 {
+                format!(" + up to {} ms", self.delay_jitter_ms)
+            } else {
+                String::new()
+            };
+            parts.push(format!(
+                "{} % of requests delayed {} ms{jitter}",
+                self.delay_pct.min(100),
+                self.delay_ms
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+}
+
 fn percent(pct: u32) -> f64 {
     f64::from(pct.min(100)) / 100.0
 }
@@ -213,6 +252,43 @@ mod tests {
         assert!(headers(&faults).is_empty());
         assert_eq!(rng.next_u64(), SeededRng::new(5).next_u64());
         assert_eq!(FaultSettings::default().describe(), "no faults");
+    }
+
+    /// A student's report: lesson 1's 30 % reply loss stayed on, and their
+    /// next by-hand send was silently dropped. The page names what is on.
+    #[test]
+    fn faults_left_on_are_named_and_a_healthy_server_is_not() {
+        assert_eq!(FaultSettings::default().still_on(), None);
+        let lesson_one = FaultSettings {
+            drop_pct: 30,
+            ..FaultSettings::default()
+        };
+        assert_eq!(lesson_one.still_on().as_deref(), Some("30 % replies lost"));
+        let slow = FaultSettings {
+            fail_pct: 10,
+            delay_ms: 2000,
+            delay_pct: 10,
+            ..FaultSettings::default()
+        };
+        assert_eq!(
+            slow.still_on().as_deref(),
+            Some("10 % refused before executing, 10 % of requests delayed 2000 ms")
+        );
+        // A delay on no request delays nothing.
+        let none_delayed = FaultSettings {
+            delay_ms: 500,
+            delay_pct: 0,
+            ..FaultSettings::default()
+        };
+        assert_eq!(none_delayed.still_on(), None);
+        let down = FaultSettings {
+            outage: Outage::Hanging,
+            ..FaultSettings::default()
+        };
+        assert_eq!(
+            down.still_on().as_deref(),
+            Some("outage: every request hangs 10 s")
+        );
     }
 
     #[test]

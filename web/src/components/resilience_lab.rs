@@ -639,6 +639,15 @@ pub fn ResilienceLab(props: &Props) -> Html {
             })
         }
     };
+    let on_reset_faults = {
+        let settings = settings.clone();
+        Callback::from(move |_: MouseEvent| {
+            settings.set(Settings {
+                faults: FaultSettings::default(),
+                ..(*settings).clone()
+            })
+        })
+    };
     let on_policy = Callback::from(set_policy.clone());
     let on_policy_reset = Callback::from(move |()| set_policy(PolicyForm::default()));
 
@@ -655,6 +664,11 @@ pub fn ResilienceLab(props: &Props) -> Html {
         .budget
         .then_some(settings.policy.budget_max_tokens);
     let lesson_seed = settings.seed;
+    // A lesson leaves its last step's settings in the controls, faults
+    // included: said out loud, or the student's next request meets them
+    // unawares (a by-hand send silently lost to lesson 1's reply loss).
+    let lesson_over = matches!(&status.lesson, Some((_, phase)) if *phase != LessonPhase::Running);
+    let faults_left_on = settings.faults.still_on().filter(|_| lesson_over);
 
     html! {
         <section class="lab" aria-labelledby="lab-title" data-session={runtime.bench.session.clone()}>
@@ -689,6 +703,14 @@ pub fn ResilienceLab(props: &Props) -> Html {
                         session_resets={runtime.session_resets.get()}
                         runs_ended={runtime.runs_ended.get()}
                     />
+                    if let Some(faults) = faults_left_on {
+                        <p class="lesson-faults input-error" role="status" data-testid="lesson-faults" data-faults={faults.clone()}>
+                            <strong>{ "Server faults still on after the lesson: " }</strong>{ faults }
+                            { ". Your next calls and by-hand sends meet them. " }
+                            <button type="button" class="secondary" data-testid="reset-faults" disabled={running}
+                                onclick={on_reset_faults}>{ "Reset faults" }</button>
+                        </p>
+                    }
                     <FaultControls faults={settings.faults.clone()} disabled={running} on_change={on_faults} />
                     <PolicyControls
                         policy={settings.policy.clone()}
