@@ -177,6 +177,84 @@ describe('reading the plots', () => {
     await page.close();
   });
 
+  it('after a lesson: the breaker keeps every state on the timeline\'s clock, calls are numbered per step, a new run is shown first', async () => {
+    const { page, problems } = await open();
+    await runLesson(page, 'service-down');
+
+    // The breaker band: on the step's clock (from 0, like the timeline), and
+    // every state it passed through visible, however short.
+    const breaker = page.locator('svg[data-plot="breaker"]');
+    const bands = await breaker.locator('g.band').evaluateAll((gs) =>
+      gs.map((g) => ({
+        state: g.dataset.state,
+        x: Number(g.dataset.x),
+        width: Number(g.dataset.width),
+        startMs: Number(g.dataset.startMs),
+        px: g.querySelector('rect').getBoundingClientRect().width,
+      })),
+    );
+    const minWidth = Number(await breaker.getAttribute('data-min-span-width'));
+    assert.ok(bands.length >= 4, JSON.stringify(bands));
+    assert.equal(bands[0].startMs, 0, 'the band starts at the step\'s zero');
+    assert.deepEqual(bands.slice(-2).map((b) => b.state), ['half-open', 'closed'], 'the probe\'s half-open span is drawn');
+    for (const [i, band] of bands.entries()) {
+      assert.ok(band.width >= minWidth && band.px >= 4, `span ${i} (${band.state}) is visible: ${band.width} units, ${band.px.toFixed(1)} px`);
+      if (i > 0) assert.ok(band.x >= bands[i - 1].x + bands[i - 1].width - 0.01, `span ${i} is not drawn under span ${i - 1}`);
+    }
+    const breakerTicks = await breaker.locator('g.tick[data-ms]').evaluateAll((gs) => gs.map((g) => Number(g.dataset.ms)));
+    assert.equal(Math.min(...breakerTicks), 0, `time since the step began: ${breakerTicks}`);
+    assert.ok(
+      Number(await breaker.getAttribute('data-axis-end-ms')) <= Number(await timeline(page).getAttribute('data-axis-end-ms')),
+      'the breaker\'s step fits on the timeline\'s axis',
+    );
+    assert.equal(await breaker.locator('text.axis-label').last().textContent(), 'time since the step began');
+
+    // Calls are numbered from 1 in each step, as the status bar numbers them.
+    const numbers = await timeline(page).locator('g.step-block').evaluateAll((gs) =>
+      gs.map((g) => [...g.querySelectorAll('g.call-row')].map((r) => Number(r.dataset.number))),
+    );
+    for (const block of numbers) assert.deepEqual(block, block.map((_, i) => i + 1));
+    const lastCall = await page.locator('[data-testid="last-call"]').textContent();
+    const said = Number(/call (\d+)/.exec(lastCall)?.[1]);
+    assert.ok(said >= 1 && said <= 50, `the status bar's call number is a step's: ${lastCall}`);
+
+    // Labels say what they count.
+    const headers = await page.locator('table.summary thead th').allInnerTexts();
+    assert.ok(headers.includes('attempts timed out'), headers.join(' | '));
+    assert.ok(headers.includes('time in failed calls (summed over calls)'), headers.join(' | '));
+    assert.match(await page.locator('[data-testid="state-breaker"]').textContent(), /^opens at \d+ % of \d+ attempts/);
+
+    // The sticky status bar does not cover the step picker when the
+    // timeline is scrolled into view.
+    for (const align of ['start', 'center']) {
+      await timelinePicker(page).evaluate((el, block) => el.scrollIntoView({ block }), align);
+      const uncovered = await timelinePicker(page).locator('button').evaluateAll((buttons) =>
+        buttons.map((b) => {
+          const r = b.getBoundingClientRect();
+          return b.contains(document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2));
+        }),
+      );
+      assert.ok(uncovered.every(Boolean), `${align}: every picker button can be clicked where it is drawn: ${uncovered}`);
+    }
+    await page.screenshot({ path: join(ARTIFACTS, 'plots-1440x900-picker.png') });
+
+    // A step picked in the histograms, then a manual run: the newest step is shown.
+    const latency = page.locator('[data-plot="latency"]');
+    await latency.locator('.step-picker').getByRole('button', { name: 'no breaker' }).click();
+    await page.waitForFunction(() => document.querySelector('[data-plot="latency"]').dataset.step === '0');
+    const before = Number(await timeline(page).getAttribute('data-calls'));
+    await page.click('[data-testid="call-once"]');
+    await page.waitForFunction(
+      (n) => Number(document.querySelector('svg[data-plot="timeline"]').dataset.calls) > n
+        && !document.querySelector('[data-testid="progress"]'),
+      before,
+    );
+    assert.equal(await latency.getAttribute('data-step'), '2', 'the manual run, not the old pick');
+    assert.equal(await timeline(page).getAttribute('data-shown-step'), 'all');
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
   it('at 1440×900 the controls and the timeline are on screen together', async () => {
     const { page, problems } = await open();
     await runLesson(page, 'withdraw');
