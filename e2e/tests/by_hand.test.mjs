@@ -154,7 +154,7 @@ describe('an idempotency key, by hand', () => {
     // The lesson's faults are still set, and the page says so.
     const notice = page.locator('[data-testid="lesson-faults"]');
     assert.equal(await notice.getAttribute('data-faults'), '30 % replies lost');
-    await page.locator('[data-testid="key-by-hand"]').scrollIntoViewIfNeeded();
+    await notice.evaluate((e) => e.scrollIntoView({ block: 'center' }));
     await page.screenshot({ path: join(ARTIFACTS, 'by-hand-after-lesson-1440x900.png') });
     await page.click('[data-testid="reset-faults"]');
     await notice.waitFor({ state: 'detached' });
