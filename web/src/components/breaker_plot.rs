@@ -175,7 +175,7 @@ fn band_segment(span: &BreakerSpan, (x0, width): (f64, f64)) -> Html {
     let fits = width > name.len() as f64 * 7.0 + 8.0;
     html! {
         <g class={classes!("band", name)} data-state={name} data-step={span.step.to_string()}
-           data-x={px(x0)} data-width={px(width)} data-start-ms={format!("{:.3}", span.start_ms)} data-end-ms={format!("{end:.3}")}>
+           data-x={format!("{x0:.3}")} data-width={format!("{width:.3}")} data-start-ms={format!("{:.3}", span.start_ms)} data-end-ms={format!("{end:.3}")}>
             <title>{ format!("{name} from {} to {} ({})", format_ms(span.start_ms), format_ms(end), format_ms(end - span.start_ms)) }</title>
             <rect x={px(x0)} y={px(TOP)} width={px(width)} height={px(BAND_H)} fill={fill} stroke={stroke} />
             if fits {
