@@ -202,3 +202,22 @@ export function useLab({ proxyPrefix }) {
   });
   return lab;
 }
+
+/** The data-* attributes of every element matching `selector`, as numbers where they are numbers. */
+export async function rows(page, selector) {
+  return page.locator(selector).evaluateAll((elements) =>
+    elements.map((e) => {
+      const out = {};
+      for (const [k, v] of Object.entries(e.dataset)) out[k] = v !== '' && !Number.isNaN(Number(v)) ? Number(v) : v;
+      return out;
+    }),
+  );
+}
+
+/** Moves a slider as dragging it would: a new value and an input event. */
+export async function slide(page, id, value) {
+  await page.locator(`#field-${id}`).evaluate((input, v) => {
+    input.value = String(v);
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+  }, value);
+}

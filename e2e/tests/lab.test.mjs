@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARTIFACTS, freePort, openPage, useLab } from '../lib/lab.mjs';
+import { ARTIFACTS, freePort, openPage, slide, useLab } from '../lib/lab.mjs';
 
 const lab = useLab({ proxyPrefix: '/e2e-lab' });
 
@@ -24,14 +24,6 @@ async function choose(page, operation, inputs = {}) {
 async function setNumber(page, id, value) {
   await page.fill(`#field-${id}`, String(value));
   await page.press(`#field-${id}`, 'Tab');
-}
-
-/** Moves a slider as dragging it would: a new value and an input event. */
-async function slide(page, id, value) {
-  await page.locator(`#field-${id}`).evaluate((input, v) => {
-    input.value = String(v);
-    input.dispatchEvent(new Event('input', { bubbles: true }));
-  }, value);
 }
 
 async function callOnce(page) {

@@ -8,20 +8,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARTIFACTS, openPage, useLab } from '../lib/lab.mjs';
+import { ARTIFACTS, openPage, rows, useLab } from '../lib/lab.mjs';
 
 const lab = useLab({ proxyPrefix: '/e2e-lessons' });
-
-/** The data-* attributes of every element matching `selector`, as numbers where they are numbers. */
-async function rows(page, selector) {
-  return page.locator(selector).evaluateAll((elements) =>
-    elements.map((e) => {
-      const out = {};
-      for (const [k, v] of Object.entries(e.dataset)) out[k] = v !== '' && !Number.isNaN(Number(v)) ? Number(v) : v;
-      return out;
-    }),
-  );
-}
 
 /** Clicks a lesson, waits for its conclusion, screenshots it, returns what is drawn. */
 async function runLesson(id) {

@@ -8,33 +8,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ARTIFACTS, openPage, useLab } from '../lib/lab.mjs';
+import { ARTIFACTS, openPage, rows, slide, useLab } from '../lib/lab.mjs';
 
 const lab = useLab({ proxyPrefix: '/e2e-truth' });
 
 const open = () => openPage(lab.browser.context, `${lab.trunk.origin}/?server=${lab.server.url}`);
 
-/** The data-* attributes of every element matching `selector`, as numbers where they are numbers. */
-async function rows(page, selector) {
-  return page.locator(selector).evaluateAll((elements) =>
-    elements.map((e) => {
-      const out = {};
-      for (const [k, v] of Object.entries(e.dataset)) out[k] = v !== '' && !Number.isNaN(Number(v)) ? Number(v) : v;
-      return out;
-    }),
-  );
-}
-
 async function choose(page, operation) {
   await page.selectOption('#field-operation', operation);
-}
-
-/** Moves a slider as dragging it would: a new value and an input event. */
-async function slide(page, id, value) {
-  await page.locator(`#field-${id}`).evaluate((input, v) => {
-    input.value = String(v);
-    input.dispatchEvent(new Event('input', { bubbles: true }));
-  }, value);
 }
 
 /** Clicks "Call once" and waits until its row of the truth table is there. */
