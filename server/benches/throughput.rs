@@ -52,8 +52,8 @@ fn main() {
         "== unary Account/Deposit, {CONCURRENCY} concurrent callers, {ROUNDS} rounds of {ROUND:?} each =="
     );
     println!(
-        "{:<44} {:>10} {:>9} {:>9} {:>9}",
-        "server", "calls/s", "p50 µs", "p99 µs", "p99.9 µs"
+        "{:<44} {:>10} {:>9} {:>9} {:>9} {:>12}",
+        "server", "calls/s", "p50 µs", "p99 µs", "p99.9 µs", "CPU µs/call"
     );
     for (name, run) in [
         ("handlers only (baseline)", &bare),
@@ -61,12 +61,13 @@ fn main() {
         ("+ layers, a new idempotency key per call", &keyed),
     ] {
         println!(
-            "{:<44} {:>10.0} {:>9} {:>9} {:>9}",
+            "{:<44} {:>10.0} {:>9} {:>9} {:>9} {:>12.1}",
             name,
             run.throughput,
             run.latency.value_at_quantile(0.50),
             run.latency.value_at_quantile(0.99),
-            run.latency.value_at_quantile(0.999)
+            run.latency.value_at_quantile(0.999),
+            run.cpu_per_call_us
         );
     }
     let throughput_ratio = full.throughput / bare.throughput;
@@ -77,8 +78,10 @@ fn main() {
         "layers / baseline: throughput {throughput_ratio:.3}× (target ≥ 0.90), p99 {p99_ratio:.3}× (target ≤ 1.20)"
     );
     println!(
-        "keyed / baseline:  throughput {:.3}×",
-        keyed.throughput / bare.throughput
+        "keyed / baseline:  throughput {:.3}×; processor time per call {:.3}× (a keyed call costs {:.1} µs more)",
+        keyed.throughput / bare.throughput,
+        keyed.cpu_per_call_us / bare.cpu_per_call_us,
+        keyed.cpu_per_call_us - bare.cpu_per_call_us
     );
     println!();
     println!("== idempotency store memory ==");
@@ -106,6 +109,11 @@ fn main() {
 struct Run {
     throughput: f64,
     latency: Histogram<u64>,
+    /// Processor time this process spent per call (client and server
+    /// together), median of the rounds. Unlike calls/s it hardly moves when
+    /// other programs load the machine, so it tells the variants apart where
+    /// throughput is too noisy to.
+    cpu_per_call_us: f64,
 }
 
 async fn start(stack: Layers) -> Channel {
@@ -128,7 +136,7 @@ async fn start(stack: Layers) -> Channel {
 async fn throughput() -> (Run, Run, Run) {
     let bare = start(Layers::WithoutFaultsAndIdempotency).await;
     let full = start(Layers::All).await;
-    let mut results: [Vec<(f64, Histogram<u64>)>; 3] = Default::default();
+    let mut results: [Vec<(f64, Histogram<u64>, f64)>; 3] = Default::default();
     let keys = Arc::new(AtomicU64::new(0));
     for _ in 0..ROUNDS {
         for (slot, (channel, keyed)) in [(&bare, false), (&full, false), (&full, true)]
@@ -140,15 +148,19 @@ async fn throughput() -> (Run, Run, Run) {
         }
     }
     let [bare, full, keyed] = results.map(|rounds| {
-        let mut throughputs: Vec<f64> = rounds.iter().map(|(t, _)| *t).collect();
-        throughputs.sort_by(f64::total_cmp);
+        let median = |pick: fn(&(f64, Histogram<u64>, f64)) -> f64| {
+            let mut values: Vec<f64> = rounds.iter().map(pick).collect();
+            values.sort_by(f64::total_cmp);
+            values[values.len() / 2]
+        };
         let mut latency = Histogram::<u64>::new(3).unwrap();
-        for (_, h) in &rounds {
+        for (_, h, _) in &rounds {
             latency.add(h).unwrap();
         }
         Run {
-            throughput: throughputs[throughputs.len() / 2],
+            throughput: median(|r| r.0),
             latency,
+            cpu_per_call_us: median(|r| r.2),
         }
     });
     (full, bare, keyed)
@@ -160,9 +172,10 @@ async fn round(
     keyed: bool,
     keys: Arc<AtomicU64>,
     length: Duration,
-) -> (f64, Histogram<u64>) {
+) -> (f64, Histogram<u64>, f64) {
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
+    let cpu_before = cpu_seconds();
     let callers: Vec<_> = (0..CONCURRENCY)
         .map(|caller| {
             let mut client = AccountClient::new(channel.clone());
@@ -199,7 +212,8 @@ async fn round(
         latency.add(caller.await.unwrap()).unwrap();
     }
     let throughput = latency.len() as f64 / started.elapsed().as_secs_f64();
-    (throughput, latency)
+    let cpu_per_call_us = (cpu_seconds() - cpu_before) * 1e6 / latency.len() as f64;
+    (throughput, latency, cpu_per_call_us)
 }
 
 /// A reply like the ones the store holds: a `Balance` message and its trailers.
@@ -298,6 +312,22 @@ fn fill(
 }
 
 /// Resident memory of this process (Linux), in bytes.
+/// Processor time this process has used, user and system, in seconds
+/// (`/proc/self/stat`, in clock ticks of 1/100 s).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let field = |n: usize| -> f64 {
+        rest.split_whitespace()
+            .nth(n)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after ')'.
+    (field(11) + field(12)) / 100.0
+}
+
 fn resident_bytes() -> usize {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     let pages: usize = statm
