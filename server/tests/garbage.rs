@@ -444,6 +444,23 @@ fn malformed_grpc_frames_over_http2() {
     );
 }
 
+/// Sends one HTTP/1.1 request and reads the whole reply; a missing or
+/// broken reply fails the case.
+async fn send_http1(
+    target: &Target,
+    request: http::Request<Full<Bytes>>,
+) -> Result<RawReply, TestCaseError> {
+    let response = target
+        .server
+        .http1()
+        .request(request)
+        .await
+        .map_err(|e| TestCaseError::fail(format!("no reply: {e}")))?;
+    RawReply::read(response)
+        .await
+        .map_err(|e| TestCaseError::fail(format!("reply cut short: {e}")))
+}
+
 /// Sends a gRPC-Web request over HTTP/1.1 and reads the whole reply.
 async fn grpc_web(
     target: &Target,
@@ -460,16 +477,7 @@ async fn grpc_web(
     for (name, value) in headers {
         request = request.header(*name, HeaderValue::from_bytes(value).unwrap());
     }
-    let request = request.body(Full::new(Bytes::from(body))).unwrap();
-    let response = target
-        .server
-        .http1()
-        .request(request)
-        .await
-        .map_err(|e| TestCaseError::fail(format!("no reply: {e}")))?;
-    RawReply::read(response)
-        .await
-        .map_err(|e| TestCaseError::fail(format!("reply cut short: {e}")))
+    send_http1(target, request.body(Full::new(Bytes::from(body))).unwrap()).await
 }
 
 /// Framing garbage as binary gRPC-Web over HTTP/1.1.
@@ -587,16 +595,7 @@ async fn rest(
     for (name, value) in headers {
         request = request.header(*name, value.clone());
     }
-    let request = request.body(Full::new(Bytes::from(body))).unwrap();
-    let response = target
-        .server
-        .http1()
-        .request(request)
-        .await
-        .map_err(|e| TestCaseError::fail(format!("no reply: {e}")))?;
-    RawReply::read(response)
-        .await
-        .map_err(|e| TestCaseError::fail(format!("reply cut short: {e}")))
+    send_http1(target, request.body(Full::new(Bytes::from(body))).unwrap()).await
 }
 
 /// REST bodies: deep nesting, huge numbers, wrong types, invalid UTF-8 and
