@@ -32,7 +32,7 @@ proptest! {
     ) {
         let base = base_ms * MS;
         let cap = base * cap_factor;
-        let mut backoff = Backoff::from_parts(base, multiplier, cap, jitter);
+        let mut backoff = Backoff::new(base, multiplier, cap, jitter);
         let mut rng = SeededRng::new(seed);
         let mut previous = base;
         for retry in 0..retries {

@@ -27,7 +27,6 @@
 use std::time::Duration;
 
 use super::clock::RandomSource;
-use super::policy::RetryPolicy;
 
 /// How randomness is mixed into the backoff.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -105,18 +104,9 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    /// A fresh schedule with the policy's backoff settings.
-    pub fn new(policy: &RetryPolicy) -> Self {
-        Backoff::from_parts(
-            policy.initial_backoff,
-            policy.multiplier,
-            policy.max_backoff,
-            policy.jitter,
-        )
-    }
-
-    /// A fresh schedule from the four numbers of the formula.
-    pub fn from_parts(base: Duration, multiplier: f64, cap: Duration, jitter: Jitter) -> Self {
+    /// A fresh schedule from the four numbers of the formula (a policy
+    /// makes one with [`RetryPolicy::backoff`](super::RetryPolicy::backoff)).
+    pub fn new(base: Duration, multiplier: f64, cap: Duration, jitter: Jitter) -> Self {
         Backoff {
             base,
             multiplier,
@@ -158,7 +148,7 @@ mod tests {
 
     #[test]
     fn without_jitter_the_delay_doubles_up_to_the_cap() {
-        let mut backoff = Backoff::from_parts(100 * MS, 2.0, 1000 * MS, Jitter::None);
+        let mut backoff = Backoff::new(100 * MS, 2.0, 1000 * MS, Jitter::None);
         let mut rng = SeededRng::new(1);
         let delays: Vec<u128> = (0..6)
             .map(|_| backoff.next_delay(&mut rng).as_millis())
@@ -173,7 +163,7 @@ mod tests {
 
     #[test]
     fn reset_starts_the_schedule_over() {
-        let mut backoff = Backoff::from_parts(100 * MS, 2.0, 1000 * MS, Jitter::None);
+        let mut backoff = Backoff::new(100 * MS, 2.0, 1000 * MS, Jitter::None);
         let mut rng = SeededRng::new(1);
         backoff.next_delay(&mut rng);
         backoff.next_delay(&mut rng);
@@ -185,7 +175,7 @@ mod tests {
     fn the_same_seed_gives_the_same_schedule() {
         for jitter in Jitter::ALL {
             let schedule = |seed| {
-                let mut backoff = Backoff::from_parts(100 * MS, 2.0, 5000 * MS, jitter);
+                let mut backoff = Backoff::new(100 * MS, 2.0, 5000 * MS, jitter);
                 let mut rng = SeededRng::new(seed);
                 (0..8)
                     .map(|_| backoff.next_delay(&mut rng))

@@ -46,7 +46,7 @@ use std::time::Duration;
 use tonic::Code;
 
 use super::codes::CodeSet;
-use super::policy::{ConfigError, millis};
+use super::config::{ConfigError, all_problems, millis};
 
 /// The breaker's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -236,11 +236,7 @@ impl BreakerConfig {
                 "is 0: the breaker could never close again".into(),
             );
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
-        }
+        all_problems(problems)
     }
 }
 

@@ -24,7 +24,7 @@
 //! and withdraw scheme; a production client keeps one budget per server
 //! (per channel), as this lab's caller does.
 
-use super::policy::ConfigError;
+use super::config::ConfigError;
 
 /// The two numbers of a gRFC A6 retry throttling policy.
 #[derive(Clone, Copy, Debug, PartialEq)]

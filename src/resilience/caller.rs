@@ -64,7 +64,6 @@
 //! awaits while holding it.) The futures returned are therefore not `Send`.
 
 use std::cell::{Cell, RefCell};
-use std::fmt;
 use std::future::Future;
 use std::pin::pin;
 use std::rc::Rc;
@@ -80,18 +79,13 @@ use super::backoff::Backoff;
 use super::breaker::{BreakerState, CircuitBreaker, Permit, Transition};
 use super::budget::RetryBudget;
 use super::clock::{Clock, RandomSource};
-use super::events::{DelaySource, Event, EventKind, EventSink, Pushback};
+use super::config::{ConfigError, millis};
+use super::events::{DelaySource, Event, EventKind, EventSink};
 use super::idempotency::{IdempotencyKey, KeySource, RandomKeys};
-use super::policy::{ConfigError, HedgingConfig, RetryPolicy, millis};
-use crate::status::code_name;
-
-/// Response metadata through which the server asks the client to wait
-/// (`"250"` ms) or not to retry (a negative number), as in gRFC A6.
-pub const PUSHBACK_HEADER: &str = crate::headers::RETRY_PUSHBACK_MS;
-/// Response metadata the lab's server sets when it injected a fault.
-pub const FAULT_INJECTED_HEADER: &str = crate::headers::FAULT_INJECTED;
-/// Response metadata the server sets when it replayed a stored outcome.
-pub const REPLAYED_HEADER: &str = crate::headers::IDEMPOTENT_REPLAYED;
+use super::outcome::{CallError, GaveUp};
+use super::policy::{HedgingConfig, RetryPolicy};
+use super::pushback::Pushback;
+use crate::headers;
 
 /// What the caller needs to know about the operation it is calling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,7 +164,9 @@ impl Attempt {
         if let Some(key) = self.key {
             let value = MetadataValue::try_from(key.as_str())
                 .expect("hex digits and dashes are valid metadata");
-            request.metadata_mut().insert(IdempotencyKey::HEADER, value);
+            request
+                .metadata_mut()
+                .insert(headers::IDEMPOTENCY_KEY, value);
         }
         if let Some(timeout) = self.timeout {
             request.set_timeout(timeout);
@@ -187,81 +183,6 @@ where
 {
     attempt(&Attempt::bare()).await
 }
-
-/// Why the caller stopped trying.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum GaveUp {
-    /// The status code is not in the policy's retryable codes.
-    NotRetryable,
-    /// The code was retryable, but the operation is not idempotent and has
-    /// no idempotency key: a retry could run it twice.
-    NotIdempotent,
-    /// The server's pushback said not to retry.
-    PushbackSaidStop,
-    /// `max_attempts` attempts were made.
-    AttemptsExhausted,
-    /// The overall deadline ran out, or the next attempt would start after it.
-    DeadlineExceeded,
-    /// The retry budget is spent: too many recent attempts failed.
-    BudgetExhausted,
-    /// The circuit breaker refused the attempt; nothing was sent.
-    BreakerOpen,
-}
-
-impl GaveUp {
-    /// The reason in a sentence.
-    pub fn explain(self) -> &'static str {
-        match self {
-            GaveUp::NotRetryable => "the error is not one that retrying can fix",
-            GaveUp::NotIdempotent => {
-                "the operation is not idempotent and carries no idempotency key, \
-                 so a retry could run it twice"
-            }
-            GaveUp::PushbackSaidStop => "the server asked the client not to retry",
-            GaveUp::AttemptsExhausted => "every allowed attempt was used",
-            GaveUp::DeadlineExceeded => "the deadline left no time for another attempt",
-            GaveUp::BudgetExhausted => "the retry budget is spent: too many recent attempts failed",
-            GaveUp::BreakerOpen => {
-                "the circuit breaker is open, so the call failed at once without a request"
-            }
-        }
-    }
-}
-
-/// A logical call that failed, after every attempt the policy allowed.
-#[derive(Clone, Debug)]
-pub struct CallError {
-    /// The last attempt's status; when no attempt was sent (the breaker
-    /// refused the first one), an `UNAVAILABLE` status saying so.
-    pub status: Status,
-    /// Attempts actually sent.
-    pub attempts: u32,
-    /// Why the caller stopped.
-    pub gave_up: GaveUp,
-}
-
-impl CallError {
-    /// Whether the breaker refused the call before any request was sent.
-    pub fn rejected_by_breaker(&self) -> bool {
-        self.gave_up == GaveUp::BreakerOpen && self.attempts == 0
-    }
-}
-
-impl fmt::Display for CallError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: {} (gave up after {} attempt{}: {})",
-            code_name(self.status.code()),
-            self.status.message(),
-            self.attempts,
-            if self.attempts == 1 { "" } else { "s" },
-            self.gave_up.explain()
-        )
-    }
-}
-
-impl std::error::Error for CallError {}
 
 /// The retry policy, breaker and budget around a transport, with a clock,
 /// a random source and an event sink.
@@ -455,7 +376,7 @@ impl ResilientCaller {
         F: FnMut(&Attempt) -> Fut,
         Fut: Future<Output = Result<Response<T>, Status>>,
     {
-        let mut backoff = Backoff::new(&self.policy);
+        let mut backoff = self.policy.backoff();
         let mut last_status = None;
         for number in 1.. {
             // The budget was already consulted before the backoff sleep, so
@@ -807,8 +728,8 @@ impl ResilientCaller {
                 attempt: number,
                 code,
                 latency,
-                fault_injected: text(metadata, FAULT_INJECTED_HEADER).map(str::to_owned),
-                replayed: text(metadata, REPLAYED_HEADER) == Some("true"),
+                fault_injected: text(metadata, headers::FAULT_INJECTED).map(str::to_owned),
+                replayed: text(metadata, headers::IDEMPOTENT_REPLAYED) == Some("true"),
             },
         );
         if let (Some(breaker), Some(permit)) = (&self.breaker, permit) {
@@ -835,7 +756,7 @@ impl ResilientCaller {
                 if code == Code::Ok {
                     budget.record_success();
                 } else if self.policy.retryable_codes.contains(code)
-                    || (!metadata.is_empty() && metadata.contains_key(PUSHBACK_HEADER))
+                    || (!metadata.is_empty() && metadata.contains_key(headers::RETRY_PUSHBACK_MS))
                 {
                     budget.record_failure();
                 } else {
@@ -854,7 +775,7 @@ impl ResilientCaller {
         number: u32,
         status: &Status,
     ) -> Option<Pushback> {
-        let pushback = parse_pushback(status.metadata())?;
+        let pushback = Pushback::from_metadata(status.metadata())?;
         self.emit(
             context.id,
             EventKind::PushbackReceived {
@@ -948,21 +869,6 @@ async fn fire(timer: &mut Option<LocalBoxFuture<'static, ()>>) {
         Some(timer) => timer.await,
         None => std::future::pending().await,
     }
-}
-
-/// gRFC A6 pushback: a non-negative decimal integer of milliseconds means
-/// "retry after that long"; anything else (negative, malformed) means
-/// "do not retry".
-pub fn parse_pushback(metadata: &MetadataMap) -> Option<Pushback> {
-    let value = metadata.get(PUSHBACK_HEADER)?;
-    let millis = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.trim().parse::<i64>().ok());
-    Some(match millis {
-        Some(ms) if ms >= 0 => Pushback::RetryAfter(Duration::from_millis(ms.unsigned_abs())),
-        _ => Pushback::DoNotRetry,
-    })
 }
 
 fn text<'m>(metadata: &'m MetadataMap, name: &str) -> Option<&'m str> {

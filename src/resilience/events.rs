@@ -19,8 +19,9 @@ use std::time::Duration;
 use tonic::Code;
 
 use super::breaker::{BreakerState, Counts};
-use super::caller::GaveUp;
 use super::idempotency::IdempotencyKey;
+use super::outcome::GaveUp;
+use super::pushback::Pushback;
 
 /// One thing that happened, when, and in which logical call.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,15 +41,6 @@ pub enum DelaySource {
     Backoff,
     /// The server's `grpc-retry-pushback-ms`.
     Pushback,
-}
-
-/// What the server's pushback asked for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Pushback {
-    /// Retry after exactly this delay.
-    RetryAfter(Duration),
-    /// Do not retry (a negative or malformed value).
-    DoNotRetry,
 }
 
 /// The kinds of event, in the order they typically occur.

@@ -42,9 +42,6 @@ pub struct IdempotencyKey {
 }
 
 impl IdempotencyKey {
-    /// The metadata (header) name the key travels under.
-    pub const HEADER: &'static str = crate::headers::IDEMPOTENCY_KEY;
-
     /// The key made of 16 random bytes (6 bits of which become the version
     /// and variant).
     pub fn from_random_bytes(mut bytes: [u8; 16]) -> Self {

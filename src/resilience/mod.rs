@@ -36,9 +36,12 @@ pub mod budget;
 pub mod caller;
 pub mod clock;
 pub mod codes;
+pub mod config;
 pub mod events;
 pub mod idempotency;
+pub mod outcome;
 pub mod policy;
+pub mod pushback;
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
@@ -49,13 +52,16 @@ pub use breaker::{
     Transition,
 };
 pub use budget::{BudgetConfig, RetryBudget};
-pub use caller::{Attempt, CallError, CallSpec, GaveUp, ResilientCaller, bare_call};
+pub use caller::{Attempt, CallSpec, ResilientCaller, bare_call};
 #[cfg(all(not(target_arch = "wasm32"), any(feature = "tokio", test)))]
 pub use clock::TokioClock;
 #[cfg(target_arch = "wasm32")]
 pub use clock::WebClock;
 pub use clock::{Clock, RandomSource, SeededRng};
 pub use codes::CodeSet;
-pub use events::{DelaySource, DiscardEvents, Event, EventKind, EventSink, Pushback, VecSink};
+pub use config::ConfigError;
+pub use events::{DelaySource, DiscardEvents, Event, EventKind, EventSink, VecSink};
 pub use idempotency::{IdempotencyKey, KeySource, RandomKeys, SeededKeys};
-pub use policy::{ConfigError, HedgingConfig, RetryPolicy};
+pub use outcome::{CallError, GaveUp};
+pub use policy::{HedgingConfig, RetryPolicy};
+pub use pushback::Pushback;

@@ -10,15 +10,15 @@
 //! A policy is plain data; [`RetryPolicy::validate`] says, in words, what is
 //! wrong with one before any call is made.
 
-use std::fmt;
 use std::time::Duration;
 
 use tonic::Code;
 
-use super::backoff::Jitter;
+use super::backoff::{Backoff, Jitter};
 use super::budget::BudgetConfig;
-use super::caller::GaveUp;
 use super::codes::CodeSet;
+use super::config::{ConfigError, all_problems, millis};
+use super::outcome::GaveUp;
 
 /// How a caller retries, times out and hedges one kind of call.
 #[derive(Clone, Debug, PartialEq)]
@@ -185,11 +185,18 @@ impl RetryPolicy {
                 ));
             }
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
-        }
+        all_problems(problems)
+    }
+
+    /// A fresh backoff schedule with this policy's settings, for one
+    /// logical call.
+    pub fn backoff(&self) -> Backoff {
+        Backoff::new(
+            self.initial_backoff,
+            self.multiplier,
+            self.max_backoff,
+            self.jitter,
+        )
     }
 }
 
@@ -212,39 +219,6 @@ impl Default for RetryPolicy {
             hedging: None,
             idempotency_keys: true,
         }
-    }
-}
-
-/// One thing wrong with a configuration: which field, and what to change.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The field's name as written in the config type (`max_backoff`).
-    pub field: &'static str,
-    /// What is wrong, in a sentence that says what would be right.
-    pub problem: String,
-}
-
-impl ConfigError {
-    pub(crate) fn new(field: &'static str, problem: String) -> Self {
-        ConfigError { field, problem }
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.field, self.problem)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-/// `150 ms`, `1.5 ms`: durations as a student reads them in an error.
-pub(crate) fn millis(duration: Duration) -> String {
-    let ms = duration.as_secs_f64() * 1000.0;
-    if ms.fract() == 0.0 {
-        format!("{ms:.0} ms")
-    } else {
-        format!("{ms} ms")
     }
 }
 

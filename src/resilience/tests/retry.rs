@@ -3,8 +3,7 @@
 use tonic::Code;
 
 use super::*;
-use crate::resilience::events::{DelaySource, Pushback};
-use crate::resilience::{GaveUp, Jitter};
+use crate::resilience::{DelaySource, GaveUp, Jitter, Pushback};
 
 /// A transient failure is retried after the backoff, and the call succeeds.
 #[tokio::test(start_paused = true)]
