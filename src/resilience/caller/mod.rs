@@ -69,13 +69,13 @@
 //!
 //! | file | what it holds |
 //! | --- | --- |
-//! | `attempt` | [`CallSpec`] and [`Attempt`]: what the program says about a call, what the closure sees of an attempt |
-//! | `timeout` | the per-attempt timeout: racing an attempt against its timer |
-//! | `admission` | may this attempt start? the deadline, the budget, the breaker |
-//! | `bookkeeping` | recording each attempt's end in the events, the breaker and the budget |
-//! | `sequential` | the retry loop: one attempt after another, with backoff |
-//! | `hedging` | hedging: extra attempts side by side, the first answer wins |
-//! | this file | the caller itself, and [`ResilientCaller::call`], which picks the loop |
+//! | `attempt.rs` | [`CallSpec`] and [`Attempt`]: what the program says about a call, what the closure sees of an attempt |
+//! | `timeout.rs` | the per-attempt timeout: racing an attempt against its timer |
+//! | `admission.rs` | may this attempt start? the deadline, the budget, the breaker |
+//! | `bookkeeping.rs` | recording each attempt's end in the events, the breaker and the budget |
+//! | `sequential.rs` | the retry loop: one attempt after another, with backoff |
+//! | `hedging.rs` | hedging: extra attempts side by side, the first answer wins |
+//! | `mod.rs` (this file) | the caller itself, and [`ResilientCaller::call`], which picks the loop |
 
 mod admission;
 mod attempt;

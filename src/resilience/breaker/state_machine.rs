@@ -1,31 +1,7 @@
-//! The circuit breaker: stop calling a server that is failing.
+//! The circuit breaker's states, and the rules that move between them.
 //!
-//! Retries help when failures are rare and brief. When a server is down,
-//! they make things worse: every call waits for its timeouts, and the load
-//! keeps the server from recovering. A circuit breaker watches the outcomes
-//! of recent calls and, when too many fail, *opens*: calls fail at once,
-//! without touching the network, until a wait has passed. Then it lets a few
-//! *probe* calls through (*half-open*); if they succeed it *closes* again,
-//! otherwise it reopens, waiting longer each time if so configured.
-//!
-//! ```text
-//!            failure or slow-call rate ≥ threshold
-//!            (after the minimum number of calls)
-//!   Closed ─────────────────────────────────────▶ Open ◀──────────┐
-//!     ▲                                            │ wait passed   │ probes fail
-//!     │ probes succeed                             ▼               │
-//!     └──────────────────────────────────────── HalfOpen ──────────┘
-//!
-//!   ForcedOpen: an operator's "off" switch, rejects everything.
-//!   Disabled:   an operator's bypass, lets everything through, judges nothing.
-//! ```
-//!
-//! The design follows Resilience4j's `CircuitBreaker`, whose settings are the
-//! industry's vocabulary: count-based or time-based sliding window, failure
-//! rate threshold, slow-call duration and rate threshold, minimum number of
-//! calls, wait duration in open state, permitted calls in half-open state.
-//!
-//! Two decisions make this type easy to test and fast:
+//! See [the module](super) for the diagram. Two decisions make this type
+//! easy to test and fast:
 //!
 //! - **It is pure.** Every method takes `now`; nothing reads a clock, sleeps
 //!   or spawns. A test drives it through hours of virtual time in a loop.
@@ -33,20 +9,16 @@
 //!   once, in [`CircuitBreaker::new`]; admitting a call in the closed state
 //!   and rejecting one in the open state are a few comparisons (the
 //!   benchmark counts allocations to prove it).
-//!
-//! A production breaker would add what this one leaves to its caller:
-//! metrics export, a timer that moves Open → HalfOpen even when no call
-//! arrives (here the move happens on the next call, which is equivalent for
-//! the caller), and thread-safe sharing (here the caller wraps it in a
-//! `RefCell`, because the browser has one thread).
 
 use std::fmt;
 use std::time::Duration;
 
 use tonic::Code;
 
-use super::codes::CodeSet;
-use super::config::{ConfigError, all_problems, millis};
+use super::config::BreakerConfig;
+use super::window::{Counts, Verdict, Window};
+use crate::resilience::backoff::exponential;
+use crate::resilience::config::ConfigError;
 
 /// The breaker's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -89,177 +61,6 @@ pub struct Transition {
     pub to: BreakerState,
 }
 
-/// Which recent calls the failure rate is computed over.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum SlidingWindow {
-    /// The last `calls` calls, however old.
-    Count { calls: u32 },
-    /// The calls of the last `length`, kept in `buckets` equal slices of
-    /// time. The oldest slice is dropped whole, so the window covers between
-    /// `length · (buckets − 1) / buckets` and `length`: more buckets, finer
-    /// edges, a little more memory. (Resilience4j uses one-second buckets.)
-    Time { length: Duration, buckets: u32 },
-}
-
-/// Every setting of a circuit breaker.
-#[derive(Clone, Debug, PartialEq)]
-pub struct BreakerConfig {
-    /// The calls the rates are computed over.
-    pub window: SlidingWindow,
-    /// No judgement before the window holds this many calls: two failures out
-    /// of two calls is not yet evidence of an outage.
-    pub minimum_calls: u32,
-    /// Open when at least this percentage of the window's calls failed.
-    pub failure_rate_threshold: f64,
-    /// A call that took at least this long counts as slow, even if it succeeded.
-    pub slow_call_duration: Duration,
-    /// Open when at least this percentage of the window's calls were slow: a
-    /// server that answers, but too late, is failing its callers too.
-    pub slow_call_rate_threshold: f64,
-    /// How long to stay open before letting probes through.
-    pub wait_in_open: Duration,
-    /// Each consecutive reopening (probes failed again) multiplies the wait by
-    /// this; 1.0 keeps it constant.
-    pub wait_multiplier: f64,
-    /// The wait never grows beyond this.
-    pub max_wait_in_open: Duration,
-    /// Probe calls allowed in half-open; never more than this many are
-    /// admitted, so never more are in flight.
-    pub half_open_probes: u32,
-    /// Status codes that mean "the server failed". Every other code, `OK`
-    /// included, counts as a success: `INVALID_ARGUMENT` is the *client's*
-    /// fault, and a server that answers it correctly is healthy.
-    pub failure_codes: CodeSet,
-}
-
-impl BreakerConfig {
-    /// Codes that count as the server's failure by default: it could not be
-    /// reached or did not answer in time (`UNAVAILABLE`, `DEADLINE_EXCEEDED`),
-    /// it broke (`INTERNAL`, `UNKNOWN`), or it is overloaded (`RESOURCE_EXHAUSTED`).
-    pub const DEFAULT_FAILURE_CODES: CodeSet = CodeSet::of(&[
-        Code::Unavailable,
-        Code::DeadlineExceeded,
-        Code::Internal,
-        Code::Unknown,
-        Code::ResourceExhausted,
-    ]);
-
-    /// Every problem with this configuration, in words; `Ok` if there is none.
-    pub fn validate(&self) -> Result<(), Vec<ConfigError>> {
-        let mut problems = Vec::new();
-        let mut problem = |field, text: String| problems.push(ConfigError::new(field, text));
-        let is_percentage = |x: f64| x > 0.0 && x <= 100.0;
-
-        match self.window {
-            SlidingWindow::Count { calls } => {
-                if calls == 0 {
-                    problem(
-                        "window.calls",
-                        "is 0: the window must hold at least one call".into(),
-                    );
-                } else if self.minimum_calls > calls {
-                    problem(
-                        "minimum_calls",
-                        format!(
-                            "({}) is larger than the window ({calls} calls): the breaker could never judge",
-                            self.minimum_calls
-                        ),
-                    );
-                }
-            }
-            SlidingWindow::Time { length, buckets } => {
-                if buckets == 0 {
-                    problem("window.buckets", "is 0: use at least 1".into());
-                } else if length.as_nanos() < u128::from(buckets) {
-                    problem(
-                        "window.length",
-                        format!("({}) is too short for {buckets} buckets", millis(length)),
-                    );
-                }
-            }
-        }
-        if self.minimum_calls == 0 {
-            problem("minimum_calls", "is 0: use at least 1".into());
-        }
-        if !is_percentage(self.failure_rate_threshold) {
-            problem(
-                "failure_rate_threshold",
-                format!(
-                    "is {}: it is a percentage, more than 0 and at most 100",
-                    self.failure_rate_threshold
-                ),
-            );
-        }
-        if !is_percentage(self.slow_call_rate_threshold) {
-            problem(
-                "slow_call_rate_threshold",
-                format!(
-                    "is {}: it is a percentage, more than 0 and at most 100",
-                    self.slow_call_rate_threshold
-                ),
-            );
-        }
-        if self.slow_call_duration.is_zero() {
-            problem(
-                "slow_call_duration",
-                "is 0: every call would be slow".into(),
-            );
-        }
-        if self.wait_in_open.is_zero() {
-            problem(
-                "wait_in_open",
-                "is 0: the breaker would never stay open".into(),
-            );
-        }
-        if !(self.wait_multiplier.is_finite() && self.wait_multiplier >= 1.0) {
-            problem(
-                "wait_multiplier",
-                format!(
-                    "is {}: it must be a number ≥ 1 (1 keeps the wait constant)",
-                    self.wait_multiplier
-                ),
-            );
-        }
-        if self.max_wait_in_open < self.wait_in_open {
-            problem(
-                "max_wait_in_open",
-                format!(
-                    "({}) is smaller than wait_in_open ({})",
-                    millis(self.max_wait_in_open),
-                    millis(self.wait_in_open)
-                ),
-            );
-        }
-        if self.half_open_probes == 0 {
-            problem(
-                "half_open_probes",
-                "is 0: the breaker could never close again".into(),
-            );
-        }
-        all_problems(problems)
-    }
-}
-
-/// A starting point for the lab: judge the last 20 calls once 10 have been
-/// seen, open at 50 % failures (or 100 % slow calls over 2 s), wait 5 s
-/// (doubling on each reopening up to 60 s), then let 3 probes through.
-impl Default for BreakerConfig {
-    fn default() -> Self {
-        BreakerConfig {
-            window: SlidingWindow::Count { calls: 20 },
-            minimum_calls: 10,
-            failure_rate_threshold: 50.0,
-            slow_call_duration: Duration::from_secs(2),
-            slow_call_rate_threshold: 100.0,
-            wait_in_open: Duration::from_secs(5),
-            wait_multiplier: 2.0,
-            max_wait_in_open: Duration::from_secs(60),
-            half_open_probes: 3,
-            failure_codes: BreakerConfig::DEFAULT_FAILURE_CODES,
-        }
-    }
-}
-
 /// Permission to make one call. Hand it back with [`CircuitBreaker::record`]
 /// when the call ends, or [`CircuitBreaker::release`] if it was cancelled.
 #[must_use = "a permit must be given back with `record` or `release`"]
@@ -287,183 +88,6 @@ pub struct Rejected {
     pub state: BreakerState,
     /// When the breaker will let a probe through, if it knows.
     pub retry_after: Option<Duration>,
-}
-
-/// Call, failure and slow-call counts over some calls.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub calls: u32,
-    pub failures: u32,
-    pub slow: u32,
-}
-
-impl Counts {
-    fn add(&mut self, outcome: Outcome) {
-        self.calls += 1;
-        self.failures += u32::from(outcome.failure);
-        self.slow += u32::from(outcome.slow);
-    }
-
-    fn remove(&mut self, other: Counts) {
-        self.calls -= other.calls;
-        self.failures -= other.failures;
-        self.slow -= other.slow;
-    }
-
-    /// Percentage of failed calls, or `None` with no calls.
-    pub fn failure_rate(&self) -> Option<f64> {
-        (self.calls > 0).then(|| f64::from(self.failures) * 100.0 / f64::from(self.calls))
-    }
-
-    /// Percentage of slow calls, or `None` with no calls.
-    pub fn slow_call_rate(&self) -> Option<f64> {
-        (self.calls > 0).then(|| f64::from(self.slow) * 100.0 / f64::from(self.calls))
-    }
-
-    /// Whether either rate reached its threshold. Compared as integers scaled
-    /// by 100 where possible, so "5 of 10 at 50 %" is exactly at the threshold.
-    fn exceeds(&self, config: &BreakerConfig) -> bool {
-        let calls = f64::from(self.calls);
-        f64::from(self.failures) * 100.0 >= config.failure_rate_threshold * calls
-            || f64::from(self.slow) * 100.0 >= config.slow_call_rate_threshold * calls
-    }
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Outcome {
-    failure: bool,
-    slow: bool,
-}
-
-/// The last N outcomes in a ring buffer, with running totals.
-#[derive(Clone, Debug)]
-struct CountWindow {
-    ring: Box<[Outcome]>,
-    next: usize,
-    filled: usize,
-    totals: Counts,
-}
-
-impl CountWindow {
-    fn new(calls: u32) -> Self {
-        CountWindow {
-            ring: vec![Outcome::default(); calls as usize].into_boxed_slice(),
-            next: 0,
-            filled: 0,
-            totals: Counts::default(),
-        }
-    }
-
-    fn record(&mut self, outcome: Outcome) {
-        if self.filled == self.ring.len() {
-            let oldest = self.ring[self.next];
-            self.totals.remove(Counts {
-                calls: 1,
-                failures: u32::from(oldest.failure),
-                slow: u32::from(oldest.slow),
-            });
-        } else {
-            self.filled += 1;
-        }
-        self.ring[self.next] = outcome;
-        self.next = (self.next + 1) % self.ring.len();
-        self.totals.add(outcome);
-    }
-}
-
-/// Counts per slice of time in a ring of buckets, with running totals.
-#[derive(Clone, Debug)]
-struct TimeWindow {
-    buckets: Box<[(u64, Counts)]>,
-    bucket_nanos: u128,
-    /// The slice number (`now / bucket width`) of the newest bucket.
-    newest: u64,
-    totals: Counts,
-}
-
-impl TimeWindow {
-    fn new(length: Duration, buckets: u32) -> Self {
-        TimeWindow {
-            buckets: vec![(0, Counts::default()); buckets as usize].into_boxed_slice(),
-            bucket_nanos: (length.as_nanos() / u128::from(buckets)).max(1),
-            newest: 0,
-            totals: Counts::default(),
-        }
-    }
-
-    /// Drop the buckets that slid out of the window by `now`.
-    fn advance(&mut self, now: Duration) {
-        let slice = u64::try_from(now.as_nanos() / self.bucket_nanos).unwrap_or(u64::MAX);
-        if slice <= self.newest {
-            return;
-        }
-        let n = self.buckets.len() as u64;
-        // At most one lap of the ring needs clearing, however long the pause.
-        let first = (self.newest + 1).max(slice.saturating_sub(n - 1));
-        for s in first..=slice {
-            let bucket = &mut self.buckets[(s % n) as usize];
-            self.totals.remove(bucket.1);
-            *bucket = (s, Counts::default());
-        }
-        self.newest = slice;
-    }
-
-    fn record(&mut self, outcome: Outcome, now: Duration) {
-        self.advance(now);
-        let n = self.buckets.len() as u64;
-        // A late outcome (stamped before `newest`) lands in the newest bucket:
-        // the window moves forward only.
-        let bucket = &mut self.buckets[(self.newest % n) as usize];
-        bucket.1.add(outcome);
-        self.totals.add(outcome);
-    }
-}
-
-#[derive(Clone, Debug)]
-enum Window {
-    Count(CountWindow),
-    Time(TimeWindow),
-}
-
-impl Window {
-    fn new(kind: SlidingWindow) -> Self {
-        match kind {
-            SlidingWindow::Count { calls } => Window::Count(CountWindow::new(calls.max(1))),
-            SlidingWindow::Time { length, buckets } => {
-                Window::Time(TimeWindow::new(length, buckets.max(1)))
-            }
-        }
-    }
-
-    fn record(&mut self, outcome: Outcome, now: Duration) {
-        match self {
-            Window::Count(window) => window.record(outcome),
-            Window::Time(window) => window.record(outcome, now),
-        }
-    }
-
-    fn totals(&self) -> Counts {
-        match self {
-            Window::Count(window) => window.totals,
-            Window::Time(window) => window.totals,
-        }
-    }
-
-    /// Forget everything, keeping the storage (no allocation).
-    fn clear(&mut self) {
-        match self {
-            Window::Count(window) => {
-                window.next = 0;
-                window.filled = 0;
-                window.totals = Counts::default();
-            }
-            Window::Time(window) => {
-                window.buckets.fill((0, Counts::default()));
-                window.newest = 0;
-                window.totals = Counts::default();
-            }
-        }
-    }
 }
 
 /// A circuit breaker. Pure: give it `now` on every call.
@@ -588,13 +212,13 @@ impl CircuitBreaker {
             // half-open period that is over): its outcome says nothing about now.
             return None;
         }
-        let outcome = Outcome {
+        let verdict = Verdict {
             failure: self.config.failure_codes.contains(code),
             slow: duration >= self.config.slow_call_duration,
         };
         match self.state {
             BreakerState::Closed => {
-                self.window.record(outcome, now);
+                self.window.record(verdict, now);
                 let counts = self.window.totals();
                 if counts.calls >= self.config.minimum_calls && counts.exceeds(&self.config) {
                     self.open(now)
@@ -603,7 +227,7 @@ impl CircuitBreaker {
                 }
             }
             BreakerState::HalfOpen => {
-                self.probe_counts.add(outcome);
+                self.probe_counts.add(verdict);
                 if self.probe_counts.calls < self.config.half_open_probes {
                     None
                 } else if self.probe_counts.exceeds(&self.config) {
@@ -651,7 +275,7 @@ impl CircuitBreaker {
 
     /// `min(max, wait · multiplier^(opens − 1))`.
     fn current_wait(&self) -> Duration {
-        super::backoff::exponential(
+        exponential(
             self.config.wait_in_open,
             self.config.wait_multiplier,
             self.config.max_wait_in_open,
@@ -678,6 +302,7 @@ impl CircuitBreaker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resilience::breaker::SlidingWindow;
 
     const MS: Duration = Duration::from_millis(1);
     const FAST: Duration = Duration::from_millis(10);
