@@ -1,6 +1,10 @@
 //! The names of the wire contract's headers (gRPC metadata, and the same HTTP
 //! headers on the REST twin), in one place for the server, the page and the
 //! client core. What each one means: README, "The wire contract".
+//!
+//! Every user names a header by the constant here, never by an alias of its
+//! own: one name per fact, so a reader who finds `IDEMPOTENCY_KEY` in the
+//! server and in the client knows at once it is the same header.
 
 /// Request: one key per logical operation, the same on every attempt.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";

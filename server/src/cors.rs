@@ -16,14 +16,14 @@
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Method};
-use rpc_lab::headers::RETRY_PUSHBACK_MS as PUSHBACK_HEADER;
+use rpc_lab::headers::{
+    FAULT_DELAY_MS, FAULT_DROP, FAULT_FAIL, FAULT_INJECTED, IDEMPOTENCY_KEY,
+    IDEMPOTENCY_KEY_EXPIRES_IN_MS, IDEMPOTENT_REPLAYED, LAB_SESSION, RETRY_PUSHBACK_MS,
+};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::deadline::GRPC_TIMEOUT;
-use crate::fault::{DELAY_HEADER, DROP_HEADER, FAIL_HEADER, INJECTED_HEADER};
-use crate::layers::idempotency::{EXPIRES_HEADER, KEY_HEADER, REPLAYED_HEADER};
-use crate::session::SESSION_HEADER;
 
 /// Headers a browser client may send: what gRPC-Web clients send, plus the lab's own.
 pub const REQUEST_HEADERS: &[&str] = &[
@@ -32,11 +32,11 @@ pub const REQUEST_HEADERS: &[&str] = &[
     "x-user-agent",
     GRPC_TIMEOUT,
     "grpc-accept-encoding",
-    KEY_HEADER,
-    FAIL_HEADER,
-    DROP_HEADER,
-    DELAY_HEADER,
-    SESSION_HEADER,
+    IDEMPOTENCY_KEY,
+    FAULT_FAIL,
+    FAULT_DROP,
+    FAULT_DELAY_MS,
+    LAB_SESSION,
 ];
 
 /// Response headers (and gRPC-Web trailers sent as headers) a page may read.
@@ -44,10 +44,10 @@ pub const EXPOSED_HEADERS: &[&str] = &[
     "grpc-status",
     "grpc-message",
     "grpc-status-details-bin",
-    PUSHBACK_HEADER,
-    REPLAYED_HEADER,
-    EXPIRES_HEADER,
-    INJECTED_HEADER,
+    RETRY_PUSHBACK_MS,
+    IDEMPOTENT_REPLAYED,
+    IDEMPOTENCY_KEY_EXPIRES_IN_MS,
+    FAULT_INJECTED,
 ];
 
 /// Lets a page on another origin read the sizes and timings of its requests

@@ -19,16 +19,11 @@
 use std::time::Duration;
 
 use http::HeaderMap;
+use rpc_lab::headers::{FAULT_DELAY_MS, FAULT_DROP, FAULT_FAIL};
 use tonic::Status;
 
 use crate::quote::quoted;
 use crate::random::{RandomSource, SeededRng};
-
-pub const FAIL_HEADER: &str = rpc_lab::headers::FAULT_FAIL;
-pub const DROP_HEADER: &str = rpc_lab::headers::FAULT_DROP;
-pub const DELAY_HEADER: &str = rpc_lab::headers::FAULT_DELAY_MS;
-/// Response header naming the fault that shaped the reply: `fail`, `drop` or `delay`.
-pub const INJECTED_HEADER: &str = rpc_lab::headers::FAULT_INJECTED;
 
 /// What faults a request gets.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -78,20 +73,20 @@ impl FaultSettings {
         if !self.headers_enabled {
             return Ok(profile);
         }
-        if let Some(p) = probability(headers, FAIL_HEADER)? {
+        if let Some(p) = probability(headers, FAULT_FAIL)? {
             profile.fail = p.min(self.max_probability);
         }
-        if let Some(p) = probability(headers, DROP_HEADER)? {
+        if let Some(p) = probability(headers, FAULT_DROP)? {
             profile.drop = p.min(self.max_probability);
         }
-        if let Some(value) = headers.get(DELAY_HEADER) {
+        if let Some(value) = headers.get(FAULT_DELAY_MS) {
             let ms: u64 = value
                 .to_str()
                 .ok()
                 .and_then(|text| text.trim().parse().ok())
                 .ok_or_else(|| {
                     Status::invalid_argument(format!(
-                        "{DELAY_HEADER} must be a whole number of milliseconds ≥ 0, got {}",
+                        "{FAULT_DELAY_MS} must be a whole number of milliseconds ≥ 0, got {}",
                         quoted(value.as_bytes())
                     ))
                 })?;
@@ -150,9 +145,9 @@ mod tests {
         let settings = FaultSettings::default();
         let profile = settings
             .profile(&headers(&[
-                (FAIL_HEADER, "0.25"),
-                (DROP_HEADER, "1"),
-                (DELAY_HEADER, "150"),
+                (FAULT_FAIL, "0.25"),
+                (FAULT_DROP, "1"),
+                (FAULT_DELAY_MS, "150"),
             ]))
             .unwrap();
         assert_eq!(
@@ -173,13 +168,13 @@ mod tests {
     fn malformed_headers_are_named_in_the_error() {
         let settings = FaultSettings::default();
         for (name, value) in [
-            (FAIL_HEADER, "often"),
-            (FAIL_HEADER, "1.5"),
-            (DROP_HEADER, "-0.1"),
-            (DROP_HEADER, "NaN"),
-            (DELAY_HEADER, "-5"),
-            (DELAY_HEADER, "1.5"),
-            (DELAY_HEADER, "soon"),
+            (FAULT_FAIL, "often"),
+            (FAULT_FAIL, "1.5"),
+            (FAULT_DROP, "-0.1"),
+            (FAULT_DROP, "NaN"),
+            (FAULT_DELAY_MS, "-5"),
+            (FAULT_DELAY_MS, "1.5"),
+            (FAULT_DELAY_MS, "soon"),
         ] {
             let error = settings.profile(&headers(&[(name, value)])).unwrap_err();
             assert_eq!(error.code(), tonic::Code::InvalidArgument);
@@ -199,7 +194,7 @@ mod tests {
             ..FaultSettings::default()
         };
         let profile = settings
-            .profile(&headers(&[(FAIL_HEADER, "0.9"), (DELAY_HEADER, "5000")]))
+            .profile(&headers(&[(FAULT_FAIL, "0.9"), (FAULT_DELAY_MS, "5000")]))
             .unwrap();
         assert_eq!(profile.fail, 0.5);
         assert_eq!(profile.delay, Duration::from_millis(100));
@@ -219,7 +214,7 @@ mod tests {
         assert_eq!(settings.profile(&HeaderMap::new()).unwrap(), flaky);
         assert_eq!(
             settings
-                .profile(&headers(&[(FAIL_HEADER, "0")]))
+                .profile(&headers(&[(FAULT_FAIL, "0")]))
                 .unwrap()
                 .fail,
             0.0
@@ -230,7 +225,7 @@ mod tests {
             ..settings
         };
         let ignored = locked
-            .profile(&headers(&[(FAIL_HEADER, "0"), (DELAY_HEADER, "garbage")]))
+            .profile(&headers(&[(FAULT_FAIL, "0"), (FAULT_DELAY_MS, "garbage")]))
             .unwrap();
         assert_eq!(
             ignored, flaky,

@@ -14,14 +14,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use rpc_lab::headers::LAB_SESSION;
 use tonic::Status;
 
 use crate::key_value::{KeyValueStore, StoreLimits};
 use crate::ledger::Ledger;
 use crate::random::{self, SeededRng};
 
-/// The request header that names the session.
-pub const SESSION_HEADER: &str = rpc_lab::headers::LAB_SESSION;
 /// The session of requests that name none.
 pub const DEFAULT_SESSION: &str = "default";
 /// The longest session name.
@@ -37,7 +36,7 @@ pub fn parse_name(raw: &[u8]) -> Result<&str, Status> {
     match std::str::from_utf8(raw) {
         Ok(name) if valid => Ok(name),
         _ => Err(Status::invalid_argument(format!(
-            "{SESSION_HEADER} must be 1 to {MAX_SESSION_NAME} characters of A-Z, a-z, 0-9, '.', '_' or '-'"
+            "{LAB_SESSION} must be 1 to {MAX_SESSION_NAME} characters of A-Z, a-z, 0-9, '.', '_' or '-'"
         ))),
     }
 }

@@ -7,12 +7,12 @@ use axum::middleware::Next;
 use axum::response::Response;
 use http::HeaderValue;
 use http_body_util::BodyExt;
+use rpc_lab::headers::{FAULT_INJECTED, IDEMPOTENT_REPLAYED};
 use tonic::Status;
 
 use super::executions::Executed;
 use super::{Protocol, contract_operation, session_of};
 use crate::deadline::{self, GRPC_TIMEOUT};
-use crate::fault::INJECTED_HEADER;
 use crate::session::Stats;
 use crate::state::LabState;
 
@@ -90,10 +90,7 @@ pub async fn inject(
     // another request — keeps its refusal: a lost reply claiming "the server
     // executed the call" would teach the student something false.
     let executed = response.extensions().get::<Executed>().is_some();
-    let replayed = response
-        .headers()
-        .get(super::idempotency::REPLAYED_HEADER)
-        .cloned();
+    let replayed = response.headers().get(IDEMPOTENT_REPLAYED).cloned();
     if plan.drop && (executed || replayed.is_some()) {
         // Read the whole reply first: the operation has then completely run
         // (and its outcome is stored under its key, if it had one).
@@ -106,15 +103,14 @@ pub async fn inject(
         };
         let mut lost = injected(protocol, Status::unavailable(message), "drop");
         if let Some(replayed) = replayed {
-            lost.headers_mut()
-                .insert(super::idempotency::REPLAYED_HEADER, replayed);
+            lost.headers_mut().insert(IDEMPOTENT_REPLAYED, replayed);
         }
         return lost;
     }
     if delayed {
         response
             .headers_mut()
-            .insert(INJECTED_HEADER, HeaderValue::from_static("delay"));
+            .insert(FAULT_INJECTED, HeaderValue::from_static("delay"));
     }
     response
 }
@@ -123,6 +119,6 @@ fn injected(protocol: Protocol, status: Status, kind: &'static str) -> Response 
     let mut response = protocol.reject(status);
     response
         .headers_mut()
-        .insert(INJECTED_HEADER, HeaderValue::from_static(kind));
+        .insert(FAULT_INJECTED, HeaderValue::from_static(kind));
     response
 }

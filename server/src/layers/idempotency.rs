@@ -16,6 +16,7 @@ use std::convert::Infallible;
 use http::HeaderValue;
 use http_body::Frame;
 use http_body_util::{BodyExt, StreamBody};
+use rpc_lab::headers::{IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_EXPIRES_IN_MS, IDEMPOTENT_REPLAYED};
 use tonic::{Code, Status};
 
 use super::executions::Executed;
@@ -26,12 +27,6 @@ use crate::rest;
 use crate::session::Stats;
 use crate::state::LabState;
 
-/// The request header carrying the key.
-pub const KEY_HEADER: &str = rpc_lab::headers::IDEMPOTENCY_KEY;
-/// The response header marking a reply served from the store.
-pub const REPLAYED_HEADER: &str = rpc_lab::headers::IDEMPOTENT_REPLAYED;
-/// The response header saying how long the key's outcome is still kept.
-pub const EXPIRES_HEADER: &str = rpc_lab::headers::IDEMPOTENCY_KEY_EXPIRES_IN_MS;
 /// The longest key, in characters.
 pub const MAX_KEY_LEN: usize = 255;
 /// The largest request body read (tonic's default message limit).
@@ -43,7 +38,7 @@ pub async fn once(State(lab): State<Arc<LabState>>, request: Request, next: Next
     let Some(protocol) = contract_operation(request.uri().path()) else {
         return next.run(request).await;
     };
-    let key = match request.headers().get(KEY_HEADER) {
+    let key = match request.headers().get(IDEMPOTENCY_KEY) {
         None => return next.run(request).await, // no key: at-least-once, on purpose
         Some(value) => match parse_key(value) {
             Ok(key) => key.to_owned(),
@@ -144,15 +139,15 @@ pub async fn once(State(lab): State<Arc<LabState>>, request: Request, next: Next
 }
 
 /// Tells the client how long the server keeps this key's outcome
-/// ([`EXPIRES_HEADER`]), when it keeps one: after an execution whose outcome
-/// was stored, a replay, or a refused reuse of the key. The time is rounded
-/// down to the millisecond, so it never promises more than is left.
+/// ([`IDEMPOTENCY_KEY_EXPIRES_IN_MS`]), when it keeps one: after an execution
+/// whose outcome was stored, a replay, or a refused reuse of the key. The time
+/// is rounded down to the millisecond, so it never promises more than is left.
 fn with_time_left(mut reply: Response, lab: &LabState, session: &str, key: &str) -> Response {
     if let Some(left) = lab.idempotency.time_left(session, key, Instant::now()) {
         let ms = u64::try_from(left.as_millis()).unwrap_or(u64::MAX);
         reply
             .headers_mut()
-            .insert(EXPIRES_HEADER, HeaderValue::from(ms));
+            .insert(IDEMPOTENCY_KEY_EXPIRES_IN_MS, HeaderValue::from(ms));
     }
     reply
 }
@@ -189,7 +184,7 @@ pub fn parse_key(value: &HeaderValue) -> Result<&str, Status> {
         || !bytes.iter().all(|b| (0x20..=0x7e).contains(b))
     {
         return Err(Status::invalid_argument(format!(
-            "{KEY_HEADER} must be 1 to {MAX_KEY_LEN} printable ASCII characters (a UUID is a good choice)"
+            "{IDEMPOTENCY_KEY} must be 1 to {MAX_KEY_LEN} printable ASCII characters (a UUID is a good choice)"
         )));
     }
     Ok(value.to_str().expect("printable ASCII"))
@@ -276,7 +271,7 @@ fn respond(reply: &StoredReply, replayed: bool) -> Response {
     if replayed {
         response
             .headers_mut()
-            .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+            .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
     }
     response
 }

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use rpc_lab::headers::LAB_SESSION;
 
 use super::Protocol;
-use crate::session::{self, DEFAULT_SESSION, SESSION_HEADER};
+use crate::session::{self, DEFAULT_SESSION};
 use crate::state::LabState;
 
 pub async fn attach(
@@ -15,7 +16,7 @@ pub async fn attach(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let found = match request.headers().get(SESSION_HEADER) {
+    let found = match request.headers().get(LAB_SESSION) {
         None => Ok(lab.sessions.get(DEFAULT_SESSION)),
         Some(value) => session::parse_name(value.as_bytes()).map(|name| lab.sessions.get(name)),
     };
