@@ -5,6 +5,7 @@
 //! defaults are clap's too, so [`Config::default`] is "no flags given".
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
@@ -129,6 +130,15 @@ pub struct Config {
     #[arg(long, value_name = "N", default_value_t = 100,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent_streams: u32,
+
+    /// Also serve the lab's page from DIR, a release build of it
+    /// (`trunk build --release --offline --dist DIR`), at / on this same port:
+    /// one address for a class, no `trunk serve` needed. The files are read
+    /// at start and compressed in memory (gzip and brotli); the page's calls
+    /// under /rpc reach the lab as they do through Trunk's proxy. `./lab class`
+    /// builds the page and starts the server this way.
+    #[arg(long, value_name = "DIR")]
+    pub page: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -264,6 +274,13 @@ mod tests {
             error.to_string().contains("max-concurrent-streams"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn the_page_is_served_only_when_asked() {
+        assert_eq!(Config::default().page, None);
+        let config = Config::try_parse_from(["rpc-lab-server", "--page", "target/page"]).unwrap();
+        assert_eq!(config.page, Some(PathBuf::from("target/page")));
     }
 
     #[test]

@@ -20,6 +20,8 @@
 //! - [`random`]: seeded randomness, so a lesson can be replayed.
 //! - [`quote`]: how an error repeats what a client sent (briefly).
 //! - [`whole_reply`]: unary gRPC-Web replies sent in one piece (no Nagle stall).
+//! - [`page`]: the lab's own page, compressed, on the same port (`--page`),
+//!   for a class that opens the teacher's lab.
 //! - [`connections`]: accepting connections, time limits on slow or idle
 //!   clients, and stopping gracefully.
 //! - [`config`], [`cors`], [`shutdown`], [`state`]: flags, browser rules,
@@ -39,6 +41,7 @@ pub mod key_value;
 pub mod layers;
 pub mod ledger;
 pub mod names;
+pub mod page;
 pub mod quote;
 pub mod random;
 pub mod rest;
@@ -161,6 +164,21 @@ pub async fn app(config: &Config, stack: Layers) -> Result<(axum::Router, Arc<La
         .merge(rest_routes)
         .layer(cors::timing_allow_origin())
         .layer(cors::layer());
+    // The page goes in front of everything: it decides which requests are
+    // its own, and hands every other one to the routes above unchanged.
+    let app = match &config.page {
+        Some(dir) => {
+            let page =
+                page::Page::load(dir).map_err(|error| format!("cannot serve the page: {error}"))?;
+            tracing::info!(
+                dir = %dir.display(),
+                files = ?page.addresses().collect::<Vec<_>>(),
+                "serving the lab's page at / (compressing it in the background)"
+            );
+            page::front(app, Arc::new(page).compress_in_background())
+        }
+        None => app,
+    };
     Ok((app, lab))
 }
 
