@@ -171,7 +171,7 @@ mod native {
         fn through_caller(&self) {
             let reply = self
                 .plain
-                .call(CallSpec::new("Add", true), instant_success)
+                .call(CallSpec::idempotent("Add"), instant_success)
                 .now_or_never();
             black_box(reply.expect("ready").expect("ok"));
         }
@@ -179,7 +179,7 @@ mod native {
         fn through_caller_without_keys(&self) {
             let reply = self
                 .no_keys
-                .call(CallSpec::new("Add", true), instant_success)
+                .call(CallSpec::idempotent("Add"), instant_success)
                 .now_or_never();
             black_box(reply.expect("ready").expect("ok"));
         }
@@ -187,7 +187,7 @@ mod native {
         fn through_caller_with_timers(&self) {
             let reply = self
                 .with_timers
-                .call(CallSpec::new("Add", true), instant_success)
+                .call(CallSpec::idempotent("Add"), instant_success)
                 .now_or_never();
             black_box(reply.expect("ready").expect("ok"));
         }

@@ -57,7 +57,7 @@ async fn a_per_attempt_timeout_fires_in_the_browser() {
     let started = clock.now();
     // An attempt that never answers, like a server that hangs.
     let outcome = caller
-        .call(CallSpec::new("Hang", true), |_attempt| {
+        .call(CallSpec::idempotent("Hang"), |_attempt| {
             std::future::pending::<Result<Response<()>, Status>>()
         })
         .await;

@@ -163,7 +163,7 @@ async fn wrapped(caller: &ResilientCaller, channel: &Channel, calls: usize) -> D
             b: 1.0,
         };
         let reply = caller
-            .call(CallSpec::new("Add", true), |attempt| {
+            .call(CallSpec::idempotent("Add"), |attempt| {
                 let mut request = tonic::Request::new(message);
                 attempt.prepare(&mut request);
                 let mut client = client.clone();

@@ -74,10 +74,14 @@ async fn thirty_withdrawals(
     .expect("a valid policy");
     let client = AccountClient::new(server.channel().await);
 
+    let spec = CallSpec {
+        operation: "Withdraw",
+        idempotent: declared_idempotent,
+    };
     let mut succeeded = 0;
     for _ in 0..WITHDRAWALS {
         let outcome = caller
-            .call(CallSpec::new("Withdraw", declared_idempotent), |attempt| {
+            .call(spec, |attempt| {
                 let mut req = request(
                     AmountRequest {
                         account: "alice".into(),

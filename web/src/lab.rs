@@ -171,7 +171,10 @@ impl Bench {
                 let operation = this_call.operation();
                 let result = caller
                     .call(
-                        CallSpec::new(operation.slug(), operation.idempotent() || retry_unsafe),
+                        CallSpec {
+                            operation: operation.slug(),
+                            idempotent: operation.idempotent() || retry_unsafe,
+                        },
                         |attempt| {
                             let headers = faults.for_attempt(&mut *fault_rng.borrow_mut());
                             let transport = self.transport();

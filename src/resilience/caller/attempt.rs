@@ -26,10 +26,21 @@ pub struct CallSpec {
 }
 
 impl CallSpec {
-    pub fn new(operation: &'static str, idempotent: bool) -> Self {
+    /// An operation that may run twice with the effect of once (`GetBalance`,
+    /// `SetValue`): the caller may retry it, and hedge it, freely.
+    pub const fn idempotent(operation: &'static str) -> Self {
         CallSpec {
             operation,
-            idempotent,
+            idempotent: true,
+        }
+    }
+
+    /// An operation that must not run twice (`Withdraw`, `Increment`): the
+    /// caller retries it only with an idempotency key, and never hedges it.
+    pub const fn not_idempotent(operation: &'static str) -> Self {
+        CallSpec {
+            operation,
+            idempotent: false,
         }
     }
 }

@@ -24,7 +24,7 @@
 //! {
 //!     let message = BinaryOperation { a, b };
 //!     let reply = caller
-//!         .call(CallSpec::new("Divide", true), |attempt| {
+//!         .call(CallSpec::idempotent("Divide"), |attempt| {
 //!             let mut request = tonic::Request::new(message);
 //!             attempt.prepare(&mut request); // idempotency-key + grpc-timeout
 //!             let mut client = client.clone();

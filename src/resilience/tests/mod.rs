@@ -260,12 +260,6 @@ pub(super) fn plain_policy() -> RetryPolicy {
     }
 }
 
-pub(super) const IDEMPOTENT: CallSpec = CallSpec {
-    operation: "GetBalance",
-    idempotent: true,
-};
+pub(super) const IDEMPOTENT: CallSpec = CallSpec::idempotent("GetBalance");
 
-pub(super) const NOT_IDEMPOTENT: CallSpec = CallSpec {
-    operation: "Withdraw",
-    idempotent: false,
-};
+pub(super) const NOT_IDEMPOTENT: CallSpec = CallSpec::not_idempotent("Withdraw");

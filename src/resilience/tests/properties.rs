@@ -74,7 +74,10 @@ proptest! {
         paused_runtime().block_on(async {
             let lab = Lab::new(policy);
             let script = Script::new(steps);
-            let spec = CallSpec::new("Op", idempotent);
+            let spec = CallSpec {
+                operation: "Op",
+                idempotent,
+            };
             let _ = lab.call(&script, spec).await;
             for seen in script.seen() {
                 prop_assert!(seen.at < deadline, "{seen:?} after {deadline:?}");
