@@ -18,40 +18,44 @@ use crate::proto::{BinaryOperation, CalculatorClient};
 use crate::status;
 
 /// One of the four arithmetic RPCs of `calculator.v1.Calculator`.
+///
+/// Only the calculator's operations: the page's resilience lab calls the
+/// twelve RPCs of all three services, which the web crate names
+/// `LabOperation`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Operation {
+pub enum ArithmeticOperation {
     Add,
     Subtract,
     Multiply,
     Divide,
 }
 
-impl Operation {
+impl ArithmeticOperation {
     /// All four, in the order the page shows them.
-    pub const ALL: [Operation; 4] = [
-        Operation::Add,
-        Operation::Subtract,
-        Operation::Multiply,
-        Operation::Divide,
+    pub const ALL: [ArithmeticOperation; 4] = [
+        ArithmeticOperation::Add,
+        ArithmeticOperation::Subtract,
+        ArithmeticOperation::Multiply,
+        ArithmeticOperation::Divide,
     ];
 
     /// The RPC's name in the `.proto` (`Add`, `Divide`, …).
     pub fn rpc_name(self) -> &'static str {
         match self {
-            Operation::Add => "Add",
-            Operation::Subtract => "Subtract",
-            Operation::Multiply => "Multiply",
-            Operation::Divide => "Divide",
+            ArithmeticOperation::Add => "Add",
+            ArithmeticOperation::Subtract => "Subtract",
+            ArithmeticOperation::Multiply => "Multiply",
+            ArithmeticOperation::Divide => "Divide",
         }
     }
 
     /// The symbol of the operation, for showing `a ÷ b`.
     pub fn symbol(self) -> &'static str {
         match self {
-            Operation::Add => "+",
-            Operation::Subtract => "−",
-            Operation::Multiply => "×",
-            Operation::Divide => "÷",
+            ArithmeticOperation::Add => "+",
+            ArithmeticOperation::Subtract => "−",
+            ArithmeticOperation::Multiply => "×",
+            ArithmeticOperation::Divide => "÷",
         }
     }
 
@@ -61,20 +65,25 @@ impl Operation {
     }
 }
 
-impl fmt::Display for Operation {
+impl fmt::Display for ArithmeticOperation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.rpc_name())
     }
 }
 
-/// A call that did not produce a number: the server's status, kept whole.
+/// A bare call that did not produce a number: the server's status, kept whole.
+///
+/// "Bare" as in [`calculate`]: one request, no retries, so the one reply's
+/// status is all there is to say. A call through the resilience core fails
+/// with a [`ResilientCallError`](crate::resilience::ResilientCallError),
+/// which also says how many attempts were sent and why the caller gave up.
 #[derive(Clone, Debug, PartialEq)]
-pub struct CallError {
+pub struct BareCallError {
     pub code: Code,
     pub message: String,
 }
 
-impl CallError {
+impl BareCallError {
     /// The code's name as the gRPC specification spells it.
     pub fn code_name(&self) -> &'static str {
         status::code_name(self.code)
@@ -86,22 +95,22 @@ impl CallError {
     }
 }
 
-impl From<Status> for CallError {
+impl From<Status> for BareCallError {
     fn from(status: Status) -> Self {
-        CallError {
+        BareCallError {
             code: status.code(),
             message: status.message().to_owned(),
         }
     }
 }
 
-impl fmt::Display for CallError {
+impl fmt::Display for BareCallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code_name(), self.message)
     }
 }
 
-impl std::error::Error for CallError {}
+impl std::error::Error for BareCallError {}
 
 /// Calls `operation(a, b)` on the server behind `client` and returns its answer.
 ///
@@ -109,10 +118,10 @@ impl std::error::Error for CallError {}
 /// checking them is the server's job and its error is part of the lesson.
 pub async fn calculate<T>(
     client: &mut CalculatorClient<T>,
-    operation: Operation,
+    operation: ArithmeticOperation,
     a: f64,
     b: f64,
-) -> Result<f64, CallError>
+) -> Result<f64, BareCallError>
 where
     T: GrpcService<Body>,
     T::Error: Into<StdError>,
@@ -121,10 +130,10 @@ where
 {
     let request = BinaryOperation { a, b };
     let reply = match operation {
-        Operation::Add => client.add(request).await,
-        Operation::Subtract => client.subtract(request).await,
-        Operation::Multiply => client.multiply(request).await,
-        Operation::Divide => client.divide(request).await,
+        ArithmeticOperation::Add => client.add(request).await,
+        ArithmeticOperation::Subtract => client.subtract(request).await,
+        ArithmeticOperation::Multiply => client.multiply(request).await,
+        ArithmeticOperation::Divide => client.divide(request).await,
     }?;
     Ok(reply.into_inner().value)
 }
@@ -135,15 +144,20 @@ mod tests {
 
     #[test]
     fn paths_name_the_service_and_method() {
-        assert_eq!(Operation::Divide.path(), "/calculator.v1.Calculator/Divide");
-        let paths: std::collections::HashSet<_> =
-            Operation::ALL.iter().map(|op| op.path()).collect();
+        assert_eq!(
+            ArithmeticOperation::Divide.path(),
+            "/calculator.v1.Calculator/Divide"
+        );
+        let paths: std::collections::HashSet<_> = ArithmeticOperation::ALL
+            .iter()
+            .map(|op| op.path())
+            .collect();
         assert_eq!(paths.len(), 4, "each operation has its own method");
     }
 
     #[test]
     fn a_status_becomes_an_error_with_name_and_explanation() {
-        let error = CallError::from(Status::invalid_argument("division by zero"));
+        let error = BareCallError::from(Status::invalid_argument("division by zero"));
         assert_eq!(error.code_name(), "INVALID_ARGUMENT");
         assert_eq!(error.to_string(), "INVALID_ARGUMENT: division by zero");
         assert!(error.explanation().contains("change the input"));

@@ -12,7 +12,7 @@
 
 use std::fmt;
 
-use rpc_lab::calculator::Operation;
+use rpc_lab::calculator::ArithmeticOperation;
 
 /// Why an operation has no answer.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,7 +23,7 @@ pub enum ArithmeticError {
     DivisionByZero,
     /// The operands were fine but the result does not fit in a finite `f64`.
     Overflow {
-        operation: Operation,
+        operation: ArithmeticOperation,
         a: f64,
         b: f64,
     },
@@ -51,18 +51,18 @@ impl fmt::Display for ArithmeticError {
 impl std::error::Error for ArithmeticError {}
 
 /// Computes `operation(a, b)` under the contract's rules.
-pub fn evaluate(operation: Operation, a: f64, b: f64) -> Result<f64, ArithmeticError> {
+pub fn evaluate(operation: ArithmeticOperation, a: f64, b: f64) -> Result<f64, ArithmeticError> {
     for (operand, value) in [("a", a), ("b", b)] {
         if !value.is_finite() {
             return Err(ArithmeticError::NotFinite { operand, value });
         }
     }
     let result = match operation {
-        Operation::Add => a + b,
-        Operation::Subtract => a - b,
-        Operation::Multiply => a * b,
-        Operation::Divide if b == 0.0 => return Err(ArithmeticError::DivisionByZero),
-        Operation::Divide => a / b,
+        ArithmeticOperation::Add => a + b,
+        ArithmeticOperation::Subtract => a - b,
+        ArithmeticOperation::Multiply => a * b,
+        ArithmeticOperation::Divide if b == 0.0 => return Err(ArithmeticError::DivisionByZero),
+        ArithmeticOperation::Divide => a / b,
     };
     // With finite operands and a non-zero divisor, the only way to leave the
     // finite numbers is overflow (NaN needs inf or 0/0 as an input).
@@ -76,7 +76,7 @@ pub fn evaluate(operation: Operation, a: f64, b: f64) -> Result<f64, ArithmeticE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use Operation::*;
+    use ArithmeticOperation::*;
 
     #[test]
     fn the_four_operations() {
@@ -108,7 +108,7 @@ mod tests {
 
     #[test]
     fn non_finite_operands_are_named() {
-        for op in Operation::ALL {
+        for op in ArithmeticOperation::ALL {
             let error = evaluate(op, f64::NAN, 1.0).unwrap_err();
             assert!(matches!(
                 error,

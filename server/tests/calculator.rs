@@ -4,69 +4,74 @@
 mod common;
 
 use common::TestServer;
-use rpc_lab::calculator::{CallError, Operation, calculate};
+use rpc_lab::calculator::{ArithmeticOperation, BareCallError, calculate};
 use tonic::Code;
 
 /// Each case: operation, a, b, expected answer or (code, words the message must contain).
-type Case = (Operation, f64, f64, Result<f64, (Code, &'static str)>);
+type Case = (
+    ArithmeticOperation,
+    f64,
+    f64,
+    Result<f64, (Code, &'static str)>,
+);
 
 const CASES: &[Case] = &[
-    (Operation::Add, 2.0, 3.0, Ok(5.0)),
-    (Operation::Subtract, 2.0, 3.5, Ok(-1.5)),
-    (Operation::Multiply, -4.0, 2.5, Ok(-10.0)),
-    (Operation::Divide, 7.0, 2.0, Ok(3.5)),
-    (Operation::Divide, 0.0, 4.0, Ok(0.0)),
+    (ArithmeticOperation::Add, 2.0, 3.0, Ok(5.0)),
+    (ArithmeticOperation::Subtract, 2.0, 3.5, Ok(-1.5)),
+    (ArithmeticOperation::Multiply, -4.0, 2.5, Ok(-10.0)),
+    (ArithmeticOperation::Divide, 7.0, 2.0, Ok(3.5)),
+    (ArithmeticOperation::Divide, 0.0, 4.0, Ok(0.0)),
     (
-        Operation::Divide,
+        ArithmeticOperation::Divide,
         1.0,
         0.0,
         Err((Code::InvalidArgument, "division by zero")),
     ),
     (
-        Operation::Divide,
+        ArithmeticOperation::Divide,
         0.0,
         -0.0,
         Err((Code::InvalidArgument, "division by zero")),
     ),
     (
-        Operation::Add,
+        ArithmeticOperation::Add,
         f64::NAN,
         1.0,
         Err((Code::InvalidArgument, "operand a is NaN")),
     ),
     (
-        Operation::Multiply,
+        ArithmeticOperation::Multiply,
         1.0,
         f64::INFINITY,
         Err((Code::InvalidArgument, "operand b is inf")),
     ),
     (
-        Operation::Subtract,
+        ArithmeticOperation::Subtract,
         f64::NEG_INFINITY,
         1.0,
         Err((Code::InvalidArgument, "operand a is -inf")),
     ),
     (
-        Operation::Multiply,
+        ArithmeticOperation::Multiply,
         f64::MAX,
         10.0,
         Err((Code::OutOfRange, "overflows")),
     ),
     (
-        Operation::Add,
+        ArithmeticOperation::Add,
         f64::MAX,
         f64::MAX,
         Err((Code::OutOfRange, "overflows")),
     ),
     (
-        Operation::Divide,
+        ArithmeticOperation::Divide,
         f64::MAX,
         0.25,
         Err((Code::OutOfRange, "overflows")),
     ),
 ];
 
-fn check(transport: &str, case: &Case, got: Result<f64, CallError>) {
+fn check(transport: &str, case: &Case, got: Result<f64, BareCallError>) {
     let (operation, a, b, expected) = case;
     match (expected, got) {
         (Ok(want), Ok(value)) => assert_eq!(value, *want, "{transport}: {operation}({a}, {b})"),
@@ -120,7 +125,7 @@ async fn concurrent_calls_on_one_connection_get_their_own_answers() {
     let client = server.grpc_calculator().await;
     let calls = (0..64).map(|i| {
         let mut client = client.clone();
-        async move { calculate(&mut client, Operation::Multiply, i as f64, 3.0).await }
+        async move { calculate(&mut client, ArithmeticOperation::Multiply, i as f64, 3.0).await }
     });
     let answers = futures_util::future::join_all(calls).await;
     for (i, answer) in answers.into_iter().enumerate() {
@@ -134,7 +139,7 @@ async fn the_server_stops_cleanly_when_asked() {
     let server = TestServer::start().await;
     let mut client = server.grpc_calculator().await;
     assert_eq!(
-        calculate(&mut client, Operation::Add, 1.0, 1.0).await,
+        calculate(&mut client, ArithmeticOperation::Add, 1.0, 1.0).await,
         Ok(2.0)
     );
     drop(client);

@@ -145,7 +145,7 @@ impl Target {
         let mut client = self.server.grpc_calculator().await;
         let answer = rpc_lab::calculator::calculate(
             &mut client,
-            rpc_lab::calculator::Operation::Add,
+            rpc_lab::calculator::ArithmeticOperation::Add,
             1.0,
             2.0,
         )

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::{TestServer, grpc_frame, grpc_request, send_raw};
 use http::HeaderValue;
-use rpc_lab::calculator::{Operation, calculate};
+use rpc_lab::calculator::{ArithmeticOperation, calculate};
 use rpc_lab::proto::{BinaryOperation, Number};
 use rpc_lab_server::config::Config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -53,7 +53,7 @@ async fn until_closed(tcp: &mut TcpStream, since: Instant) -> Duration {
 async fn normal_calls(server: &TestServer, calls: usize) {
     let mut client = server.grpc_calculator().await;
     for i in 0..calls {
-        let answer = calculate(&mut client, Operation::Add, i as f64, 1.0).await;
+        let answer = calculate(&mut client, ArithmeticOperation::Add, i as f64, 1.0).await;
         assert_eq!(answer, Ok(i as f64 + 1.0), "call {i}");
     }
 }
@@ -259,7 +259,7 @@ async fn http2_streams_per_connection_are_capped() {
     // One call first, so the client has the server's SETTINGS. Streams opened
     // before they arrive may exceed the limit and are refused (REFUSED_STREAM:
     // not executed, safe to retry), as HTTP/2 specifies.
-    let answer = calculate(&mut client, Operation::Add, 1.0, 2.0).await;
+    let answer = calculate(&mut client, ArithmeticOperation::Add, 1.0, 2.0).await;
     assert_eq!(answer, Ok(3.0));
     // Six calls of 200 ms on one connection, at most two at a time: three
     // waves, so at least 600 ms in all (a lower bound: never flaky).

@@ -259,9 +259,13 @@ async fn malformed_frames_get_an_error_and_the_server_survives() {
     }
     // Still serving.
     let mut client = server.grpc_calculator().await;
-    let answer =
-        rpc_lab::calculator::calculate(&mut client, rpc_lab::calculator::Operation::Add, 1.0, 2.0)
-            .await;
+    let answer = rpc_lab::calculator::calculate(
+        &mut client,
+        rpc_lab::calculator::ArithmeticOperation::Add,
+        1.0,
+        2.0,
+    )
+    .await;
     assert_eq!(answer, Ok(3.0));
 }
 

@@ -62,6 +62,6 @@ pub use codes::CodeSet;
 pub use config::ConfigError;
 pub use events::{DelaySource, DiscardEvents, Event, EventKind, EventSink, VecSink};
 pub use idempotency::{IdempotencyKey, KeySource, RandomKeys, SeededKeys};
-pub use outcome::{CallError, GaveUp};
+pub use outcome::{GaveUp, ResilientCallError};
 pub use policy::{HedgingConfig, RetryPolicy};
 pub use pushback::Pushback;

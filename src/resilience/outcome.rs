@@ -54,8 +54,12 @@ impl GaveUp {
 }
 
 /// A logical call that failed, after every attempt the policy allowed.
+///
+/// Unlike a bare call's [`BareCallError`](crate::calculator::BareCallError),
+/// which is one reply's status, it also says how many attempts were sent and
+/// why the caller stopped.
 #[derive(Clone, Debug)]
-pub struct CallError {
+pub struct ResilientCallError {
     /// The last attempt's status; when no attempt was sent (the breaker
     /// refused the first one), an `UNAVAILABLE` status saying so.
     pub status: Status,
@@ -65,14 +69,14 @@ pub struct CallError {
     pub gave_up: GaveUp,
 }
 
-impl CallError {
+impl ResilientCallError {
     /// Whether the breaker refused the call before any request was sent.
     pub fn rejected_by_breaker(&self) -> bool {
         self.gave_up == GaveUp::BreakerOpen && self.attempts == 0
     }
 }
 
-impl fmt::Display for CallError {
+impl fmt::Display for ResilientCallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -86,4 +90,4 @@ impl fmt::Display for CallError {
     }
 }
 
-impl std::error::Error for CallError {}
+impl std::error::Error for ResilientCallError {}

@@ -1,7 +1,7 @@
 //! The page: the bare calculator (its state and its one call), then the
 //! resilience lab and the RPC-vs-REST lesson, which make their own calls.
 
-use rpc_lab::calculator::{Operation, calculate};
+use rpc_lab::calculator::{ArithmeticOperation, calculate};
 use rpc_lab::proto::CalculatorClient;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
@@ -28,7 +28,7 @@ pub fn App() -> Html {
         let state = state.clone();
         let base_url = server.base_url.clone();
         let session = (*session).clone();
-        Callback::from(move |operation: Operation| {
+        Callback::from(move |operation: ArithmeticOperation| {
             let Ok((a, b)) = state.operands() else {
                 return; // the buttons are disabled and the reason is shown
             };

@@ -18,7 +18,7 @@ use rpc_lab::proto::calculator_v1::{
     ResetSessionRequest,
 };
 use rpc_lab::proto::{AccountClient, LabClient, StoreClient};
-use rpc_lab::resilience::{CallError, CallSpec, Clock, ResilientCaller, SeededRng};
+use rpc_lab::resilience::{CallSpec, Clock, ResilientCallError, ResilientCaller, SeededRng};
 use rpc_lab::status;
 use tonic::{Code, Request, Status};
 
@@ -39,7 +39,7 @@ pub struct Bench {
 pub struct Finished {
     /// 1 for the batch's first call.
     pub number: u64,
-    pub result: Result<Reply, CallError>,
+    pub result: Result<Reply, ResilientCallError>,
 }
 
 impl Bench {
@@ -220,7 +220,7 @@ pub fn describe_failure(
     label: &str,
     number: u64,
     operation: LabOperation,
-    error: &CallError,
+    error: &ResilientCallError,
 ) -> String {
     let message = error.status.message().trim();
     let message = if message.is_empty() {
@@ -257,7 +257,7 @@ mod tests {
     /// a sentence (it read "…that retrying can fix The system…").
     #[test]
     fn a_failure_quotes_the_server_and_ends_its_sentences() {
-        let error = CallError {
+        let error = ResilientCallError {
             status: Status::failed_precondition("insufficient funds: balance $5.00, asked $10.00"),
             attempts: 1,
             gave_up: GaveUp::NotRetryable,
@@ -272,7 +272,7 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with('.'));
-        let silent = CallError {
+        let silent = ResilientCallError {
             status: Status::unavailable(""),
             attempts: 3,
             gave_up: GaveUp::AttemptsExhausted,
@@ -289,7 +289,7 @@ mod tests {
     /// UNAVAILABLE. With nothing sent, nothing ran, and the page says so.
     #[test]
     fn a_breaker_rejection_never_suggests_the_call_may_have_run() {
-        let rejected = CallError {
+        let rejected = ResilientCallError {
             status: Status::unavailable(
                 "the circuit breaker is open: the call failed at once and no request was sent",
             ),
@@ -302,7 +302,7 @@ mod tests {
         assert!(text.contains("the server did nothing"), "{text}");
         // A lost reply, retried until the breaker opened: attempts went out,
         // so the warning that the operation may have run is still true.
-        let after_attempts = CallError {
+        let after_attempts = ResilientCallError {
             status: Status::unavailable("reply lost"),
             attempts: 2,
             gave_up: GaveUp::BreakerOpen,

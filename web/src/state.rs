@@ -6,7 +6,7 @@
 
 use std::rc::Rc;
 
-use rpc_lab::calculator::{CallError, Operation};
+use rpc_lab::calculator::{ArithmeticOperation, BareCallError};
 use yew::Reducible;
 
 /// How many past calls the page lists under the latest one.
@@ -16,7 +16,7 @@ pub const HISTORY_LEN: usize = 8;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
     Value(f64),
-    Failed(CallError),
+    Failed(BareCallError),
 }
 
 /// One call to the server, as the student sees it afterwards.
@@ -24,7 +24,7 @@ pub enum Outcome {
 pub struct CallRecord {
     /// Numbered from 1 in the order the calls were made.
     pub number: u64,
-    pub operation: Operation,
+    pub operation: ArithmeticOperation,
     pub a: f64,
     pub b: f64,
     pub outcome: Outcome,
@@ -38,7 +38,7 @@ pub struct CalculatorState {
     pub a: String,
     pub b: String,
     /// The operation waiting for its answer, if any.
-    pub in_flight: Option<(u64, Operation)>,
+    pub in_flight: Option<(u64, ArithmeticOperation)>,
     /// Finished calls, newest first, at most [`HISTORY_LEN`].
     pub history: Vec<CallRecord>,
     /// The highest call number started so far.
@@ -53,7 +53,7 @@ pub enum Action {
     /// task that later reports `Finished` must know its number.
     Started {
         number: u64,
-        operation: Operation,
+        operation: ArithmeticOperation,
     },
     Finished(CallRecord),
 }
@@ -150,7 +150,7 @@ mod tests {
     fn record(number: u64, outcome: Outcome) -> CallRecord {
         CallRecord {
             number,
-            operation: Operation::Divide,
+            operation: ArithmeticOperation::Divide,
             a: 1.0,
             b: 0.0,
             outcome,
@@ -163,10 +163,10 @@ mod tests {
         let mut state = CalculatorState::new();
         state.apply(Action::Started {
             number: 1,
-            operation: Operation::Divide,
+            operation: ArithmeticOperation::Divide,
         });
-        assert_eq!(state.in_flight, Some((1, Operation::Divide)));
-        let failed = Outcome::Failed(CallError {
+        assert_eq!(state.in_flight, Some((1, ArithmeticOperation::Divide)));
+        let failed = Outcome::Failed(BareCallError {
             code: Code::InvalidArgument,
             message: "division by zero".into(),
         });
@@ -180,14 +180,14 @@ mod tests {
         let mut state = CalculatorState::new();
         state.apply(Action::Started {
             number: 1,
-            operation: Operation::Add,
+            operation: ArithmeticOperation::Add,
         });
         state.apply(Action::Started {
             number: 2,
-            operation: Operation::Multiply,
+            operation: ArithmeticOperation::Multiply,
         });
         state.apply(Action::Finished(record(1, Outcome::Value(1.0))));
-        assert_eq!(state.in_flight, Some((2, Operation::Multiply)));
+        assert_eq!(state.in_flight, Some((2, ArithmeticOperation::Multiply)));
     }
 
     #[test]
@@ -196,7 +196,7 @@ mod tests {
         for number in 1..=(HISTORY_LEN as u64 + 3) {
             state.apply(Action::Started {
                 number,
-                operation: Operation::Add,
+                operation: ArithmeticOperation::Add,
             });
             state.apply(Action::Finished(record(
                 number,

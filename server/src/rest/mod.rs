@@ -34,7 +34,7 @@ use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::{any, get, post, put};
 use http::HeaderMap;
-use rpc_lab::calculator::Operation;
+use rpc_lab::calculator::ArithmeticOperation;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tonic::Status;
@@ -116,10 +116,10 @@ struct Value {
 
 async fn calculate(Path(operation): Path<String>, headers: HeaderMap, body: Body) -> Response {
     let operation = match operation.as_str() {
-        "add" => Operation::Add,
-        "subtract" => Operation::Subtract,
-        "multiply" => Operation::Multiply,
-        "divide" => Operation::Divide,
+        "add" => ArithmeticOperation::Add,
+        "subtract" => ArithmeticOperation::Subtract,
+        "multiply" => ArithmeticOperation::Multiply,
+        "divide" => ArithmeticOperation::Divide,
         other => {
             return reply::error(&Status::not_found(format!(
                 "no operation {other:?}: use add, subtract, multiply or divide"

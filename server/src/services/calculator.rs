@@ -4,7 +4,7 @@
 //! turn the outcome into a reply or a status. Keeping the rules out of this file
 //! means the same arithmetic can later be served over REST without copying it.
 
-use rpc_lab::calculator::Operation;
+use rpc_lab::calculator::ArithmeticOperation;
 use rpc_lab::proto::calculator_v1::calculator_server::{Calculator, CalculatorServer};
 use rpc_lab::proto::{BinaryOperation, Number};
 use tonic::{Request, Response, Status};
@@ -22,7 +22,7 @@ impl CalculatorService {
     }
 
     fn run(
-        operation: Operation,
+        operation: ArithmeticOperation,
         request: Request<BinaryOperation>,
     ) -> Result<Response<Number>, Status> {
         let BinaryOperation { a, b } = request.into_inner();
@@ -55,24 +55,24 @@ impl From<ArithmeticError> for Status {
 #[tonic::async_trait]
 impl Calculator for CalculatorService {
     async fn add(&self, request: Request<BinaryOperation>) -> Result<Response<Number>, Status> {
-        Self::run(Operation::Add, request)
+        Self::run(ArithmeticOperation::Add, request)
     }
 
     async fn subtract(
         &self,
         request: Request<BinaryOperation>,
     ) -> Result<Response<Number>, Status> {
-        Self::run(Operation::Subtract, request)
+        Self::run(ArithmeticOperation::Subtract, request)
     }
 
     async fn multiply(
         &self,
         request: Request<BinaryOperation>,
     ) -> Result<Response<Number>, Status> {
-        Self::run(Operation::Multiply, request)
+        Self::run(ArithmeticOperation::Multiply, request)
     }
 
     async fn divide(&self, request: Request<BinaryOperation>) -> Result<Response<Number>, Status> {
-        Self::run(Operation::Divide, request)
+        Self::run(ArithmeticOperation::Divide, request)
     }
 }

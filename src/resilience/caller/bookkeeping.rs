@@ -16,7 +16,7 @@ use super::{CallContext, ResilientCaller};
 use crate::headers;
 use crate::resilience::breaker::{BreakerState, Permit, Transition};
 use crate::resilience::events::{Event, EventKind};
-use crate::resilience::outcome::{CallError, GaveUp};
+use crate::resilience::outcome::{GaveUp, ResilientCallError};
 use crate::resilience::pushback::Pushback;
 
 impl ResilientCaller {
@@ -106,14 +106,14 @@ impl ResilientCaller {
         last: Option<Status>,
         attempts: u32,
         gave_up: GaveUp,
-    ) -> CallError {
+    ) -> ResilientCallError {
         let status = last.unwrap_or_else(|| {
             let state = self.breaker_state().unwrap_or(BreakerState::Open);
             Status::unavailable(format!(
                 "the circuit breaker is {state}: the call failed at once and no request was sent"
             ))
         });
-        CallError {
+        ResilientCallError {
             status,
             attempts,
             gave_up,

@@ -24,7 +24,7 @@ use super::timeout::{AttemptTimer, race};
 use super::{Answered, CallContext, ResilientCaller};
 use crate::resilience::breaker::Permit;
 use crate::resilience::events::{DelaySource, EventKind};
-use crate::resilience::outcome::{CallError, GaveUp};
+use crate::resilience::outcome::{GaveUp, ResilientCallError};
 use crate::resilience::policy::HedgingConfig;
 use crate::resilience::pushback::Pushback;
 
@@ -44,7 +44,7 @@ impl ResilientCaller {
         context: &CallContext,
         hedging: HedgingConfig,
         mut attempt_fn: F,
-    ) -> Result<Answered<T>, CallError>
+    ) -> Result<Answered<T>, ResilientCallError>
     where
         F: FnMut(&Attempt) -> Fut,
         Fut: Future<Output = Result<Response<T>, Status>>,

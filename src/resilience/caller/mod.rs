@@ -7,7 +7,7 @@
 //!
 //! ```no_run
 //! use rpc_lab::proto::{BinaryOperation, CalculatorClient};
-//! use rpc_lab::resilience::{CallError, CallSpec, ResilientCaller};
+//! use rpc_lab::resilience::{ResilientCallError, CallSpec, ResilientCaller};
 //! use tonic::{body::Body, client::GrpcService, codegen::StdError};
 //!
 //! async fn divide<T>(
@@ -15,7 +15,7 @@
 //!     client: &CalculatorClient<T>,
 //!     a: f64,
 //!     b: f64,
-//! ) -> Result<f64, CallError>
+//! ) -> Result<f64, ResilientCallError>
 //! where
 //!     T: GrpcService<Body> + Clone,
 //!     T::Error: Into<StdError>,
@@ -99,7 +99,7 @@ use super::clock::{Clock, RandomSource};
 use super::config::ConfigError;
 use super::events::{EventKind, EventSink};
 use super::idempotency::{IdempotencyKey, KeySource, RandomKeys};
-use super::outcome::CallError;
+use super::outcome::ResilientCallError;
 use super::policy::RetryPolicy;
 
 /// The retry policy, breaker and budget around a transport, with a clock,
@@ -218,7 +218,7 @@ impl ResilientCaller {
         &self,
         spec: CallSpec,
         attempt: F,
-    ) -> Result<Response<T>, CallError>
+    ) -> Result<Response<T>, ResilientCallError>
     where
         F: FnMut(&Attempt) -> Fut,
         Fut: Future<Output = Result<Response<T>, Status>>,

@@ -18,7 +18,7 @@ use super::timeout::{AttemptTimer, race};
 use super::{Answered, CallContext, ResilientCaller};
 use crate::resilience::backoff::Backoff;
 use crate::resilience::events::{DelaySource, EventKind};
-use crate::resilience::outcome::{CallError, GaveUp};
+use crate::resilience::outcome::{GaveUp, ResilientCallError};
 use crate::resilience::pushback::Pushback;
 
 /// What happens after a failed attempt.
@@ -34,7 +34,7 @@ impl ResilientCaller {
         context: &CallContext,
         spec: CallSpec,
         mut attempt_fn: F,
-    ) -> Result<Answered<T>, CallError>
+    ) -> Result<Answered<T>, ResilientCallError>
     where
         F: FnMut(&Attempt) -> Fut,
         Fut: Future<Output = Result<Response<T>, Status>>,

@@ -29,8 +29,8 @@ use tonic::metadata::MetadataValue;
 use tonic::{Code, Request, Response, Status};
 
 use super::{
-    Attempt, CallError, CallSpec, Event, EventKind, ResilientCaller, RetryPolicy, SeededKeys,
-    SeededRng, TokioClock, VecSink,
+    Attempt, CallSpec, Event, EventKind, ResilientCallError, ResilientCaller, RetryPolicy,
+    SeededKeys, SeededRng, TokioClock, VecSink,
 };
 
 pub(super) const MS: Duration = Duration::from_millis(1);
@@ -214,7 +214,7 @@ impl Lab {
         &self,
         script: &Rc<Script>,
         spec: CallSpec,
-    ) -> Result<Response<u32>, CallError> {
+    ) -> Result<Response<u32>, ResilientCallError> {
         let origin = self.origin;
         self.caller
             .call(spec, |attempt| script.attempt(attempt, origin))

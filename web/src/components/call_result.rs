@@ -1,6 +1,6 @@
 //! The answer to the latest call: a number, or an error explained.
 
-use rpc_lab::calculator::Operation;
+use rpc_lab::calculator::ArithmeticOperation;
 use yew::prelude::*;
 
 use crate::state::{CallRecord, Outcome, format_number};
@@ -8,7 +8,7 @@ use crate::state::{CallRecord, Outcome, format_number};
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub latest: Option<CallRecord>,
-    pub in_flight: Option<Operation>,
+    pub in_flight: Option<ArithmeticOperation>,
 }
 
 #[component]
