@@ -2,19 +2,36 @@
 //!
 //! A remote call can fail in ways a local one cannot: the server is down,
 //! the reply is lost, the answer comes too late. This module is the lab's
-//! answer, one pattern per file, each small enough to read in one sitting:
+//! answer, one pattern per file (a folder, for the two patterns that need
+//! several), each small enough to read in one sitting. Read the table from
+//! the top: each file uses only files above it, so the table is also the
+//! order in which the pieces build on each other.
 //!
 //! | file | pattern | the question it answers |
 //! | --- | --- | --- |
-//! | [`policy`] | retry policy | how hard should this call try? |
+//! | [`config`] | configuration errors | what is wrong with these settings, in words? |
+//! | [`clock`] | injected time and randomness | how do we test and replay all this? |
+//! | [`codes`] | sets of status codes | which errors count as what? |
+//! | [`outcome`] | why a call gave up, and its error | how did a failed call end? |
+//! | [`pushback`] | server pushback (gRFC A6) | did the server say when to retry? |
 //! | [`backoff`] | exponential backoff + jitter | how long to wait before the next try? |
 //! | [`budget`] | retry budget (gRFC A6 throttling) | are we retrying so much we make things worse? |
 //! | [`idempotency`] | idempotency keys | can the server tell a retry from a new request? |
 //! | [`breaker`] | circuit breaker | should we call this server at all right now? |
-//! | [`caller`] | the retry loop, deadlines, hedging | puts it all together around one RPC |
+//! | [`policy`] | retry policy | how hard should this call try? |
 //! | [`events`] | event stream | what happened, when, and why? |
-//! | [`clock`] | injected time and randomness | how do we test and replay all this? |
-//! | [`codes`] | sets of status codes | which errors count as what? |
+//! | [`caller`] | the retry loop, timeouts, deadlines, hedging | puts it all together around one RPC |
+//!
+//! Who uses whom, level by level (in brackets: the files each one uses):
+//!
+//! ```text
+//! 0  config   clock   codes   outcome   pushback       (nothing in resilience/)
+//! 1  backoff (clock)   budget (config)   idempotency (clock)
+//! 2  breaker (config, codes, backoff)
+//!    policy  (config, codes, outcome, backoff, budget)
+//! 3  events  (outcome, pushback, idempotency, breaker)
+//! 4  caller  (all of the above)
+//! ```
 //!
 //! The decisions are pure (the breaker, the backoff and the budget take the
 //! time and the random numbers as arguments), and the I/O is at the edge:

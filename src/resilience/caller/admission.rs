@@ -78,6 +78,8 @@ impl ResilientCaller {
         })
     }
 
+    /// Whether the retry budget lets a retry or a hedge start now (always,
+    /// without a budget). A refusal is reported as an event.
     pub(super) fn budget_allows_retry(&self, context: &CallContext) -> bool {
         let Some(budget) = &self.budget else {
             return true;
