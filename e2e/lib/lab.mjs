@@ -86,6 +86,11 @@ export function freePort() {
  */
 export async function startTrunk({ serverUrl, prefix }) {
   const port = await freePort();
+  // A fresh output directory: Trunk serves what is in its dist directory
+  // while it rebuilds, so a reused one would show the last build's page —
+  // a test of old code that looks like a test of the new.
+  mkdirSync(join(REPO, 'target'), { recursive: true });
+  const dist = mkdtempSync(join(REPO, 'target', 'e2e-dist-'));
   const child = spawn(
     'trunk',
     [
@@ -99,6 +104,7 @@ export async function startTrunk({ serverUrl, prefix }) {
       '--port', String(port),
       `--proxy-backend=${serverUrl}`,
       `--proxy-rewrite=${prefix}`,
+      '--dist', dist,
     ],
     // Trunk reads NO_COLOR as true|false; an inherited NO_COLOR=1 would stop it.
     { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, NO_COLOR: 'true' } },
@@ -107,6 +113,10 @@ export async function startTrunk({ serverUrl, prefix }) {
   child.stdout.on('data', (c) => (log += c));
   child.stderr.on('data', (c) => (log += c));
   const origin = `http://127.0.0.1:${port}`;
+  const stopAndClean = async () => {
+    await stop(child, true);
+    rmSync(dist, { recursive: true, force: true });
+  };
   // The first serve compiles the page; allow a cold build on a slow machine.
   const deadline = Date.now() + 15 * 60_000;
   for (;;) {
@@ -116,12 +126,12 @@ export async function startTrunk({ serverUrl, prefix }) {
       if (response.ok && (await response.text()).includes('.wasm')) break;
     } catch {}
     if (Date.now() > deadline) {
-      await stop(child, true);
+      await stopAndClean();
       throw new Error(`trunk serve did not serve the page in time:\n${log}`);
     }
     await new Promise((r) => setTimeout(r, 500));
   }
-  return { origin, stop: () => stop(child, true), log: () => log };
+  return { origin, stop: stopAndClean, log: () => log };
 }
 
 /** Headless Chromium, as set up on this machine (Debian's package). */

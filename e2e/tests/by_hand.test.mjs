@@ -133,6 +133,7 @@ describe('an idempotency key, by hand', () => {
     assert.equal(await page.locator('[data-testid="lesson-faults"]').count(), 0, 'no notice before any lesson');
 
     await page.click('button.lesson[data-lesson="withdraw"]');
+    await page.click('[data-testid="lesson-run"]');
     await page.locator('[data-testid="conclusion"]').waitFor({ timeout: 90_000 });
     const truths = await page.locator('table.truth tbody tr').evaluateAll((trs) => trs.map((tr) => ({ ...tr.dataset })));
     const last = truths.at(-1);

@@ -12,10 +12,15 @@ import { ARTIFACTS, openPage, rows, useLab } from '../lib/lab.mjs';
 
 const lab = useLab({ proxyPrefix: '/e2e-lessons' });
 
-/** Clicks a lesson, waits for its conclusion, screenshots it, returns what is drawn. */
-async function runLesson(id) {
+/**
+ * Opens a lesson, picks `answer` (a choice's index) in its check if given,
+ * runs it, waits for its conclusion, screenshots it, returns what is drawn.
+ */
+async function runLesson(id, answer) {
   const { page, problems } = await openPage(lab.browser.context, `${lab.trunk.origin}/?server=${lab.server.url}`);
   await page.click(`button.lesson[data-lesson="${id}"]`);
+  if (answer !== undefined) await page.check(`[data-testid="check"] input[data-choice="${answer}"]`);
+  await page.click('[data-testid="lesson-run"]');
   await page.locator('[data-testid="conclusion"]').waitFor({ timeout: 90_000 });
   await page.locator('.lab').screenshot({ path: join(ARTIFACTS, `lesson-${id}.png`) });
   const drawn = {
@@ -25,6 +30,8 @@ async function runLesson(id) {
     breaker: await rows(page, 'svg[data-plot="breaker"] [data-state]'),
     tokens: await rows(page, 'svg[data-plot="budget"] [data-tokens]'),
     error: await page.locator('[data-testid="lab-error"]').count(),
+    verdict: (await rows(page, '[data-testid="verdict"]'))[0],
+    checkLocked: (await page.locator('[data-testid="check"]').getAttribute('disabled')) !== null,
   };
   // The numbers a student reads, kept for the README's lesson table.
   const record = { lesson: id, truth: drawn.truth, summary: drawn.summary };
@@ -43,7 +50,7 @@ const outcomes = (attempts) => new Set(attempts.map((a) => a.outcome));
 
 describe('lessons', () => {
   it('withdraw: without keys the server executes more withdrawals than intended; with keys they are equal', async () => {
-    const run = await runLesson('withdraw');
+    const run = await runLesson('withdraw', 0); // "exactly $50, as intended"
     const [keysOff, keysOn] = run.drawn.truth;
     assert.ok(keysOff.executed > keysOff.intended, `keys off executed ${keysOff.executed} of ${keysOff.intended}`);
     assert.ok(keysOff.offBy < 0, 'the balance is lower than intended');
@@ -52,6 +59,10 @@ describe('lessons', () => {
     assert.equal(keysOn.offBy, 0);
     assert.equal(keysOn.clientOffBy, 0);
     assert.ok(keysOn.replayed > 0, 'retries were answered from the idempotency store');
+    // The check: committed before the run, locked during it, judged by the table's numbers.
+    assert.equal(run.drawn.verdict.chosen, 0);
+    assert.equal(run.drawn.verdict.right, 1, 'the balance is below $50, as the truth table says');
+    assert.ok(run.drawn.checkLocked, 'the answer cannot change after the run');
     const drawnOutcomes = outcomes(run.drawn.attempts);
     assert.ok(drawnOutcomes.has('dropped-reply') && drawnOutcomes.has('replayed'), [...drawnOutcomes].join());
     // Each step's own server counters (issue 10): keys are stored only with keys on.
@@ -113,7 +124,7 @@ describe('lessons', () => {
 
   it('service down: the breaker rejects fast during the outage and a probe closes it after', async () => {
     const run = await runLesson('service-down');
-    const [plain, guarded] = run.drawn.summary;
+    const [plain, guarded, brief] = run.drawn.summary;
     assert.equal(plain.rejected, 0);
     assert.ok(plain.failedMs >= 20 * 240, `without a breaker every outage call waited: ${plain.failedMs} ms`);
     assert.ok(guarded.rejected > 0, 'calls were rejected by the breaker');
@@ -123,6 +134,12 @@ describe('lessons', () => {
     const states = run.drawn.breaker.map((s) => s.state);
     for (const state of ['closed', 'open', 'half-open']) assert.ok(states.includes(state), `${state} in ${states}`);
     assert.equal(states.at(-1), 'closed', 'a successful probe closed it after the outage');
+    // When a breaker hurts: a 4-call outage, then calls refused though the service was back.
+    assert.equal(brief.calls, 24);
+    assert.ok(brief.rejected > 0 && brief.rejected < brief.calls - 4, `refused ${brief.rejected} after the outage`);
+    assert.ok(brief.ok > 0, 'a probe got through and closed it');
+    assert.equal(run.drawn.verdict.right, 1, 'judged "some", by the summary\'s numbers');
+    assert.equal(run.drawn.verdict.chosen, '', 'no answer given');
     await finish(run);
   });
 

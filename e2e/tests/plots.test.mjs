@@ -20,6 +20,7 @@ async function open() {
 
 async function runLesson(page, id) {
   await page.click(`button.lesson[data-lesson="${id}"]`);
+  await page.click('[data-testid="lesson-run"]');
   await page.locator('[data-testid="conclusion"]').waitFor({ timeout: 120_000 });
 }
 

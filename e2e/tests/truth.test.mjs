@@ -35,6 +35,7 @@ async function callOnce(page) {
 
 async function runLesson(page, id) {
   await page.click(`button.lesson[data-lesson="${id}"]`);
+  await page.click('[data-testid="lesson-run"]');
   await page.locator('[data-testid="conclusion"]').waitFor({ timeout: 90_000 });
 }
 

@@ -10,6 +10,7 @@
 //! Every step starts from a clean session reseeded with the lesson's seed, so
 //! the same seed replays the same faults, jitter and outcome.
 
+use crate::check::{BRIEF_OUTAGE_CALLS, Check};
 use crate::faults::{FaultSettings, Outage};
 use crate::operations::{LabOperation, OperationForm};
 use crate::policy_form::PolicyForm;
@@ -65,6 +66,8 @@ pub struct Lesson {
     pub title: &'static str,
     /// Before: the question the lesson answers.
     pub question: &'static str,
+    /// Answered before the run, judged after it ([`crate::check`]).
+    pub check: Check,
     /// After: what the plots show, and why.
     pub conclusion: &'static str,
     pub seed: u64,
@@ -133,6 +136,10 @@ fn withdraw() -> Lesson {
         question: "Alice has $100 and withdraws $5 ten times. The network loses 30 % of the \
                    replies — after the server has done the work. The client retries every \
                    failed call, withdrawals included. How much money does Alice have at the end?",
+        check: Check {
+            prompt: "Without keys, how much does Alice have at the end?",
+            choices: &["exactly $50, as intended", "less than $50", "more than $50"],
+        },
         conclusion: "Without keys the server ran Withdraw more often than Alice asked: every lost \
                      reply was retried and executed again, so the balance is off by $5 per \
                      duplicate (red in the table). With keys every retry carried the same \
@@ -161,6 +168,15 @@ fn set_versus_increment() -> Lesson {
         question: "Count to ten on the server, with no idempotency keys and 30 % lost replies. \
                    One way sends 'increment the counter' ten times; the other sends 'set the \
                    counter to 1', 'to 2', … 'to 10'. Which ends at 10?",
+        check: Check {
+            prompt: "Which counter ends at exactly 10?",
+            choices: &[
+                "both",
+                "only the increment counter",
+                "only the set counter",
+                "neither",
+            ],
+        },
         conclusion: "Both were executed more than ten times — every lost reply was retried. But a \
                      repeated 'set to 7' leaves 7, so the set counter ends at exactly 10, while \
                      each repeated increment added one more. An operation that states the result \
@@ -194,6 +210,14 @@ fn delivery_semantics() -> Lesson {
         title: "At-most-once, at-least-once, exactly-once effect",
         question: "Ten $5 withdrawals through a network that refuses 10 % of requests and loses \
                    30 % of replies. Compare: never retry; retry without keys; retry with keys.",
+        check: Check {
+            prompt: "Which way leaves Alice's balance exactly where she meant it to be?",
+            choices: &[
+                "never retrying",
+                "retrying without keys",
+                "retrying with keys",
+            ],
+        },
         conclusion: "Never retrying is at-most-once: some withdrawals failed for the client, yet \
                      the lost-reply ones did happen — the client cannot tell which. Retrying \
                      without keys is at-least-once: nothing is lost, but some withdrawals ran \
@@ -210,7 +234,7 @@ fn delivery_semantics() -> Lesson {
 }
 
 fn service_down() -> Lesson {
-    let payments = |label, breaker| {
+    let payments = |label, breaker: bool| {
         let mut s = step(label, LabOperation::Deposit);
         s.faults = FaultSettings {
             outage: Outage::Hanging,
@@ -232,13 +256,26 @@ fn service_down() -> Lesson {
         };
         s
     };
+    // When a breaker hurts: the outage is over before the breaker opens.
+    let mut brief_outage = payments("breaker, 4-call outage", true);
+    brief_outage.run.count = 24;
+    brief_outage.run.healthy_after = Some(BRIEF_OUTAGE_CALLS);
     Lesson {
         id: "service-down",
         title: "Payment service down: waiting for timeouts vs failing fast",
         question: "The payment service hangs: it accepts requests and never answers. Each call \
                    waits 250 ms for its timeout (the seeds' 5 s × 1000 requests, scaled down to \
                    50 calls, one every 100 ms). After 20 calls the service recovers. How much time do callers \
-                   waste, with and without a circuit breaker?",
+                   waste, with and without a circuit breaker? And what does a breaker cost?",
+        check: Check {
+            prompt: "In the last step the service is down for the first four calls only. How \
+                     many of the calls after them does the breaker refuse?",
+            choices: &[
+                "none: the service is back",
+                "some: until its open time is over and a probe gets through",
+                "all of them",
+            ],
+        },
         conclusion: "Without a breaker every call during the outage waited the full timeout — \
                      'time in failed calls' adds up to 20 × 250 ms. With a breaker, four timeouts \
                      were enough evidence: it opened and rejected the next calls in well under \
@@ -250,11 +287,17 @@ fn service_down() -> Lesson {
                      were refused while it stayed open after the service was back (up to its \
                      open time, which grows after each failed probe) and until a probe got \
                      through. Here only about a dozen calls succeeded with the breaker, against \
-                     30 without it — see 'OK' in the run summary.",
+                     30 without it — see 'OK' in the run summary. The last step shows that \
+                     cost alone: the service was down for four calls only, but those four \
+                     timeouts opened the breaker, and it refused the calls after them for \
+                     its open time, though every one of them would have succeeded. A breaker \
+                     trades a few refused calls after a short failure for a lot of waiting \
+                     during a long one.",
         seed: 3,
         steps: vec![
             payments("no breaker", false),
             payments("circuit breaker", true),
+            brief_outage,
         ],
     }
 }
@@ -280,6 +323,10 @@ fn how_long_to_wait() -> Lesson {
         question: "A healthy server answers in 20–300 ms. Set the timeout at 100 ms (it looks \
                    generous for a calculator) or at 400 ms. How many calls fail, and were any \
                    of them really failures?",
+        check: Check {
+            prompt: "At 100 ms, did the server run the calls the client gave up on?",
+            choices: &["none of them", "some of them", "all of them"],
+        },
         conclusion: "At 100 ms most calls timed out although the server would have answered a \
                      little later: false timeouts, each a wasted request (and, retried, extra \
                      load). The latency histogram of the second step shows why: the timeout \
@@ -313,6 +360,10 @@ fn when_to_stop() -> Lesson {
                    Without jitter they retry in lock-step; with jitter they spread out; with a \
                    retry budget they stop retrying while most calls fail. Which sends the \
                    fewest extra requests to a struggling server?",
+        check: Check {
+            prompt: "Which step sends the fewest attempts to the server?",
+            choices: &["no jitter", "full jitter", "full jitter + budget"],
+        },
         conclusion: "The eight callers start together, so their first attempts reach the server \
                      in one burst: the tall first bar of every strip above the timeline \
                      (attempts sent per interval; pick 'all steps' to see the strips one above \
@@ -355,6 +406,14 @@ fn one_slow_call() -> Lesson {
         title: "Timeouts without blocking other requests",
         question: "Four calls run at a time; one request in ten gets stuck for 2 s. Does the \
                    stuck call hold up the others? And what does a per-attempt timeout change?",
+        check: Check {
+            prompt: "With a 300 ms timeout per attempt, how long does the slowest call take?",
+            choices: &[
+                "about 2 s, as without a timeout",
+                "a little over 300 ms: the timeout, then a quick retry",
+                "under 100 ms",
+            ],
+        },
         conclusion: "The calls are asynchronous: while one row waits, the other rows keep \
                      starting and finishing — nothing is blocked, but without a timeout the \
                      stuck call itself takes 2 s. With a 300 ms per-attempt timeout the stuck \

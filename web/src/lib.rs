@@ -10,6 +10,7 @@
 //! - [`attempt_rate`]: attempts sent to the server per interval, the load retries create (pure, tested natively).
 //! - [`plot_scale`]: scales, time ticks, labels and downsampling for the run plots (pure, tested natively).
 //! - [`key_by_hand`]: one idempotency key sent by hand, and what each reply says the server did (pure, tested natively).
+//! - [`check`]: each lesson's "check your understanding" question, judged by the run's own numbers (pure, tested natively).
 //! - [`comparison`]: the RPC-vs-REST lesson's measurement (gRPC-Web and `fetch`).
 //! - [`server_url`]: which server to call: this origin, or `?server=` (pure, tested natively).
 //! - [`browser`]: the browser's clock and address (`std::time::Instant` panics in wasm32).
@@ -20,6 +21,7 @@
 pub mod app;
 pub mod attempt_rate;
 pub mod browser;
+pub mod check;
 pub mod comparison;
 pub mod components;
 pub mod export;

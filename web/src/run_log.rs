@@ -376,7 +376,9 @@ impl RunLog {
                     .iter()
                     .any(|a| a.outcome == AttemptOutcome::Replayed);
             tally.answered += executions_answered + usize::from(replay_answered);
-            tally.busy_ms += call.elapsed_ms().unwrap_or(0.0);
+            let elapsed = call.elapsed_ms().unwrap_or(0.0);
+            tally.busy_ms += elapsed;
+            tally.slowest_ms = tally.slowest_ms.max(elapsed);
             tally.first_ms = Some(
                 tally
                     .first_ms
@@ -472,6 +474,8 @@ pub struct Tally {
     pub failed_ms: f64,
     /// Sum of every call's duration.
     pub busy_ms: f64,
+    /// The longest call's duration.
+    pub slowest_ms: f64,
     pub first_ms: Option<f64>,
     pub last_ms: f64,
 }

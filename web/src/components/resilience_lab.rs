@@ -29,6 +29,7 @@ use super::{
     OperationPanel, PolicyControls, RunSummary, TruthPanel,
 };
 use crate::browser;
+use crate::check::{self, StepResult};
 use crate::export;
 use crate::faults::FaultSettings;
 use crate::lab::{self, Bench, Finished};
@@ -479,6 +480,20 @@ pub fn ResilienceLab(props: &Props) -> Html {
         })
     };
 
+    // A lesson button shows the lesson's question; "Run the lesson" runs it.
+    let open_lesson = {
+        let (runtime, redraw) = (runtime.clone(), redraw.clone());
+        Callback::from(move |lesson: Lesson| {
+            let mut status = runtime.status.borrow_mut();
+            if status.running.is_some() {
+                return;
+            }
+            status.lesson = Some((lesson, LessonPhase::Ready));
+            drop(status);
+            redraw.now();
+        })
+    };
+
     // A lesson: every step from a clean session reseeded with the seed.
     let run_lesson = {
         let (runtime, redraw, settings, free_caller) = (
@@ -669,6 +684,20 @@ pub fn ResilienceLab(props: &Props) -> Html {
     // unawares (a by-hand send silently lost to lesson 1's reply loss).
     let lesson_over = matches!(&status.lesson, Some((_, phase)) if *phase != LessonPhase::Running);
     let faults_left_on = settings.faults.still_on().filter(|_| lesson_over);
+    // The lesson's check, judged by the numbers the tables show.
+    let verdict = match &status.lesson {
+        Some((lesson, LessonPhase::Done)) => {
+            let log = runtime.log.borrow();
+            let steps: Vec<StepResult> = (0..lesson.steps.len())
+                .map(|step| StepResult {
+                    tally: log.tally(step),
+                    truth: status.truths.get(step).cloned(),
+                })
+                .collect();
+            check::judge(lesson.id, &steps)
+        }
+        _ => None,
+    };
 
     html! {
         <section class="lab" aria-labelledby="lab-title" data-session={runtime.bench.session.clone()}>
@@ -681,8 +710,10 @@ pub fn ResilienceLab(props: &Props) -> Html {
             </p>
             <LessonList
                 lesson={status.lesson.clone()}
+                {verdict}
                 seed={lesson_seed}
                 disabled={running}
+                on_open={open_lesson}
                 on_run={run_lesson.clone()}
             />
             <div class="lab-grid">

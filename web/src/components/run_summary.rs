@@ -49,12 +49,7 @@ pub fn RunSummary(props: &Props) -> Html {
             <tbody>
                 { for (0..steps).map(|step| {
                     let t = log.tally(step);
-                    let slowest = log
-                        .calls
-                        .iter()
-                        .filter(|c| c.step == step)
-                        .filter_map(|c| c.elapsed_ms())
-                        .fold(0.0, f64::max);
+                    let slowest = t.slowest_ms;
                     let per_call = if t.calls > 0 { t.attempts as f64 / t.calls as f64 } else { 0.0 };
                     let label = props.labels.get(step).cloned().unwrap_or_else(|| "run".into());
                     html! {
