@@ -113,14 +113,23 @@ describe('the lab', () => {
     await page.close();
   });
 
-  it('is usable from the keyboard: Tab to a lesson, Enter runs it', async () => {
+  it('is usable from the keyboard: Tab to a lesson, Enter opens it, Space answers, Enter runs it', async () => {
     const { page, problems } = await open();
     await page.focus('button.lesson[data-lesson="withdraw"]');
     await page.keyboard.press('Tab');
     await page.keyboard.press('Shift+Tab');
     assert.equal(await page.evaluate(() => document.activeElement?.dataset.lesson), 'withdraw');
+    await page.keyboard.press('Enter'); // opens the lesson
+    // Tab on to its check (a radio group: Space picks the first answer) and on to "Run the lesson".
+    const focused = () => page.evaluate(() => document.activeElement?.dataset.choice ?? document.activeElement?.dataset.testid);
+    for (let tabs = 0; tabs < 20 && (await focused()) !== 'lesson-run'; tabs++) {
+      await page.keyboard.press('Tab');
+      if ((await focused()) === '0') await page.keyboard.press('Space');
+    }
+    assert.equal(await focused(), 'lesson-run');
     await page.keyboard.press('Enter');
     await page.locator('[data-testid="conclusion"]').waitFor({ timeout: 60_000 });
+    assert.equal(await page.locator('[data-testid="verdict"]').getAttribute('data-chosen'), '0', 'the answer picked by keyboard');
     // Every control has a label a screen reader can read.
     const unlabelled = await page.locator('.lab input, .lab select').evaluateAll((inputs) =>
       inputs.filter((i) => !i.labels || i.labels.length === 0).map((i) => i.id || i.outerHTML.slice(0, 60)),
@@ -134,6 +143,7 @@ describe('the lab', () => {
     const closedPort = await freePort();
     const { page, problems } = await openPage(lab.browser.context, `${lab.trunk.origin}/?server=http://127.0.0.1:${closedPort}`);
     await page.click('button.lesson[data-lesson="withdraw"]');
+    await page.click('[data-testid="lesson-run"]');
     const error = page.locator('[data-testid="lab-error"]');
     await error.waitFor({ timeout: 30_000 });
     assert.match(await error.innerText(), /setting up the step failed with UNKNOWN\b.*server is not running/s);

@@ -7,8 +7,8 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::components::{
-    CallHistory, CallResult, OperandInput, OperationButtons, ResilienceLab, RpcVsRest,
-    ServerBanner, StatusTable,
+    ResilienceLab, RpcVsRest, call_history, call_result, operand_input, operation_buttons,
+    server_banner, status_table,
 };
 use crate::state::{Action, CalculatorState, CallRecord, Outcome};
 use crate::{browser, session};
@@ -77,7 +77,7 @@ pub fn App() -> Html {
                 </p>
             </header>
             <main>
-                <ServerBanner server={(*server).clone()} />
+                { server_banner(&server) }
                 <section class="card" aria-labelledby="calculator-title">
                     <h2 id="calculator-title">{ "Calculator" }</h2>
                     <p class="hint">
@@ -87,17 +87,17 @@ pub fn App() -> Html {
                         { ", and shows the reply. Try dividing by zero, typing NaN or inf, or multiplying 1e308 by 10." }
                     </p>
                     <div class="operands">
-                        <OperandInput name="a" value={state.a.clone()} on_change={edit_a} />
-                        <OperandInput name="b" value={state.b.clone()} on_change={edit_b} />
+                        { operand_input("a", &state.a, edit_a) }
+                        { operand_input("b", &state.b, edit_b) }
                     </div>
                     if let Some(reason) = &blocked {
                         <p class="input-error" role="alert" data-testid="input-error">{ reason }</p>
                     }
-                    <OperationButtons {in_flight} blocked={blocked.clone()} on_call={on_call} />
-                    <CallResult latest={state.latest().cloned()} {in_flight} />
+                    { operation_buttons(in_flight, blocked.is_some(), &on_call) }
+                    { call_result(state.latest(), in_flight) }
                 </section>
-                <CallHistory history={state.history.clone()} />
-                <StatusTable />
+                { call_history(&state.history) }
+                { status_table() }
                 <ResilienceLab base_url={server.base_url.clone()} session={(*session).clone()} />
                 <RpcVsRest base_url={server.base_url.clone()} session={(*session).clone()} />
             </main>

@@ -34,8 +34,8 @@ pub struct RateStrip {
     pub concentration: f64,
 }
 
-#[derive(Properties, PartialEq)]
-pub struct Props {
+#[derive(PartialEq)]
+pub struct AttemptRatePlot {
     pub strips: Vec<RateStrip>,
     pub bins: RateBins,
     /// The timeline's axis: time since each step began.
@@ -83,39 +83,41 @@ fn strip(strip: &RateStrip, top: f64, bins: RateBins, x: &Linear, y_axis: CountA
     }
 }
 
-#[component]
-pub fn AttemptRatePlot(props: &Props) -> Html {
-    let x = props.axis.scale(LEFT, WIDTH - RIGHT);
-    let peak = props
-        .strips
-        .iter()
-        .flat_map(|s| s.counts.iter().copied())
-        .max()
-        .unwrap_or(0);
-    let y_axis = CountAxis::covering(peak, 2);
-    let n = props.strips.len().max(1) as f64;
-    let height = TITLE_H + n * (STRIP_H + STRIP_GAP) + BOTTOM;
-    let last_bottom = TITLE_H + n * (STRIP_H + STRIP_GAP);
-    let time_ticks = props.axis.ticks().map(|ms| {
+impl AttemptRatePlot {
+    /// One strip per step on the timeline's time axis.
+    pub fn view(&self) -> Html {
+        let x = self.axis.scale(LEFT, WIDTH - RIGHT);
+        let peak = self
+            .strips
+            .iter()
+            .flat_map(|s| s.counts.iter().copied())
+            .max()
+            .unwrap_or(0);
+        let y_axis = CountAxis::covering(peak, 2);
+        let n = self.strips.len().max(1) as f64;
+        let height = TITLE_H + n * (STRIP_H + STRIP_GAP) + BOTTOM;
+        let last_bottom = TITLE_H + n * (STRIP_H + STRIP_GAP);
+        let time_ticks = self.axis.ticks().map(|ms| {
         let at = px(x.at(ms));
         html! {
             <text class="tick" x={at} y={px(last_bottom + 14.0)} text-anchor="middle">{ format_ms(ms) }</text>
         }
     });
-    let per = format_ms(props.bins.width_ms);
-    html! {
-        <figure class="plot rate-plot">
-            <svg viewBox={format!("0 0 {WIDTH} {}", px(height))} role="img" data-plot="attempt-rate"
-                 data-bin-ms={format_number(props.bins.width_ms)} data-strips={props.strips.len().to_string()}
-                 aria-label={format!("Attempts sent to the server per {per}, for each step shown")}>
-                <text class="plot-title" x={px(LEFT)} y="14">
-                    { format!("Attempts sent to the server per {per} — what the server sees (same time axis as the timeline)") }
-                </text>
-                { for props.strips.iter().enumerate().map(|(i, s)| {
-                    strip(s, TITLE_H + STRIP_GAP - 4.0 + i as f64 * (STRIP_H + STRIP_GAP), props.bins, &x, y_axis)
-                }) }
-                { for time_ticks }
-            </svg>
-        </figure>
+        let per = format_ms(self.bins.width_ms);
+        html! {
+            <figure class="plot rate-plot">
+                <svg viewBox={format!("0 0 {WIDTH} {}", px(height))} role="img" data-plot="attempt-rate"
+                     data-bin-ms={format_number(self.bins.width_ms)} data-strips={self.strips.len().to_string()}
+                     aria-label={format!("Attempts sent to the server per {per}, for each step shown")}>
+                    <text class="plot-title" x={px(LEFT)} y="14">
+                        { format!("Attempts sent to the server per {per} — what the server sees (same time axis as the timeline)") }
+                    </text>
+                    { for self.strips.iter().enumerate().map(|(i, s)| {
+                        strip(s, TITLE_H + STRIP_GAP - 4.0 + i as f64 * (STRIP_H + STRIP_GAP), self.bins, &x, y_axis)
+                    }) }
+                    { for time_ticks }
+                </svg>
+            </figure>
+        }
     }
 }

@@ -417,9 +417,13 @@ pub fn AttemptTimeline(props: &Props) -> Html {
     let picker = (steps > 1).then(|| {
         let pick = pick.clone();
         html! {
-            <StepPicker steps={picker_steps(steps)} labels={props.labels.clone()} shown={step}
-                purpose="which step the timeline shows"
-                on_pick={Callback::from(move |shown| pick.set(pick.choose(shown, steps)))} />
+            { StepPicker {
+                steps: picker_steps(steps),
+                labels: props.labels.clone(),
+                shown: step,
+                purpose: "which step the timeline shows".into(),
+                on_pick: Callback::from(move |shown| pick.set(pick.choose(shown, steps))),
+            }.view() }
         }
     });
 
@@ -431,7 +435,7 @@ pub fn AttemptTimeline(props: &Props) -> Html {
         <figure class="plot timeline-plot">
             { for picker }
             if !windows.is_empty() {
-                <AttemptRatePlot {strips} {bins} {axis} />
+                { AttemptRatePlot { strips, bins, axis }.view() }
             }
             <svg viewBox={format!("0 0 {WIDTH} {}", px(height))} role="img" aria-label={label}
                  data-plot="timeline" data-rows={rows.to_string()} data-calls={total.to_string()}

@@ -4,14 +4,9 @@ use yew::prelude::*;
 
 use crate::state::{CallRecord, Outcome, format_number};
 
-#[derive(Properties, PartialEq)]
-pub struct Props {
-    pub history: Vec<CallRecord>,
-}
-
-#[component]
-pub fn CallHistory(props: &Props) -> Html {
-    if props.history.is_empty() {
+/// The calls in `history`, newest first (nothing while there are none).
+pub fn call_history(history: &[CallRecord]) -> Html {
+    if history.is_empty() {
         return html! {};
     }
     html! {
@@ -27,7 +22,7 @@ pub fn CallHistory(props: &Props) -> Html {
                 </tr>
             </thead>
             <tbody>
-                { for props.history.iter().map(|record| {
+                { for history.iter().map(|record| {
                     let call = format!(
                         "{}({}, {})",
                         record.operation,

@@ -5,22 +5,16 @@ use yew::prelude::*;
 
 use crate::state::{CallRecord, Outcome, format_number};
 
-#[derive(Properties, PartialEq)]
-pub struct Props {
-    pub latest: Option<CallRecord>,
-    pub in_flight: Option<ArithmeticOperation>,
-}
-
-#[component]
-pub fn CallResult(props: &Props) -> Html {
-    if let Some(operation) = props.in_flight {
+/// The call awaited, or else the latest call's answer.
+pub fn call_result(latest: Option<&CallRecord>, in_flight: Option<ArithmeticOperation>) -> Html {
+    if let Some(operation) = in_flight {
         return html! {
             <div class="result pending" data-testid="result" data-outcome="pending" aria-live="polite">
                 { format!("Waiting for the server to answer {operation}…") }
             </div>
         };
     }
-    let Some(record) = &props.latest else {
+    let Some(record) = latest else {
         return html! {
             <div class="result empty" data-testid="result" data-outcome="none" aria-live="polite">
                 { "Pick an operation: the answer (or the error) and the call's duration appear here." }

@@ -41,8 +41,8 @@ pub enum Fill {
     Hatched,
 }
 
-#[derive(Properties, PartialEq)]
-pub struct Props {
+#[derive(PartialEq)]
+pub struct LatencyHistogram {
     /// The series' name, e.g. "gRPC-Web"; also `data-protocol`.
     pub title: AttrValue,
     pub bins: Bins,
@@ -53,10 +53,8 @@ pub struct Props {
     pub fill: Fill,
     /// What is counted, in the plural ("attempts sent"); the heading then
     /// reads "34 attempts sent". Empty: "<title> — 34 calls".
-    #[prop_or_default]
     pub noun: AttrValue,
     /// Per-attempt timeouts to draw as solid lines, in ms.
-    #[prop_or_default]
     pub timeouts: Vec<f64>,
 }
 
@@ -68,78 +66,79 @@ struct Mark {
     text: String,
 }
 
-#[component]
-pub fn LatencyHistogram(props: &Props) -> Html {
-    let plot_w = WIDTH - LEFT - RIGHT;
-    let right = LEFT + plot_w;
-    let upper = props.bins.upper();
-    let x = Linear::new((0.0, upper), (LEFT, right));
-    let (color, pattern_id) = match props.fill {
-        Fill::Solid => ("#2f5bd3", None),
-        Fill::Hatched => (
-            "#c2571a",
-            Some(format!(
-                "hatch-{}",
-                props.title.replace(|c: char| !c.is_alphanumeric(), "")
-            )),
-        ),
-    };
-    let fill = pattern_id
-        .as_ref()
-        .map_or(color.to_owned(), |id| format!("url(#{id})"));
+impl LatencyHistogram {
+    /// The histogram with its percentile and timeout marks.
+    pub fn view(&self) -> Html {
+        let plot_w = WIDTH - LEFT - RIGHT;
+        let right = LEFT + plot_w;
+        let upper = self.bins.upper();
+        let x = Linear::new((0.0, upper), (LEFT, right));
+        let (color, pattern_id) = match self.fill {
+            Fill::Solid => ("#2f5bd3", None),
+            Fill::Hatched => (
+                "#c2571a",
+                Some(format!(
+                    "hatch-{}",
+                    self.title.replace(|c: char| !c.is_alphanumeric(), "")
+                )),
+            ),
+        };
+        let fill = pattern_id
+            .as_ref()
+            .map_or(color.to_owned(), |id| format!("url(#{id})"));
 
-    let mut marks: Vec<Mark> = [
-        ("p50", props.summary.p50),
-        ("p90", props.summary.p90),
-        ("p99", props.summary.p99),
-    ]
-    .into_iter()
-    .map(|(kind, ms)| Mark {
-        kind,
-        ms,
-        text: format!("{kind} {}", format_ms(ms)),
-    })
-    .collect();
-    for &ms in &props.timeouts {
-        let off_scale = ms > upper;
-        marks.push(Mark {
-            kind: "timeout",
+        let mut marks: Vec<Mark> = [
+            ("p50", self.summary.p50),
+            ("p90", self.summary.p90),
+            ("p99", self.summary.p99),
+        ]
+        .into_iter()
+        .map(|(kind, ms)| Mark {
+            kind,
             ms,
-            text: if off_scale {
-                format!("timeout {} →", format_ms(ms))
-            } else {
-                format!("timeout {}", format_ms(ms))
-            },
-        });
-    }
-    // A label starts just right of its line (or ends just left of it).
-    let anchors: Vec<f64> = marks.iter().map(|m| x.at(m.ms)).collect();
-    let widths: Vec<f64> = marks
-        .iter()
-        .map(|m| text_width(&m.text, LABEL_PX) + 3.0)
+            text: format!("{kind} {}", format_ms(ms)),
+        })
         .collect();
-    let spots = place_marker_labels(&anchors, &widths, LEFT, right, 6.0);
-    let rows = spots.iter().map(|s| s.row + 1).max().unwrap_or(0);
-    let band = rows.max(LABEL_ROWS) as f64 * LABEL_ROW_H;
-    let top = TITLE_H + band;
-    let bottom = top + PLOT_H;
-    let height = bottom + BOTTOM;
-
-    let y_axis = CountAxis::covering(props.y_max, 4);
-    let y = Linear::new((0.0, y_axis.top as f64), (bottom, top));
-    let bar_w = plot_w / props.bins.count as f64;
-    let bars = props.counts.iter().enumerate().map(|(bin, &count)| {
-        let h = bottom - y.at(count as f64);
-        html! {
-            <rect
-                class="bar" data-bin={bin.to_string()} data-count={count.to_string()}
-                x={px(LEFT + bin as f64 * bar_w + 0.5)} y={px(bottom - h)}
-                width={px((bar_w - 1.0).max(0.5))} height={px(h)}
-                fill={fill.clone()} stroke={color}
-            />
+        for &ms in &self.timeouts {
+            let off_scale = ms > upper;
+            marks.push(Mark {
+                kind: "timeout",
+                ms,
+                text: if off_scale {
+                    format!("timeout {} →", format_ms(ms))
+                } else {
+                    format!("timeout {}", format_ms(ms))
+                },
+            });
         }
-    });
-    let y_ticks = y_axis.ticks().map(|count| {
+        // A label starts just right of its line (or ends just left of it).
+        let anchors: Vec<f64> = marks.iter().map(|m| x.at(m.ms)).collect();
+        let widths: Vec<f64> = marks
+            .iter()
+            .map(|m| text_width(&m.text, LABEL_PX) + 3.0)
+            .collect();
+        let spots = place_marker_labels(&anchors, &widths, LEFT, right, 6.0);
+        let rows = spots.iter().map(|s| s.row + 1).max().unwrap_or(0);
+        let band = rows.max(LABEL_ROWS) as f64 * LABEL_ROW_H;
+        let top = TITLE_H + band;
+        let bottom = top + PLOT_H;
+        let height = bottom + BOTTOM;
+
+        let y_axis = CountAxis::covering(self.y_max, 4);
+        let y = Linear::new((0.0, y_axis.top as f64), (bottom, top));
+        let bar_w = plot_w / self.bins.count as f64;
+        let bars = self.counts.iter().enumerate().map(|(bin, &count)| {
+            let h = bottom - y.at(count as f64);
+            html! {
+                <rect
+                    class="bar" data-bin={bin.to_string()} data-count={count.to_string()}
+                    x={px(LEFT + bin as f64 * bar_w + 0.5)} y={px(bottom - h)}
+                    width={px((bar_w - 1.0).max(0.5))} height={px(h)}
+                    fill={fill.clone()} stroke={color}
+                />
+            }
+        });
+        let y_ticks = y_axis.ticks().map(|count| {
         let at = y.at(count as f64);
         html! {
             <g class="y-tick" data-count={count.to_string()}>
@@ -148,7 +147,7 @@ pub fn LatencyHistogram(props: &Props) -> Html {
             </g>
         }
     });
-    let marks_drawn = marks.iter().zip(&spots).map(|(mark, spot)| {
+        let marks_drawn = marks.iter().zip(&spots).map(|(mark, spot)| {
         let label_y = top - 3.0 - spot.row as f64 * LABEL_ROW_H;
         let (label_x, anchor) = if spot.end_anchored {
             (spot.x - 3.0, "end")
@@ -186,9 +185,9 @@ pub fn LatencyHistogram(props: &Props) -> Html {
             }
         }
     });
-    // About five round ticks; the last bin also holds everything slower.
-    let step = nice_ceiling(upper / 5.0);
-    let x_ticks = (0..)
+        // About five round ticks; the last bin also holds everything slower.
+        let step = nice_ceiling(upper / 5.0);
+        let x_ticks = (0..)
         .map(|k| f64::from(k) * step)
         .take_while(|&ms| ms <= upper * (1.0 + 1e-9))
         .map(|ms| {
@@ -204,46 +203,47 @@ pub fn LatencyHistogram(props: &Props) -> Html {
                       data-ms={format!("{ms:.3}")}>{ label }</text>
             }
         });
-    let count = props.summary.count;
-    let heading = if props.noun.is_empty() {
-        format!("{} — {count} calls", props.title)
-    } else {
-        format!("{count} {}", props.noun)
-    };
-    let counted = if props.noun.contains("attempt") {
-        "attempts"
-    } else {
-        "calls"
-    };
+        let count = self.summary.count;
+        let heading = if self.noun.is_empty() {
+            format!("{} — {count} calls", self.title)
+        } else {
+            format!("{count} {}", self.noun)
+        };
+        let counted = if self.noun.contains("attempt") {
+            "attempts"
+        } else {
+            "calls"
+        };
 
-    html! {
-        <figure class="histogram" data-testid="histogram" data-protocol={props.title.clone()}
-                data-count={count.to_string()} data-p50={format!("{:.3}", props.summary.p50)}
-                data-p99={format!("{:.3}", props.summary.p99)} data-y-top={y_axis.top.to_string()}>
-            <svg viewBox={format!("0 0 {WIDTH} {}", px(height))} role="img"
-                 aria-label={format!("{heading}: latency histogram, p50 {}, p99 {}",
-                     format_ms(props.summary.p50), format_ms(props.summary.p99))}>
-                if let Some(id) = &pattern_id {
-                    <defs>
-                        <pattern id={id.clone()} width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
-                            <rect width="6" height="6" fill="#fbe3d3" />
-                            <line x1="0" y1="0" x2="0" y2="6" stroke={color} stroke-width="3" />
-                        </pattern>
-                    </defs>
-                }
-                <text x={px(LEFT)} y="16" class="plot-title">{ heading }</text>
-                { for y_ticks }
-                { for bars }
-                <line x1={px(LEFT)} x2={px(right)} y1={px(bottom)} y2={px(bottom)} stroke="#5a6478" />
-                <line x1={px(LEFT)} x2={px(LEFT)} y1={px(top)} y2={px(bottom)} stroke="#5a6478" />
-                <text x="12" y={px((top + bottom) / 2.0)} class="axis-label"
-                      transform={format!("rotate(-90 12 {})", px((top + bottom) / 2.0))} text-anchor="middle">{ counted }</text>
-                { for marks_drawn }
-                { for x_ticks }
-                <text x={px(LEFT + plot_w / 2.0)} y={px(height - 6.0)} text-anchor="middle" class="axis-label">
-                    { "latency (ms)" }
-                </text>
-            </svg>
-        </figure>
+        html! {
+            <figure class="histogram" data-testid="histogram" data-protocol={self.title.clone()}
+                    data-count={count.to_string()} data-p50={format!("{:.3}", self.summary.p50)}
+                    data-p99={format!("{:.3}", self.summary.p99)} data-y-top={y_axis.top.to_string()}>
+                <svg viewBox={format!("0 0 {WIDTH} {}", px(height))} role="img"
+                     aria-label={format!("{heading}: latency histogram, p50 {}, p99 {}",
+                         format_ms(self.summary.p50), format_ms(self.summary.p99))}>
+                    if let Some(id) = &pattern_id {
+                        <defs>
+                            <pattern id={id.clone()} width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
+                                <rect width="6" height="6" fill="#fbe3d3" />
+                                <line x1="0" y1="0" x2="0" y2="6" stroke={color} stroke-width="3" />
+                            </pattern>
+                        </defs>
+                    }
+                    <text x={px(LEFT)} y="16" class="plot-title">{ heading }</text>
+                    { for y_ticks }
+                    { for bars }
+                    <line x1={px(LEFT)} x2={px(right)} y1={px(bottom)} y2={px(bottom)} stroke="#5a6478" />
+                    <line x1={px(LEFT)} x2={px(LEFT)} y1={px(top)} y2={px(bottom)} stroke="#5a6478" />
+                    <text x="12" y={px((top + bottom) / 2.0)} class="axis-label"
+                          transform={format!("rotate(-90 12 {})", px((top + bottom) / 2.0))} text-anchor="middle">{ counted }</text>
+                    { for marks_drawn }
+                    { for x_ticks }
+                    <text x={px(LEFT + plot_w / 2.0)} y={px(height - 6.0)} text-anchor="middle" class="axis-label">
+                        { "latency (ms)" }
+                    </text>
+                </svg>
+            </figure>
+        }
     }
 }

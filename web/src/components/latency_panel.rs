@@ -46,9 +46,13 @@ pub fn LatencyPanel(props: &Props) -> Html {
     let picker = (steps > 1).then(|| {
         let pick = pick.clone();
         html! {
-            <StepPicker steps={picker_steps(steps)} labels={props.labels.clone()} shown={step}
-                purpose="which calls the histograms show"
-                on_pick={Callback::from(move |shown| pick.set(pick.choose(shown, steps)))} />
+            { StepPicker {
+                steps: picker_steps(steps),
+                labels: props.labels.clone(),
+                shown: step,
+                purpose: "which calls the histograms show".into(),
+                on_pick: Callback::from(move |shown| pick.set(pick.choose(shown, steps))),
+            }.view() }
         }
     });
 
@@ -69,11 +73,26 @@ pub fn LatencyPanel(props: &Props) -> Html {
             .unwrap_or(0);
         html! {
             <div class="histograms">
-                <LatencyHistogram title="logical calls" noun="logical calls" bins={bins.clone()} counts={call_counts}
-                                  summary={summarize(&calls)} {y_max} fill={Fill::Solid} />
-                <LatencyHistogram title="attempts" noun="attempts sent" {bins} counts={attempt_counts}
-                                  summary={summarize(attempts)} {y_max} fill={Fill::Hatched}
-                                  timeouts={timeouts.clone()} />
+                { LatencyHistogram {
+                    title: "logical calls".into(),
+                    noun: "logical calls".into(),
+                    bins: bins.clone(),
+                    counts: call_counts,
+                    summary: summarize(&calls),
+                    y_max,
+                    fill: Fill::Solid,
+                    timeouts: Vec::new(),
+                }.view() }
+                { LatencyHistogram {
+                    title: "attempts".into(),
+                    noun: "attempts sent".into(),
+                    bins,
+                    counts: attempt_counts,
+                    summary: summarize(attempts),
+                    y_max,
+                    fill: Fill::Hatched,
+                    timeouts: timeouts.clone(),
+                }.view() }
             </div>
         }
     };

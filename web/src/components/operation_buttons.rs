@@ -3,23 +3,20 @@
 use rpc_lab::calculator::ArithmeticOperation;
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
-pub struct Props {
-    /// The operation whose answer is awaited; its button shows a spinner.
-    pub in_flight: Option<ArithmeticOperation>,
-    /// Why no call can be made right now (e.g. an operand is not a number).
-    pub blocked: Option<AttrValue>,
-    pub on_call: Callback<ArithmeticOperation>,
-}
-
-#[component]
-pub fn OperationButtons(props: &Props) -> Html {
-    let disabled = props.in_flight.is_some() || props.blocked.is_some();
+/// The buttons: the one whose answer is awaited (`in_flight`) shows a
+/// spinner, and all are disabled while one is, or while no call can be made
+/// (`blocked`: e.g. an operand is not a number).
+pub fn operation_buttons(
+    in_flight: Option<ArithmeticOperation>,
+    blocked: bool,
+    on_call: &Callback<ArithmeticOperation>,
+) -> Html {
+    let disabled = in_flight.is_some() || blocked;
     html! {
         <div class="operations" role="group" aria-label="Operations">
             { for ArithmeticOperation::ALL.iter().map(|&operation| {
-                let on_click = props.on_call.reform(move |_| operation);
-                let busy = props.in_flight == Some(operation);
+                let on_click = on_call.reform(move |_| operation);
+                let busy = in_flight == Some(operation);
                 html! {
                     <button
                         type="button"

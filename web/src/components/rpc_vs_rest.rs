@@ -202,8 +202,26 @@ fn results_view(grpc: &Run, rest: &Run) -> Html {
                 <strong>{ "The path: " }</strong>{ route.describe() }
             </p>
             <div class="histograms">
-                <LatencyHistogram title="gRPC-Web" bins={bins.clone()} counts={grpc_counts} summary={grpc_summary.clone()} {y_max} fill={Fill::Solid} />
-                <LatencyHistogram title="REST/JSON" bins={bins} counts={rest_counts} summary={rest_summary.clone()} {y_max} fill={Fill::Hatched} />
+                { LatencyHistogram {
+                    title: "gRPC-Web".into(),
+                    noun: AttrValue::default(),
+                    bins: bins.clone(),
+                    counts: grpc_counts,
+                    summary: grpc_summary.clone(),
+                    y_max,
+                    fill: Fill::Solid,
+                    timeouts: Vec::new(),
+                }.view() }
+                { LatencyHistogram {
+                    title: "REST/JSON".into(),
+                    noun: AttrValue::default(),
+                    bins,
+                    counts: rest_counts,
+                    summary: rest_summary.clone(),
+                    y_max,
+                    fill: Fill::Hatched,
+                    timeouts: Vec::new(),
+                }.view() }
             </div>
             <table class="numbers">
                 <thead>

@@ -4,14 +4,9 @@ use yew::prelude::*;
 
 use crate::server_url::{ServerChoice, Source};
 
-#[derive(Properties, PartialEq)]
-pub struct Props {
-    pub server: ServerChoice,
-}
-
-#[component]
-pub fn ServerBanner(props: &Props) -> Html {
-    let how = match props.server.source {
+/// Where the calls go, and why there.
+pub fn server_banner(server: &ServerChoice) -> Html {
+    let how = match server.source {
         Source::SameOrigin => {
             "this page's own address; trunk serve forwards the calls to the lab server"
         }
@@ -20,12 +15,12 @@ pub fn ServerBanner(props: &Props) -> Html {
         }
     };
     html! {
-        <div class="server-banner" data-testid="server" data-server={props.server.base_url.clone()}>
+        <div class="server-banner" data-testid="server" data-server={server.base_url.clone()}>
             <p>
-                { "Server: " }<code>{ &props.server.base_url }</code>
+                { "Server: " }<code>{ &server.base_url }</code>
                 <span class="how">{ format!(" — {how}.") }</span>
             </p>
-            if let Some(warning) = &props.server.warning {
+            if let Some(warning) = &server.warning {
                 <p class="warning" role="alert">{ warning }</p>
             }
         </div>

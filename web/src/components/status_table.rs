@@ -102,8 +102,8 @@ pub fn rows(policy: &RetryPolicy) -> Vec<Row> {
         .collect()
 }
 
-#[component]
-pub fn StatusTable() -> Html {
+/// The table, drawn from the retry rule itself.
+pub fn status_table() -> Html {
     // The lab's caller is built from the page's policy form, whose retryable
     // codes are always the core's default: the policy asked here.
     let policy = RetryPolicy::default();

@@ -10,8 +10,8 @@ use yew::prelude::*;
 
 use crate::step_view::{Shown, step_name};
 
-#[derive(Properties, PartialEq)]
-pub struct Props {
+#[derive(PartialEq)]
+pub struct StepPicker {
     /// The steps offered (see [`crate::step_view::picker_steps`]).
     pub steps: Range<usize>,
     pub labels: Vec<String>,
@@ -22,26 +22,28 @@ pub struct Props {
     pub on_pick: Callback<Shown>,
 }
 
-#[component]
-pub fn StepPicker(props: &Props) -> Html {
-    let option = |value: Shown, text: String, step: String| {
-        let selected = match value {
-            Shown::All => props.shown.is_none(),
-            Shown::Step(s) => props.shown == Some(s),
-            Shown::Latest => false,
+impl StepPicker {
+    /// The buttons, the shown step pressed.
+    pub fn view(&self) -> Html {
+        let option = |value: Shown, text: String, step: String| {
+            let selected = match value {
+                Shown::All => self.shown.is_none(),
+                Shown::Step(s) => self.shown == Some(s),
+                Shown::Latest => false,
+            };
+            let on_pick = self.on_pick.clone();
+            html! {
+                <button type="button" class="secondary step-choice" aria-pressed={selected.to_string()}
+                    data-step={step} onclick={Callback::from(move |_: MouseEvent| on_pick.emit(value))}>
+                    { text }
+                </button>
+            }
         };
-        let on_pick = props.on_pick.clone();
         html! {
-            <button type="button" class="secondary step-choice" aria-pressed={selected.to_string()}
-                data-step={step} onclick={Callback::from(move |_: MouseEvent| on_pick.emit(value))}>
-                { text }
-            </button>
+            <div class="step-picker" role="group" aria-label={self.purpose.clone()}>
+                { for self.steps.clone().map(|s| option(Shown::Step(s), step_name(&self.labels, s), s.to_string())) }
+                { option(Shown::All, "all steps".into(), "all".into()) }
+            </div>
         }
-    };
-    html! {
-        <div class="step-picker" role="group" aria-label={props.purpose.clone()}>
-            { for props.steps.clone().map(|s| option(Shown::Step(s), step_name(&props.labels, s), s.to_string())) }
-            { option(Shown::All, "all steps".into(), "all".into()) }
-        </div>
     }
 }
