@@ -9,8 +9,7 @@ use yew::prelude::*;
 
 use super::fields::{NumberField, SelectField, Toggle};
 use super::key_by_hand::KeyByHand;
-use super::resilience_lab::Settings;
-use crate::lab::Bench;
+use crate::lab::{Bench, Settings};
 use crate::operations::{LabOperation, OperationForm, Service};
 
 #[derive(Properties, PartialEq)]

@@ -32,9 +32,8 @@ use crate::browser;
 use crate::check::{self, StepResult};
 use crate::export;
 use crate::faults::FaultSettings;
-use crate::lab::{self, Bench, Finished};
+use crate::lab::{self, Bench, Finished, Settings};
 use crate::lessons::{Lesson, RunSpec, Step};
-use crate::operations::{LabOperation, OperationForm};
 use crate::policy_form::PolicyForm;
 use crate::run_log::{LogView, RunLog};
 use crate::truth::{self, Seen, ServerCounters, Truth};
@@ -51,30 +50,6 @@ pub struct Props {
     pub base_url: AttrValue,
     /// This tab's lab session (`x-lab-session`).
     pub session: AttrValue,
-}
-
-/// Everything the controls set.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Settings {
-    pub operation: LabOperation,
-    pub form: OperationForm,
-    pub faults: FaultSettings,
-    pub policy: PolicyForm,
-    pub run: RunSpec,
-    pub seed: u64,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            operation: LabOperation::Deposit,
-            form: OperationForm::default(),
-            faults: FaultSettings::default(),
-            policy: PolicyForm::default(),
-            run: RunSpec::default(),
-            seed: 42,
-        }
-    }
 }
 
 /// How long redraws take, measured after each one.
@@ -527,7 +502,7 @@ pub fn ResilienceLab(props: &Props) -> Html {
                         outcome = LessonPhase::Stopped;
                         break;
                     }
-                    let step_settings = step_settings(step, seed);
+                    let step_settings = Settings::of_step(step, seed);
                     set_settings.set(step_settings.clone());
                     let result = lesson_step(&runtime, &redraw, index, step, &step_settings).await;
                     if let Err(problem) = result {
@@ -581,17 +556,6 @@ pub fn ResilienceLab(props: &Props) -> Html {
             caller: &caller,
         };
         run_batch(runtime, redraw, batch).await
-    }
-
-    fn step_settings(step: &Step, seed: u64) -> Settings {
-        Settings {
-            operation: step.operation,
-            form: step.form.clone(),
-            faults: step.faults.clone(),
-            policy: step.policy.clone(),
-            run: step.run.clone(),
-            seed,
-        }
     }
 
     let on_stop = {

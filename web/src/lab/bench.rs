@@ -1,4 +1,4 @@
-//! The lab bench: every request the lab page sends goes through here.
+//! The bench: every request the lab sends to the server goes through here.
 //!
 //! A [`Bench`] knows the server's address and this tab's session. It runs a
 //! batch of logical calls through a [`ResilientCaller`] (one after another or
