@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Starts the lab for a class: builds the release page once, then runs the lab
+# server alone, serving both the page (compressed) and the calls on one port
+# that other machines can reach. No `trunk serve` runs while the class works.
+# Ctrl-C stops it. Installs whatever is missing first (scripts/setup.sh).
+#
+#   ./lab class                       listen on 0.0.0.0:8080 (every network of this machine)
+#   ./lab class --listen HOST:PORT    listen elsewhere, e.g. --listen 192.168.1.10:9000
+#   ./lab class [...] SERVER-FLAGS    any other flags go to the server, e.g.
+#                                     --no-header-faults --fault-fail 0.2 (see --help)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+# Trunk reads NO_COLOR as true/false; NO_COLOR=1 (common) would make it refuse to start.
+[ -n "${NO_COLOR:-}" ] && export NO_COLOR=true
+
+LISTEN=0.0.0.0:8080
+server_flags=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --listen) [ $# -ge 2 ] || { echo "error: --listen needs HOST:PORT" >&2; exit 2; }
+      LISTEN=$2; shift 2 ;;
+    --listen=*) LISTEN=${1#--listen=}; shift ;;
+    --page | --page=*) echo "error: ./lab class builds and serves the page itself; drop --page" >&2; exit 2 ;;
+    *) server_flags+=("$1"); shift ;;
+  esac
+done
+# The page is built here, apart from `trunk serve`'s dist/, so `./lab run`
+# on the same machine cannot change it under a class.
+PAGE_DIR=target/class-page
+
+scripts/setup.sh
+
+echo "==> building the server"
+cargo build -p rpc-lab-server --locked
+
+echo "==> building the release page into $PAGE_DIR (the first build takes a few minutes)"
+trunk build --release --offline --dist "$PAGE_DIR"
+
+port=${LISTEN##*:}
+host=${LISTEN%:*}
+host=${host#[}
+host=${host%]}
+
+# The addresses students can type: this machine's own, when listening on all
+# of them (Linux: hostname -I; macOS: ipconfig). IPv4 only: easier to type.
+lan_addresses() {
+  {
+    hostname -I 2>/dev/null | tr ' ' '\n'
+    command -v ipconfig >/dev/null && for i in en0 en1; do ipconfig getifaddr "$i" 2>/dev/null; done
+  } | grep -E '^[0-9]+(\.[0-9]+){3}$' | grep -v '^127\.' | sort -u || true
+}
+
+wildcard=false
+case "$host" in
+  0.0.0.0 | :: | "") wildcard=true ;;
+esac
+urls=()
+if $wildcard; then
+  for address in $(lan_addresses); do urls+=("http://$address:$port/"); done
+else
+  urls+=("http://$host:$port/")
+fi
+
+server_pid=""
+stop_server() {
+  trap - INT TERM EXIT
+  echo
+  echo "==> stopping"
+  [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap stop_server INT TERM EXIT
+
+echo "==> starting the lab server on $LISTEN with the page"
+server_log=$(mktemp)
+target/debug/rpc-lab-server --listen "$LISTEN" --page "$PAGE_DIR" ${server_flags[@]+"${server_flags[@]}"} \
+  > >(tee "$server_log") &
+server_pid=$!
+listening=false
+for _ in $(seq 1 100); do
+  grep -q "listening on" "$server_log" && { listening=true; break; }
+  kill -0 "$server_pid" 2>/dev/null || { echo "error: the server did not start (see above)" >&2; exit 1; }
+  sleep 0.1
+done
+rm -f "$server_log"
+$listening || { echo "error: the server did not say it was listening on $LISTEN within 10 s" >&2; exit 1; }
+
+echo
+echo "  RPC Resilience Lab is running for a class."
+case "$host" in
+  127.* | localhost | ::1)
+    echo "  It listens on $LISTEN: this machine only. For a class, leave out --listen"
+    echo "  (it then listens on 0.0.0.0:8080) or name this machine's network address." ;;
+  *)
+    echo "  WARNING: it listens on $LISTEN, beyond this machine: anyone who can reach"
+    echo "  this machine (on this Wi-Fi, or further) can open the lab and call the server." ;;
+esac
+echo
+if [ ${#urls[@]} -gt 0 ]; then
+  echo "  Open:"
+  for url in "${urls[@]}"; do echo "    $url"; done
+else
+  echo "  Open http://THIS-MACHINE'S-ADDRESS:$port/ (this script could not find the address)."
+fi
+$wildcard && echo "  On this machine also: http://127.0.0.1:$port/"
+echo "  The page's files are compressed in the background after start (gzip within"
+echo "  seconds, brotli within a minute; the server logs \"the page is compressed\")."
+echo "  Press Ctrl-C here to stop."
+echo
+wait "$server_pid" || true
