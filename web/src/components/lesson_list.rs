@@ -4,33 +4,8 @@
 use yew::prelude::*;
 
 use crate::check::Verdict;
+use crate::lab::LessonPhase;
 use crate::lessons::{self, Lesson};
-
-/// Where the lesson shown is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LessonPhase {
-    /// Opened: the question is shown and waits for an answer and "Run".
-    Ready,
-    Running,
-    /// Every step ran: the conclusion applies.
-    Done,
-    /// The student pressed Stop.
-    Stopped,
-    /// A step could not run (the error is shown beside the plots).
-    Failed,
-}
-
-impl LessonPhase {
-    fn slug(self) -> &'static str {
-        match self {
-            LessonPhase::Ready => "ready",
-            LessonPhase::Running => "running",
-            LessonPhase::Done => "done",
-            LessonPhase::Stopped => "stopped",
-            LessonPhase::Failed => "failed",
-        }
-    }
-}
 
 #[derive(Properties, PartialEq)]
 pub struct Props {

@@ -23,16 +23,16 @@ use rpc_lab::status;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
-use super::lesson_list::LessonPhase;
 use super::{
     AttemptTimeline, BreakerPlot, BudgetPlot, FaultControls, LatencyPanel, LessonList,
     OperationPanel, PolicyControls, RunSummary, TruthPanel,
 };
 use crate::browser;
-use crate::check::{self, StepResult};
 use crate::export;
 use crate::faults::FaultSettings;
-use crate::lab::{self, Bench, Finished, Settings};
+use crate::lab::{
+    self, Bench, Finished, LabAction, LabState, LastCall, LessonPhase, Progress, Settings,
+};
 use crate::lessons::{Lesson, RunSpec, Step};
 use crate::policy_form::PolicyForm;
 use crate::run_log::{LogView, RunLog};
@@ -50,30 +50,6 @@ pub struct Props {
     pub base_url: AttrValue,
     /// This tab's lab session (`x-lab-session`).
     pub session: AttrValue,
-}
-
-/// How long redraws take, measured after each one.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct RenderStats {
-    pub count: u32,
-    pub last_ms: f64,
-    pub max_ms: f64,
-    pub total_ms: f64,
-}
-
-/// What the bench is doing and has found out.
-#[derive(Debug, Default)]
-struct Status {
-    /// (what is running, calls finished, calls in the batch)
-    running: Option<(String, u32, u32)>,
-    step_labels: Vec<String>,
-    truths: Vec<Truth>,
-    /// The latest finished call, in words, and whether it succeeded.
-    last: Option<(String, bool)>,
-    error: Option<String>,
-    /// The lesson shown, and whether its run has finished.
-    lesson: Option<(Lesson, LessonPhase)>,
-    render: RenderStats,
 }
 
 /// Asks for redraws.
@@ -150,13 +126,9 @@ struct Runtime {
     bench: Bench,
     clock: Rc<dyn Clock>,
     log: Rc<RefCell<RunLog>>,
-    status: Rc<RefCell<Status>>,
+    state: Rc<RefCell<LabState>>,
     stop: Rc<Cell<bool>>,
     fault_rng: Rc<RefCell<SeededRng>>,
-    /// Times the page reset the session, and runs ended: the by-hand group
-    /// reads these to know that what it shows may be stale.
-    session_resets: Cell<u32>,
-    runs_ended: Cell<u32>,
 }
 
 impl Runtime {
@@ -165,20 +137,14 @@ impl Runtime {
             bench: Bench { base_url, session },
             log: Rc::new(RefCell::new(RunLog::new(clock.now()))),
             clock,
-            status: Rc::default(),
+            state: Rc::default(),
             stop: Rc::default(),
             fault_rng: Rc::new(RefCell::new(lab::fault_rng(0))),
-            session_resets: Cell::new(0),
-            runs_ended: Cell::new(0),
         }
     }
 
-    fn session_was_reset(&self) {
-        self.session_resets.set(self.session_resets.get() + 1);
-    }
-
-    fn run_ended(&self) {
-        self.runs_ended.set(self.runs_ended.get() + 1);
+    fn dispatch(&self, action: LabAction) {
+        self.state.borrow_mut().apply(action);
     }
 }
 
@@ -255,39 +221,32 @@ async fn run_batch(runtime: &Runtime, redraw: &Redraw, batch: Batch<'_>) -> Resu
         .log
         .borrow_mut()
         .begin_step(batch.step, clock.now(), batch.caller.breaker_state());
-    {
-        let mut status = runtime.status.borrow_mut();
-        status.running = Some((batch.label.clone(), 0, run.count));
-        if status.step_labels.len() <= batch.step {
-            status.step_labels.resize(batch.step + 1, String::new());
-        }
-        status.step_labels[batch.step] = batch.label.clone();
-    }
+    runtime.dispatch(LabAction::StepBegan {
+        step: batch.step,
+        label: batch.label.clone(),
+        calls: run.count,
+    });
     redraw.now();
     let ok = Cell::new(0u32);
     let last_ok = Cell::new(None::<u64>);
     let finished = |done: Finished| {
-        let mut status = runtime.status.borrow_mut();
-        if let Some((_, count, _)) = &mut status.running {
-            *count += 1;
-        }
-        status.last = Some(match done.result {
+        let last = match done.result {
             Ok(reply) => {
                 ok.set(ok.get() + 1);
                 last_ok.set(Some(
                     last_ok.get().map_or(done.number, |n| n.max(done.number)),
                 ));
-                (
-                    format!("{}, call {}: {operation} {reply}", batch.label, done.number),
-                    true,
-                )
+                LastCall {
+                    text: format!("{}, call {}: {operation} {reply}", batch.label, done.number),
+                    ok: true,
+                }
             }
-            Err(error) => (
-                lab::describe_failure(&batch.label, done.number, *operation, &error),
-                false,
-            ),
-        });
-        drop(status);
+            Err(error) => LastCall {
+                text: lab::describe_failure(&batch.label, done.number, *operation, &error),
+                ok: false,
+            },
+        };
+        runtime.dispatch(LabAction::CallFinished(last));
         redraw.request();
     };
     let stop = runtime.stop.clone();
@@ -334,8 +293,7 @@ async fn run_batch(runtime: &Runtime, redraw: &Redraw, batch: Batch<'_>) -> Resu
     };
     let seen = Seen::from(&runtime.log.borrow().tally(batch.step));
     let counters = ServerCounters::between(&before, &after);
-    let mut status = runtime.status.borrow_mut();
-    status.truths.push(Truth {
+    runtime.dispatch(LabAction::StepMeasured(Truth {
         label: batch.label,
         operation: *operation,
         intended: started,
@@ -345,8 +303,7 @@ async fn run_batch(runtime: &Runtime, redraw: &Redraw, batch: Batch<'_>) -> Resu
         seen,
         counters,
         effect,
-    });
-    status.running = None;
+    }));
     Ok(())
 }
 
@@ -389,7 +346,7 @@ pub fn ResilienceLab(props: &Props) -> Html {
             free_caller.clone(),
         );
         Callback::from(move |count: Option<u32>| {
-            if runtime.status.borrow().running.is_some() {
+            if runtime.state.borrow().is_running() {
                 return;
             }
             let mut current = (*settings).clone();
@@ -416,7 +373,7 @@ pub fn ResilienceLab(props: &Props) -> Html {
                             *kept = Some((current.policy.clone(), current.seed, Rc::new(caller)));
                         }
                         Err(problem) => {
-                            runtime.status.borrow_mut().error = Some(problem);
+                            runtime.dispatch(LabAction::Problem(problem));
                             redraw.now();
                             return;
                         }
@@ -429,14 +386,14 @@ pub fn ResilienceLab(props: &Props) -> Html {
             runtime.stop.set(false);
             let (runtime, redraw) = (runtime.clone(), redraw.clone());
             spawn_local(async move {
-                let step = runtime.status.borrow().step_labels.len();
+                let step = runtime.state.borrow().next_step();
                 let label = format!(
                     "run {}: {} × {}",
                     step + 1,
                     current.operation,
                     current.run.count
                 );
-                runtime.status.borrow_mut().error = None;
+                runtime.dispatch(LabAction::RunStarting);
                 let batch = Batch {
                     label,
                     step,
@@ -445,11 +402,9 @@ pub fn ResilienceLab(props: &Props) -> Html {
                 };
                 let result = run_batch(&runtime, &redraw, batch).await;
                 if let Err(problem) = result {
-                    let mut status = runtime.status.borrow_mut();
-                    status.error = Some(problem);
-                    status.running = None;
+                    runtime.dispatch(LabAction::RunFailed(problem));
                 }
-                runtime.run_ended();
+                runtime.dispatch(LabAction::RunEnded);
                 redraw.now();
             });
         })
@@ -459,12 +414,10 @@ pub fn ResilienceLab(props: &Props) -> Html {
     let open_lesson = {
         let (runtime, redraw) = (runtime.clone(), redraw.clone());
         Callback::from(move |lesson: Lesson| {
-            let mut status = runtime.status.borrow_mut();
-            if status.running.is_some() {
+            if runtime.state.borrow().is_running() {
                 return;
             }
-            status.lesson = Some((lesson, LessonPhase::Ready));
-            drop(status);
+            runtime.dispatch(LabAction::LessonOpened(lesson));
             redraw.now();
         })
     };
@@ -478,19 +431,12 @@ pub fn ResilienceLab(props: &Props) -> Html {
             free_caller.clone(),
         );
         Callback::from(move |(lesson, seed): (Lesson, u64)| {
-            if runtime.status.borrow().running.is_some() {
+            if runtime.state.borrow().is_running() {
                 return;
             }
             free_caller.borrow_mut().take();
             runtime.stop.set(false);
-            {
-                let mut status = runtime.status.borrow_mut();
-                *status = Status {
-                    lesson: Some((lesson.clone(), LessonPhase::Running)),
-                    render: status.render,
-                    ..Status::default()
-                };
-            }
+            runtime.dispatch(LabAction::LessonStarted(lesson.clone()));
             *runtime.log.borrow_mut() = RunLog::new(runtime.clock.now());
             redraw.now();
             let (runtime, redraw, set_settings) =
@@ -506,9 +452,7 @@ pub fn ResilienceLab(props: &Props) -> Html {
                     set_settings.set(step_settings.clone());
                     let result = lesson_step(&runtime, &redraw, index, step, &step_settings).await;
                     if let Err(problem) = result {
-                        let mut status = runtime.status.borrow_mut();
-                        status.error = Some(problem);
-                        status.running = None;
+                        runtime.dispatch(LabAction::RunFailed(problem));
                         outcome = LessonPhase::Failed;
                         break;
                     }
@@ -516,10 +460,8 @@ pub fn ResilienceLab(props: &Props) -> Html {
                 if runtime.stop.get() && outcome == LessonPhase::Done {
                     outcome = LessonPhase::Stopped;
                 }
-                if let Some((_, phase)) = &mut runtime.status.borrow_mut().lesson {
-                    *phase = outcome;
-                }
-                runtime.run_ended();
+                runtime.dispatch(LabAction::LessonEnded(outcome));
+                runtime.dispatch(LabAction::RunEnded);
                 redraw.now();
             });
         })
@@ -535,7 +477,7 @@ pub fn ResilienceLab(props: &Props) -> Html {
         let bench = &runtime.bench;
         let failed = |s: tonic::Status| failure("setting up the step", &s);
         bench.reset(Some(settings.seed)).await.map_err(failed)?;
-        runtime.session_was_reset();
+        runtime.dispatch(LabAction::SessionReset);
         if step.opening_deposit_cents > 0 {
             bench
                 .deposit(&step.form.account, step.opening_deposit_cents)
@@ -575,26 +517,17 @@ pub fn ResilienceLab(props: &Props) -> Html {
             free_caller.clone(),
         );
         Callback::from(move |_: MouseEvent| {
-            if runtime.status.borrow().running.is_some() {
+            if runtime.state.borrow().is_running() {
                 return;
             }
             free_caller.borrow_mut().take();
             let (runtime, redraw, seed) = (runtime.clone(), redraw.clone(), settings.seed);
             spawn_local(async move {
                 let result = runtime.bench.reset(Some(seed)).await;
-                if result.is_ok() {
-                    runtime.session_was_reset();
-                }
                 *runtime.log.borrow_mut() = RunLog::new(runtime.clock.now());
-                {
-                    let mut status = runtime.status.borrow_mut();
-                    let render = status.render;
-                    *status = Status {
-                        render,
-                        error: result.err().map(|s| failure("resetting the session", &s)),
-                        ..Status::default()
-                    };
-                }
+                runtime.dispatch(LabAction::NewSession(
+                    result.map_err(|s| failure("resetting the session", &s)),
+                ));
                 redraw.now();
             });
         })
@@ -630,8 +563,8 @@ pub fn ResilienceLab(props: &Props) -> Html {
     let on_policy = Callback::from(set_policy.clone());
     let on_policy_reset = Callback::from(move |()| set_policy(PolicyForm::default()));
 
-    let status = runtime.status.borrow();
-    let running = status.running.is_some();
+    let state = runtime.state.borrow();
+    let running = state.is_running();
     let problems = settings.policy.problems();
     let call_problem = settings.form.call(settings.operation).err();
     let threshold = settings
@@ -646,22 +579,12 @@ pub fn ResilienceLab(props: &Props) -> Html {
     // A lesson leaves its last step's settings in the controls, faults
     // included: said out loud, or the student's next request meets them
     // unawares (a by-hand send silently lost to lesson 1's reply loss).
-    let lesson_over = matches!(&status.lesson, Some((_, phase)) if *phase != LessonPhase::Running);
-    let faults_left_on = settings.faults.still_on().filter(|_| lesson_over);
+    let faults_left_on = settings
+        .faults
+        .still_on()
+        .filter(|_| state.lesson_at_rest());
     // The lesson's check, judged by the numbers the tables show.
-    let verdict = match &status.lesson {
-        Some((lesson, LessonPhase::Done)) => {
-            let log = runtime.log.borrow();
-            let steps: Vec<StepResult> = (0..lesson.steps.len())
-                .map(|step| StepResult {
-                    tally: log.tally(step),
-                    truth: status.truths.get(step).cloned(),
-                })
-                .collect();
-            check::judge(lesson.id, &steps)
-        }
-        _ => None,
-    };
+    let verdict = state.verdict(&runtime.log.borrow());
 
     html! {
         <section class="lab" aria-labelledby="lab-title" data-session={runtime.bench.session.clone()}>
@@ -673,7 +596,7 @@ pub fn ResilienceLab(props: &Props) -> Html {
                 <code>{ &runtime.bench.session }</code>{ "." }
             </p>
             <LessonList
-                lesson={status.lesson.clone()}
+                lesson={state.lesson.clone()}
                 {verdict}
                 seed={lesson_seed}
                 disabled={running}
@@ -695,8 +618,8 @@ pub fn ResilienceLab(props: &Props) -> Html {
                         on_run={run_free.reform(|_| None)}
                         on_stop={on_stop}
                         on_new_session={on_new_session}
-                        session_resets={runtime.session_resets.get()}
-                        runs_ended={runtime.runs_ended.get()}
+                        session_resets={state.session_resets}
+                        runs_ended={state.runs_ended}
                     />
                     if let Some(faults) = faults_left_on {
                         <p class="lesson-faults input-error" role="status" data-testid="lesson-faults" data-faults={faults.clone()}>
@@ -757,22 +680,17 @@ fn LivePlots(props: &LiveProps) -> Html {
     *props.live.borrow_mut() = Some(Callback::from(move |()| update.force_update()));
     // How long this redraw took, measured once the DOM is updated.
     {
-        let status = runtime.status.clone();
+        let runtime = runtime.clone();
         use_effect(move || {
-            let took = browser::now_ms() - render_started;
-            let mut status = status.borrow_mut();
-            let r = &mut status.render;
-            r.count += 1;
-            r.last_ms = took;
-            r.max_ms = r.max_ms.max(took);
-            r.total_ms += took;
+            let ms = browser::now_ms() - render_started;
+            runtime.dispatch(LabAction::Redrawn { ms });
         });
     }
     let export = |csv: bool| {
         let runtime = runtime.clone();
         Callback::from(move |_: MouseEvent| {
             let log = runtime.log.borrow();
-            let labels = runtime.status.borrow().step_labels.clone();
+            let labels = runtime.state.borrow().step_labels.clone();
             let result = if csv {
                 browser::download(
                     "rpc-lab-run.csv",
@@ -787,56 +705,52 @@ fn LivePlots(props: &LiveProps) -> Html {
                 )
             };
             if let Err(problem) = result {
-                runtime.status.borrow_mut().error = Some(problem);
+                runtime.dispatch(LabAction::Problem(problem));
             }
         })
     };
 
     let (threshold, max_tokens) = (props.threshold, props.max_tokens);
-    let status = runtime.status.borrow();
+    let state = runtime.state.borrow();
     let view = LogView {
         log: runtime.log.clone(),
         version: props.version.get(),
     };
-    let render = status.render;
-    let average = if render.count > 0 {
-        render.total_ms / f64::from(render.count)
-    } else {
-        0.0
-    };
+    let render = state.render;
+    let average = render.mean_ms();
     let calls_drawn = runtime.log.borrow().calls.len();
     html! {
                 <div class="lab-plots">
                     <div class="run-status" aria-live="polite">
-                        if let Some((label, done, total)) = &status.running {
+                        if let Some(Progress { label, done, total }) = &state.running {
                             <div class="progress" data-testid="progress" data-done={done.to_string()} data-total={total.to_string()}>
                                 <progress max={total.to_string()} value={done.to_string()} aria-label="calls finished"></progress>
                                 <span>{ format!("{label}: {done} of {total} calls finished") }</span>
                             </div>
                         }
-                        if let Some((text, ok)) = &status.last {
+                        if let Some(LastCall { text, ok }) = &state.last {
                             <p class={classes!("last-call", if *ok { "ok" } else { "failed" })} data-testid="last-call">{ text }</p>
                         }
                     </div>
-                    if let Some(error) = &status.error {
+                    if let Some(error) = &state.error {
                         <p class="input-error" role="alert" data-testid="lab-error">{ error }</p>
                     }
                     <section class="card plot-card" aria-labelledby="timeline-title">
                         <h3 id="timeline-title">{ "1. Attempt timeline" }</h3>
                         <p class="hint">{ "One row per logical call; each box is one attempt, coloured by how it ended; dashed lines are backoff waits." }</p>
-                        <AttemptTimeline log={view.clone()} max_rows={TIMELINE_ROWS} labels={status.step_labels.clone()} />
+                        <AttemptTimeline log={view.clone()} max_rows={TIMELINE_ROWS} labels={state.step_labels.clone()} />
                     </section>
                     <section class="card plot-card" aria-labelledby="truth-title">
                         <h3 id="truth-title">{ "2. Client view vs server truth" }</h3>
-                        <TruthPanel truths={status.truths.clone()} />
+                        <TruthPanel truths={state.truths.clone()} />
                     </section>
                     <section class="card plot-card" aria-labelledby="breaker-title">
                         <h3 id="breaker-title">{ "3. Circuit breaker" }</h3>
-                        <BreakerPlot log={view.clone()} {threshold} labels={status.step_labels.clone()} />
+                        <BreakerPlot log={view.clone()} {threshold} labels={state.step_labels.clone()} />
                     </section>
                     <section class="card plot-card" aria-labelledby="latency-title">
                         <h3 id="latency-title">{ "4. Latency: what the program waited vs. what each attempt took" }</h3>
-                        <LatencyPanel log={view.clone()} labels={status.step_labels.clone()} />
+                        <LatencyPanel log={view.clone()} labels={state.step_labels.clone()} />
                     </section>
                     <section class="card plot-card" aria-labelledby="budget-title">
                         <h3 id="budget-title">{ "5. Retry budget" }</h3>
@@ -844,7 +758,7 @@ fn LivePlots(props: &LiveProps) -> Html {
                     </section>
                     <section class="card plot-card" aria-labelledby="summary-title">
                         <h3 id="summary-title">{ "Run summary" }</h3>
-                        <RunSummary log={view.clone()} labels={status.step_labels.clone()} />
+                        <RunSummary log={view.clone()} labels={state.step_labels.clone()} />
                         <div class="export">
                             <button type="button" class="secondary" onclick={export(true)} disabled={calls_drawn == 0}>{ "Export events (CSV)" }</button>
                             <button type="button" class="secondary" onclick={export(false)} disabled={calls_drawn == 0}>{ "Export events (JSON)" }</button>
