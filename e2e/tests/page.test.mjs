@@ -53,6 +53,10 @@ describe('the lab server serves its own page', () => {
     const call = responses.find((r) => r.url() === `${origin}/rpc/calculator.v1.Calculator/Add`);
     assert.ok(call, `the Add went to /rpc on the page's origin:\n${urls.join('\n')}`);
     assert.equal(call.status(), 200);
+    // And the page says so: no "Trunk forwards the calls" where there is no Trunk.
+    const banner = await page.locator('[data-testid="server"]').innerText();
+    assert.match(banner, /the lab server serves this page and answers the calls itself/);
+    assert.doesNotMatch(banner, /trunk/i);
 
     // The module came compressed, typed for streaming compilation.
     const module = responses.find((r) => r.url() === `${origin}/${wasm.name}`);

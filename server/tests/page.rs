@@ -233,6 +233,12 @@ async fn content_types_and_caching() {
         assert_eq!(reply.header("content-type"), Some(content_type), "{path}");
         assert_eq!(reply.header("cache-control"), Some(cache), "{path}");
         assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
+        // How the page knows no proxy stands between it and the lab server.
+        assert_eq!(
+            reply.header("server-timing"),
+            Some("rpc-lab;desc=\"served by the lab server\""),
+            "{path}"
+        );
     }
     assert_eq!(get(&server, "/", None).await.body, fixture.file(INDEX));
 }

@@ -5,7 +5,7 @@
 //! monotonic count of milliseconds (with microsecond resolution) since the
 //! page loaded, exactly what measuring a call's duration needs.
 
-use crate::server_url::{self, ServerChoice};
+use crate::server_url::{self, LAB_SERVER_TIMING, PageHost, ServerChoice};
 
 /// Milliseconds since the page loaded, from the browser's monotonic clock.
 pub fn now_ms() -> f64 {
@@ -26,7 +26,31 @@ pub fn server_choice() -> ServerChoice {
         .as_ref()
         .and_then(|l| l.search().ok())
         .unwrap_or_default();
-    server_url::resolve(&origin, &search)
+    server_url::resolve(&origin, &search, page_host())
+}
+
+/// Who served this page: the lab server marks its files with a
+/// `Server-Timing` entry, which the navigation's timing entry exposes
+/// (`performance.getEntriesByType("navigation")[0].serverTiming`).
+pub fn page_host() -> PageHost {
+    let served_by_lab = || -> Option<bool> {
+        use wasm_bindgen::JsCast;
+        let performance = web_sys::window()?.performance()?;
+        let navigation = performance.get_entries_by_type("navigation").get(0);
+        let timings = js_sys::Reflect::get(&navigation, &"serverTiming".into()).ok()?;
+        let timings: js_sys::Array = timings.dyn_into().ok()?;
+        Some(timings.iter().any(|timing| {
+            js_sys::Reflect::get(&timing, &"name".into())
+                .ok()
+                .and_then(|name| name.as_string())
+                .is_some_and(|name| name == LAB_SERVER_TIMING)
+        }))
+    };
+    if served_by_lab().unwrap_or(false) {
+        PageHost::LabServer
+    } else {
+        PageHost::Trunk
+    }
 }
 
 /// The clock the resilience core runs on in the page: `performance.now()`

@@ -25,6 +25,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, PerformanceResourceTiming, Request, RequestInit, Response};
 
+use crate::server_url::PageHost;
 use crate::{browser, session};
 
 /// Which protocol a run used.
@@ -54,26 +55,31 @@ impl Protocol {
 /// The way a run's calls travelled from the page to the server.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {
-    /// Same origin: the page's own server (`trunk serve`) forwards every
-    /// request under `prefix` to the lab server.
-    Proxy { origin: String, prefix: String },
+    /// Same origin, under `prefix`: through `trunk serve`'s proxy to the lab
+    /// server, or straight to the lab server when it served the page itself.
+    SameOrigin {
+        origin: String,
+        prefix: String,
+        host: PageHost,
+    },
     /// Cross-origin: straight to the server named by `?server=`.
     Direct { server: String },
 }
 
 impl Route {
     /// The route of calls to `base_url` from a page at `page_origin`
-    /// (`location.origin`, as `http://127.0.0.1:8080`).
-    pub fn of(base_url: &str, page_origin: &str) -> Route {
+    /// (`location.origin`, as `http://127.0.0.1:8080`), served by `host`.
+    pub fn of(base_url: &str, page_origin: &str, host: PageHost) -> Route {
         let origin = page_origin.trim_end_matches('/');
         match base_url.strip_prefix(origin) {
             // The prefix must end the origin: http://host:80 is not http://host:8080.
             Some(prefix)
                 if !origin.is_empty() && (prefix.is_empty() || prefix.starts_with('/')) =>
             {
-                Route::Proxy {
+                Route::SameOrigin {
                     origin: origin.to_owned(),
                     prefix: prefix.to_owned(),
+                    host,
                 }
             }
             _ => Route::Direct {
@@ -82,10 +88,17 @@ impl Route {
         }
     }
 
-    /// `proxy` or `direct`, for a `data-route` attribute.
+    /// `proxy`, `lab-server` or `direct`, for a `data-route` attribute.
     pub fn kind(&self) -> &'static str {
         match self {
-            Route::Proxy { .. } => "proxy",
+            Route::SameOrigin {
+                host: PageHost::Trunk,
+                ..
+            } => "proxy",
+            Route::SameOrigin {
+                host: PageHost::LabServer,
+                ..
+            } => "lab-server",
             Route::Direct { .. } => "direct",
         }
     }
@@ -93,9 +106,22 @@ impl Route {
     /// One sentence for the student.
     pub fn describe(&self) -> String {
         match self {
-            Route::Proxy { origin, prefix } => format!(
+            Route::SameOrigin {
+                origin,
+                prefix,
+                host: PageHost::Trunk,
+            } => format!(
                 "Both went through Trunk's proxy at {} on this page's origin ({origin}), \
                  which forwards them to the lab server: one extra hop for each protocol.",
+                if prefix.is_empty() { "/" } else { prefix }
+            ),
+            Route::SameOrigin {
+                origin,
+                prefix,
+                host: PageHost::LabServer,
+            } => format!(
+                "Both went to {} on this page's origin ({origin}): the lab server serves \
+                 this page and answers the calls itself, with no proxy in between.",
                 if prefix.is_empty() { "/" } else { prefix }
             ),
             Route::Direct { server } => format!(
@@ -187,7 +213,7 @@ pub async fn run(
         .map_or((None, None), |p| response_sizes(p, protocol));
     Run {
         protocol,
-        route: Route::of(base_url, &page_origin),
+        route: Route::of(base_url, &page_origin, browser::page_host()),
         latencies: latencies.into_inner(),
         errors: errors.get(),
         elapsed_ms,
@@ -283,12 +309,13 @@ mod tests {
 
     #[test]
     fn the_default_server_is_reached_through_the_proxy() {
-        let route = Route::of("http://127.0.0.1:8080/rpc", PAGE);
+        let route = Route::of("http://127.0.0.1:8080/rpc", PAGE, PageHost::Trunk);
         assert_eq!(
             route,
-            Route::Proxy {
+            Route::SameOrigin {
                 origin: PAGE.into(),
-                prefix: "/rpc".into()
+                prefix: "/rpc".into(),
+                host: PageHost::Trunk,
             }
         );
         assert_eq!(route.kind(), "proxy");
@@ -301,9 +328,24 @@ mod tests {
 
     #[test]
     fn another_prefix_on_the_same_origin_is_still_the_proxy() {
-        let route = Route::of("http://127.0.0.1:8080/e2e-rpc", "http://127.0.0.1:8080/");
+        let route = Route::of(
+            "http://127.0.0.1:8080/e2e-rpc",
+            "http://127.0.0.1:8080/",
+            PageHost::Trunk,
+        );
         assert_eq!(route.kind(), "proxy");
         assert!(route.describe().contains("at /e2e-rpc"));
+    }
+
+    /// Under `./lab class` there is no proxy: saying there was would be
+    /// false, and the lesson compares protocols, not hops.
+    #[test]
+    fn a_page_the_lab_server_served_reaches_it_with_no_proxy() {
+        let route = Route::of("http://127.0.0.1:8080/rpc", PAGE, PageHost::LabServer);
+        assert_eq!(route.kind(), "lab-server");
+        let text = route.describe();
+        assert!(text.contains("answers the calls itself"), "{text}");
+        assert!(!text.contains("proxy at"), "{text}");
     }
 
     #[test]
@@ -314,7 +356,7 @@ mod tests {
             "http://127.0.0.1:80801/rpc",
             "https://127.0.0.1:8080/rpc",
         ] {
-            let route = Route::of(server, PAGE);
+            let route = Route::of(server, PAGE, PageHost::LabServer);
             assert_eq!(
                 route,
                 Route::Direct {
@@ -332,6 +374,6 @@ mod tests {
 
     #[test]
     fn an_unknown_page_origin_makes_every_route_direct() {
-        assert_eq!(Route::of("/rpc", "").kind(), "direct");
+        assert_eq!(Route::of("/rpc", "", PageHost::Trunk).kind(), "direct");
     }
 }

@@ -247,10 +247,15 @@ pub fn content_type(name: &str) -> &'static str {
 }
 
 /// Whether Trunk put a content hash in the name: `style-b302ee083e74bb4c.css`,
-/// `rpc-lab-web-cea19df4aab943fc_bg.wasm` — 16 hex digits after the last `-`.
+/// `rpc-lab-web-cea19df4aab943fc_bg.wasm` — a 64-bit hash in hex after the
+/// last `-`. Trunk does not pad it, so one name in sixteen has 15 digits
+/// (`rpc-lab-web-767ddef25e58fe0_bg.wasm`, seen in a real build); fewer than
+/// 8 would take a hash below 2³², which does not happen in practice and
+/// keeps short words out.
 pub fn is_content_hashed(name: &str) -> bool {
     name.rsplit_once('-').is_some_and(|(_, tail)| {
-        tail.len() > 16 && tail.as_bytes()[..16].iter().all(u8::is_ascii_hexdigit)
+        let digits = tail.bytes().take_while(u8::is_ascii_hexdigit).count();
+        (8..=16).contains(&digits) && matches!(tail.as_bytes().get(digits), Some(b'.' | b'_'))
     })
 }
 
@@ -277,7 +282,12 @@ mod tests {
         assert!(is_content_hashed("rpc-lab-web-cea19df4aab943fc.js"));
         assert!(!is_content_hashed("index.html"));
         assert!(!is_content_hashed("by-hand.css"));
-        assert!(!is_content_hashed("style-b302ee083e74bb4.css")); // 15 digits
+        // Trunk does not pad the hash: a 15-digit one is still a hash.
+        assert!(is_content_hashed("rpc-lab-web-767ddef25e58fe0_bg.wasm"));
+        assert!(is_content_hashed("rpc-lab-web-767ddef25e58fe0.js"));
+        assert!(!is_content_hashed("style-b302ee0.css")); // 7 digits
+        assert!(!is_content_hashed("style-b302ee083e74bb4c0.css")); // 17 digits
+        assert!(!is_content_hashed("style-b302ee083e74bb4cx.css")); // not followed by . or _
         assert!(!is_content_hashed("style-b302ee083e74bb4g.css")); // not hex
     }
 

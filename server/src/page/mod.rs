@@ -60,6 +60,12 @@ pub use files::{Page, PageFile};
 /// rewrite in `Trunk.toml`; the browser test of `--page` checks they agree.
 pub const RPC_PREFIX: &str = "/rpc";
 
+/// On every file of the page: tells the page that the lab server served it
+/// and answers its calls itself, with no proxy in between, so the page can
+/// say so truthfully. The page reads it from its navigation's timing entry;
+/// the name must be `LAB_SERVER_TIMING` in `web/src/server_url.rs`.
+pub const SERVER_TIMING: &str = "rpc-lab;desc=\"served by the lab server\"";
+
 /// The lab's routes (`api`) with the page in front of them, as described in
 /// the module documentation.
 pub fn front(api: Router, page: Arc<Page>) -> Router {
@@ -182,6 +188,7 @@ fn serve(file: &PageFile, method: &Method, headers: &HeaderMap) -> Response {
     // The same address has several forms: a cache must key on the header.
     headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert("server-timing", HeaderValue::from_static(SERVER_TIMING));
     if let Some(coding) = encoding.content_coding() {
         headers.insert(CONTENT_ENCODING, HeaderValue::from_static(coding));
     }

@@ -193,7 +193,7 @@ fn results_view(grpc: &Run, rest: &Run) -> Html {
     // Both runs used the same base URL, so one route covers them.
     let route = &grpc.route;
     let route_target = match route {
-        Route::Proxy { origin, prefix } => format!("{origin}{prefix}"),
+        Route::SameOrigin { origin, prefix, .. } => format!("{origin}{prefix}"),
         Route::Direct { server } => server.clone(),
     };
     html! {

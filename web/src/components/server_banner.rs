@@ -2,13 +2,16 @@
 
 use yew::prelude::*;
 
-use crate::server_url::{ServerChoice, Source};
+use crate::server_url::{PageHost, ServerChoice, Source};
 
 /// Where the calls go, and why there.
 pub fn server_banner(server: &ServerChoice) -> Html {
     let how = match server.source {
-        Source::SameOrigin => {
+        Source::SameOrigin(PageHost::Trunk) => {
             "this page's own address; trunk serve forwards the calls to the lab server"
+        }
+        Source::SameOrigin(PageHost::LabServer) => {
+            "this page's own address: the lab server serves this page and answers the calls itself"
         }
         Source::QueryParameter => {
             "set by ?server= in the address bar (the browser calls it cross-origin, under the server's CORS rules)"
