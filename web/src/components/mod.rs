@@ -2,7 +2,8 @@
 //!
 //! Components render what they are given and report what the student did
 //! through callbacks. Two hold state and make requests: [`ResilienceLab`] (the
-//! lab bench) and [`RpcVsRest`] (its own measurement); the rest only draw.
+//! lab, whose runs [`crate::lab`] orchestrates) and [`RpcVsRest`] (its own
+//! measurement); the rest only draw.
 //!
 //! A part with no state of its own is not a component but a plain view
 //! function (`call_history(&history)`) or, when it takes many inputs, a
@@ -22,6 +23,7 @@ mod key_by_hand;
 mod latency_histogram;
 mod latency_panel;
 mod lesson_list;
+mod live_plots;
 mod operand_input;
 mod operation_buttons;
 mod operation_panel;

@@ -1,4 +1,5 @@
-//! The bench: every request the lab sends to the server goes through here.
+//! The bench: the lab's requests to the server — its runs, its set-up, and
+//! its reads of the server's truth.
 //!
 //! A [`Bench`] knows the server's address and this tab's session. It runs a
 //! batch of logical calls through a [`ResilientCaller`] (one after another or
@@ -7,7 +8,9 @@
 //! against what the server did.
 //!
 //! Nothing here draws anything: progress is reported through callbacks and
-//! the caller's events go to the sink the page gave it.
+//! the caller's events go to the sink the page gave it. (The by-hand key
+//! group sends its own requests, through the same
+//! [`operations::perform`], with this bench's address and session.)
 
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
@@ -211,6 +214,22 @@ pub fn changes_state(operation: LabOperation) -> bool {
             | LabOperation::Withdraw
             | LabOperation::Increment
             | LabOperation::SetValue
+    )
+}
+
+/// A request of the bench itself failed: what it was doing, the status, and
+/// what the status means for the student (often: is the server running?).
+pub fn failure(what: &str, status: &Status) -> String {
+    let message = status.message().trim().trim_end_matches('.');
+    format!(
+        "{what} failed with {}{}. {}",
+        status::code_name(status.code()),
+        if message.is_empty() {
+            String::new()
+        } else {
+            format!(": “{message}”")
+        },
+        status::explain(status.code())
     )
 }
 

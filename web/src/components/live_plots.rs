@@ -1,0 +1,147 @@
+//! The lab's live part: progress, the five plots, the truth table and the
+//! run summary — everything that changes while calls run.
+//!
+//! It redraws on its own, at most every
+//! [`REDRAW_MS`](crate::lab::redraw::REDRAW_MS) while calls run (see
+//! [`Redraw`](crate::lab::redraw::Redraw)), without redrawing the controls
+//! beside it, and measures how long each redraw takes: the numbers the
+//! browser tests read from `data-testid="render-stats"`.
+
+use std::rc::Rc;
+
+use yew::prelude::*;
+
+use super::{AttemptTimeline, BreakerPlot, BudgetPlot, LatencyPanel, RunSummary, TruthPanel};
+use crate::browser;
+use crate::export;
+use crate::lab::{LabAction, LastCall, Progress, Runtime};
+use crate::run_log::LogView;
+
+/// Timeline rows drawn: the newest calls.
+const TIMELINE_ROWS: usize = 75;
+
+/// The lab's runtime as a prop: the same lab is always equal to itself, so
+/// the controls' redraws never redraw the plots.
+#[derive(Clone)]
+pub struct RuntimeRef(pub Rc<Runtime>);
+
+impl PartialEq for RuntimeRef {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub runtime: RuntimeRef,
+    /// The breaker's threshold line, when the policy has a breaker.
+    pub threshold: Option<f64>,
+    /// The budget's full line, when the policy has a budget.
+    pub max_tokens: Option<f64>,
+}
+
+#[component]
+pub fn LivePlots(props: &Props) -> Html {
+    let render_started = browser::now_ms();
+    let runtime = props.runtime.0.clone();
+    let update = use_force_update();
+    runtime
+        .redraw
+        .register_live(Callback::from(move |()| update.force_update()));
+    // How long this redraw took, measured once the DOM is updated.
+    {
+        let runtime = runtime.clone();
+        use_effect(move || {
+            let ms = browser::now_ms() - render_started;
+            runtime.dispatch(LabAction::Redrawn { ms });
+        });
+    }
+    let export = |csv: bool| {
+        let runtime = runtime.clone();
+        Callback::from(move |_: MouseEvent| {
+            let log = runtime.log.borrow();
+            let labels = runtime.state.borrow().step_labels.clone();
+            let result = if csv {
+                browser::download(
+                    "rpc-lab-run.csv",
+                    "text/csv",
+                    &export::to_csv(&log, &labels),
+                )
+            } else {
+                browser::download(
+                    "rpc-lab-run.json",
+                    "application/json",
+                    &export::to_json(&log, &labels),
+                )
+            };
+            if let Err(problem) = result {
+                runtime.dispatch(LabAction::Problem(problem));
+            }
+        })
+    };
+
+    let (threshold, max_tokens) = (props.threshold, props.max_tokens);
+    let state = runtime.state.borrow();
+    let view = LogView {
+        log: runtime.log.clone(),
+        version: runtime.redraw.version(),
+    };
+    let render = state.render;
+    let average = render.mean_ms();
+    let calls_drawn = runtime.log.borrow().calls.len();
+    html! {
+                <div class="lab-plots">
+                    <div class="run-status" aria-live="polite">
+                        if let Some(Progress { label, done, total }) = &state.running {
+                            <div class="progress" data-testid="progress" data-done={done.to_string()} data-total={total.to_string()}>
+                                <progress max={total.to_string()} value={done.to_string()} aria-label="calls finished"></progress>
+                                <span>{ format!("{label}: {done} of {total} calls finished") }</span>
+                            </div>
+                        }
+                        if let Some(LastCall { text, ok }) = &state.last {
+                            <p class={classes!("last-call", if *ok { "ok" } else { "failed" })} data-testid="last-call">{ text }</p>
+                        }
+                    </div>
+                    if let Some(error) = &state.error {
+                        <p class="input-error" role="alert" data-testid="lab-error">{ error }</p>
+                    }
+                    <section class="card plot-card" aria-labelledby="timeline-title">
+                        <h3 id="timeline-title">{ "1. Attempt timeline" }</h3>
+                        <p class="hint">{ "One row per logical call; each box is one attempt, coloured by how it ended; dashed lines are backoff waits." }</p>
+                        <AttemptTimeline log={view.clone()} max_rows={TIMELINE_ROWS} labels={state.step_labels.clone()} />
+                    </section>
+                    <section class="card plot-card" aria-labelledby="truth-title">
+                        <h3 id="truth-title">{ "2. Client view vs server truth" }</h3>
+                        <TruthPanel truths={state.truths.clone()} />
+                    </section>
+                    <section class="card plot-card" aria-labelledby="breaker-title">
+                        <h3 id="breaker-title">{ "3. Circuit breaker" }</h3>
+                        <BreakerPlot log={view.clone()} {threshold} labels={state.step_labels.clone()} />
+                    </section>
+                    <section class="card plot-card" aria-labelledby="latency-title">
+                        <h3 id="latency-title">{ "4. Latency: what the program waited vs. what each attempt took" }</h3>
+                        <LatencyPanel log={view.clone()} labels={state.step_labels.clone()} />
+                    </section>
+                    <section class="card plot-card" aria-labelledby="budget-title">
+                        <h3 id="budget-title">{ "5. Retry budget" }</h3>
+                        <BudgetPlot log={view.clone()} {max_tokens} />
+                    </section>
+                    <section class="card plot-card" aria-labelledby="summary-title">
+                        <h3 id="summary-title">{ "Run summary" }</h3>
+                        <RunSummary log={view.clone()} labels={state.step_labels.clone()} />
+                        <div class="export">
+                            <button type="button" class="secondary" onclick={export(true)} disabled={calls_drawn == 0}>{ "Export events (CSV)" }</button>
+                            <button type="button" class="secondary" onclick={export(false)} disabled={calls_drawn == 0}>{ "Export events (JSON)" }</button>
+                        </div>
+                    </section>
+                    <p class="render-stats" data-testid="render-stats"
+                        data-redraws={render.count.to_string()}
+                        data-last-ms={format!("{:.2}", render.last_ms)}
+                        data-max-ms={format!("{:.2}", render.max_ms)}
+                        data-mean-ms={format!("{average:.2}")}>
+                        { format!("Page: {} redraws, last {:.1} ms, mean {:.1} ms, longest {:.1} ms ({} calls drawn).",
+                            render.count, render.last_ms, average, render.max_ms, calls_drawn) }
+                    </p>
+                </div>
+    }
+}
