@@ -1,5 +1,6 @@
-//! The page: the bare calculator (its state and its one call), then the
-//! resilience lab and the RPC-vs-REST lesson, which make their own calls.
+//! The page: the bare calculator (its state in [`crate::state`], its one
+//! call here), then the resilience lab and the RPC-vs-REST lesson, which
+//! make their own calls (through [`crate::lab`] and [`crate::comparison`]).
 
 use rpc_lab::calculator::{ArithmeticOperation, calculate};
 use rpc_lab::proto::CalculatorClient;
@@ -23,7 +24,7 @@ pub fn App() -> Html {
     let next_number = use_mut_ref(|| 0u64);
 
     // Clicking an operation: check the operands, then send one gRPC-Web request
-    // and time it. This is the whole of the I/O on the page.
+    // and time it. This is the whole of the calculator's I/O.
     let on_call = {
         let state = state.clone();
         let base_url = server.base_url.clone();

@@ -1,22 +1,49 @@
 //! # The RPC Resilience Lab page
 //!
 //! A Yew app compiled to WebAssembly; Trunk builds it (`web/index.html`).
+//! Most of it is pure logic on plain data, tested natively (`cargo test -p
+//! rpc-lab-web --lib`); components draw it, and a few modules talk to the
+//! browser and the server.
 //!
-//! - [`app`]: the page itself, and the only place that calls the server.
-//! - [`components`]: what the page is made of, one component per file.
-//! - [`state`]: the page's state and the reducer that changes it (pure, tested natively).
-//! - [`latency`]: percentiles and histogram bins for the plots (pure, tested natively).
+//! The page and its parts:
+//! - [`app`]: the page: the calculator and its one call, then the lab and the RPC-vs-REST lesson.
+//! - [`components`]: what the page is made of, one component or view function per file.
+//! - [`state`]: the calculator's state and the reducer that changes it (pure, tested natively).
+//!
+//! The resilience lab:
+//! - [`lab`]: its orchestration — the bench's requests, batches, free play, the lesson runner,
+//!   the redraw throttle — and its state, a reducer (`lab::state`, pure, tested natively).
+//! - [`operations`]: the twelve operations, their inputs, and one attempt of each over gRPC-Web.
+//! - [`faults`]: the failure sliders, turned into the contract's fault headers (pure, tested natively).
+//! - [`policy_form`]: the client-policy controls, turned into the resilience core's configuration (pure, tested natively).
+//! - [`lessons`]: the guided lessons, as plain data.
+//! - [`check`]: each lesson's "check your understanding" question, judged by the run's own numbers (pure, tested natively).
+//! - [`run_log`]: the core's events, folded into what the plots draw (pure, tested natively).
+//! - [`truth`]: client view vs server truth — what was meant, believed and done (pure, tested natively).
+//! - [`key_by_hand`]: one idempotency key sent by hand, and what each reply says the server did (pure, tested natively).
+//! - [`export`]: a run's events as CSV and JSON (pure, tested natively).
+//!
+//! The plots' arithmetic:
+//! - [`plot_scale`]: scales, time ticks, labels and downsampling (pure, tested natively).
+//! - [`latency`]: percentiles and histogram bins (pure, tested natively).
 //! - [`step_view`]: which lesson steps a plot shows, each on its own clock (pure, tested natively).
 //! - [`attempt_rate`]: attempts sent to the server per interval, the load retries create (pure, tested natively).
-//! - [`plot_scale`]: scales, time ticks, labels and downsampling for the run plots (pure, tested natively).
-//! - [`key_by_hand`]: one idempotency key sent by hand, and what each reply says the server did (pure, tested natively).
-//! - [`check`]: each lesson's "check your understanding" question, judged by the run's own numbers (pure, tested natively).
-//! - [`comparison`]: the RPC-vs-REST lesson's measurement (gRPC-Web and `fetch`).
-//! - [`server_url`]: which server to call: this origin, or `?server=` (pure, tested natively).
-//! - [`browser`]: the browser's clock and address (`std::time::Instant` panics in wasm32).
 //!
-//! The calls themselves go through [`rpc_lab::calculator::calculate`], the same
-//! function the native tests use, over `tonic-web-wasm-client`'s `fetch` transport.
+//! The RPC-vs-REST lesson:
+//! - [`comparison`]: its measurement: the same call over gRPC-Web and over `fetch` with JSON.
+//!
+//! The browser and the server:
+//! - [`browser`]: what the page asks the browser — the time (`std::time::Instant` panics in
+//!   wasm32), its address, performance marks, downloads.
+//! - [`server_url`]: which server to call: this origin, or `?server=` (pure, tested natively).
+//! - [`session`]: each tab is its own lab session, named on every request.
+//!
+//! Requests leave the page in four places: [`app`] (the calculator, through
+//! [`rpc_lab::calculator::calculate`], the same function the native tests
+//! use), [`lab::bench`] (the lab's runs and its reads of the server's
+//! truth), [`operations::perform`] (one attempt of any operation, for the
+//! bench and the by-hand key group) and [`comparison`]. All but the REST
+//! twin's `fetch` go over `tonic-web-wasm-client`'s `fetch` transport.
 
 pub mod app;
 pub mod attempt_rate;

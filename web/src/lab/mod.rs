@@ -13,7 +13,7 @@
 //! - [`batch`]: one batch of calls, with the server's truth read before and after.
 //! - [`caller`]: the resilient caller built from the policy form, its events
 //!   going into the run log.
-//! - [`bench`]: the requests to the server — reset the session, deposit, read
+//! - [`bench`](mod@bench): the requests to the server — reset the session, deposit, read
 //!   the counters and the state, run the logical calls.
 //! - [`state`]: what the lab has found out while calls run, and the pure
 //!   reducer that changes it (tested natively).

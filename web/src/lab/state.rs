@@ -10,10 +10,10 @@
 //! calculator's: a plain function on plain data, tested natively.
 //!
 //! The attempts themselves are not here: the caller's events go to the
-//! [`RunLog`](crate::run_log::RunLog), a pure type of its own that the plots
-//! read. This is what sits around them: which batch is running and how far
-//! it got, each step's label and the server's truth about it, the last call
-//! in words, the lesson shown, the error, and how long redraws take.
+//! [`RunLog`], a pure type of its own that the plots read. This is what
+//! sits around them: which batch is running and how far it got, each step's
+//! label and the server's truth about it, the last call in words, the
+//! lesson shown, the error, and how long redraws take.
 
 use crate::check::{self, StepResult, Verdict};
 use crate::lessons::Lesson;
