@@ -40,6 +40,10 @@ const PROFILES = [
   { name: 'no throttling', latency: 0, downloadThroughput: -1, uploadThroughput: -1 },
   { name: 'Fast 4G', latency: 60 * 2.75, downloadThroughput: ((9 * 1000 * 1000) / 8) * 0.9, uploadThroughput: ((1.5 * 1000 * 1000) / 8) * 0.9 },
   { name: 'Slow 4G', latency: 150 * 3.75, downloadThroughput: ((1.6 * 1000 * 1000) / 8) * 0.9, uploadThroughput: ((750 * 1000) / 8) * 0.9 },
+  // The advertised numbers without DevTools' factors — how the page-weight
+  // issue stated its 2.1 s ("Slow 4G (150 ms, 1.6 Mbit/s)"), kept so the two
+  // measurements can be compared.
+  { name: 'Slow 4G, nominal', latency: 150, downloadThroughput: (1.6 * 1000 * 1000) / 8, uploadThroughput: (750 * 1000) / 8 },
 ];
 
 // What the browser says it accepts. `br` is Chromium's own header to a
@@ -188,9 +192,11 @@ async function main() {
     for (const r of summary) {
       console.log(`| ${r.profile} | ${r.encoding} | ${s(r.interactiveMs.median)} | ${s(r.interactiveMs.min)} – ${s(r.interactiveMs.max)} | ${kb(r.transferredBytes)} |`);
     }
-    const slow = summary.filter((r) => r.profile === 'Slow 4G' && r.encoding !== 'identity');
-    const best = Math.min(...slow.map((r) => r.interactiveMs.median));
-    console.log(`\ngoal: interactive within 2.0 s on Slow 4G, served compressed — ${best <= 2000 ? 'met' : 'NOT met'} (best median ${s(best)})`);
+    for (const profile of ['Slow 4G', 'Slow 4G, nominal']) {
+      const slow = summary.filter((r) => r.profile === profile && r.encoding !== 'identity');
+      const best = Math.min(...slow.map((r) => r.interactiveMs.median));
+      console.log(`goal: interactive within 2.0 s on ${profile}, served compressed — ${best <= 2000 ? 'met' : 'NOT met'} (best median ${s(best)})`);
+    }
     console.log(`load average at the end: ${loadavg()[0].toFixed(2)} on ${cpus().length} cores; written to e2e/artifacts/page-load.json`);
   } finally {
     await browser?.close();
