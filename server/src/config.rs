@@ -13,7 +13,7 @@ use clap::Parser;
 use crate::connections::ConnectionSettings;
 use crate::fault::{FaultProfile, FaultSettings};
 use crate::idempotency::IdempotencyConfig;
-use crate::key_value::StoreLimits;
+use crate::rules::key_value::StoreLimits;
 use crate::session::SessionSettings;
 
 /// The address the lab listens on when no `--listen` is given.

@@ -8,8 +8,8 @@
 //! - `grpc.health.v1.Health` and server reflection, which tools expect.
 //!
 //! Modules, from the rules inward to the wiring:
-//! - [`arithmetic`], [`key_value`], [`ledger`], [`names`]: the rules of the
-//!   three services as plain functions on plain data.
+//! - [`rules`]: the rules of the three services as plain functions on plain
+//!   data (`arithmetic`, `key_value`, `ledger`, `names`).
 //! - [`services`]: the gRPC services that serve those rules, and the Lab
 //!   service that reports what really happened.
 //! - [`session`]: each browser tab's own store, accounts and counters.
@@ -30,21 +30,18 @@
 //! [`serve`] puts them together. It takes an already bound listener, so tests
 //! can bind `127.0.0.1:0` and learn the port before the server starts.
 
-pub mod arithmetic;
 pub mod config;
 pub mod connections;
 pub mod cors;
 pub mod deadline;
 pub mod fault;
 pub mod idempotency;
-pub mod key_value;
 pub mod layers;
-pub mod ledger;
-pub mod names;
 pub mod page;
 pub mod quote;
 pub mod random;
 pub mod rest;
+pub mod rules;
 pub mod services;
 pub mod session;
 pub mod shutdown;

@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex};
 use rpc_lab::headers::LAB_SESSION;
 use tonic::Status;
 
-use crate::key_value::{KeyValueStore, StoreLimits};
-use crate::ledger::Ledger;
+use crate::rules::key_value::{KeyValueStore, StoreLimits};
+use crate::rules::ledger::Ledger;
 use crate::random::{self, SeededRng};
 
 /// The session of requests that name none.

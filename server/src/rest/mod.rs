@@ -39,9 +39,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tonic::Status;
 
-use crate::arithmetic;
+use crate::rules::arithmetic;
 use crate::layers::executions::NoSuchOperation;
-use crate::ledger::Ledger;
+use crate::rules::ledger::Ledger;
 use crate::session::Session;
 
 /// Where the REST routes live.

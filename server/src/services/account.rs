@@ -5,7 +5,7 @@ use rpc_lab::proto::calculator_v1::{AmountRequest, Balance, GetBalanceRequest};
 use tonic::{Request, Response, Status};
 
 use super::session;
-use crate::ledger::Ledger;
+use crate::rules::ledger::Ledger;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AccountService;

@@ -1,6 +1,6 @@
 //! The `calculator.v1.Calculator` gRPC service.
 //!
-//! A thin adapter: unpack the request, apply the rules in [`crate::arithmetic`],
+//! A thin adapter: unpack the request, apply the rules in [`crate::rules::arithmetic`],
 //! turn the outcome into a reply or a status. Keeping the rules out of this file
 //! means the same arithmetic can later be served over REST without copying it.
 
@@ -9,7 +9,7 @@ use rpc_lab::proto::calculator_v1::calculator_server::{Calculator, CalculatorSer
 use rpc_lab::proto::{BinaryOperation, Number};
 use tonic::{Request, Response, Status};
 
-use crate::arithmetic::{self, ArithmeticError};
+use crate::rules::arithmetic::{self, ArithmeticError};
 
 /// The calculator holds no state: every call is independent of every other.
 #[derive(Clone, Copy, Debug, Default)]

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use tonic::Status;
 
-use crate::names;
+use crate::rules::names;
 
 #[derive(Debug, Default)]
 pub struct Ledger {

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use tonic::Status;
 
-use crate::names;
+use crate::rules::names;
 
 /// Size limits of one session's store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
