@@ -59,3 +59,18 @@ impl EventSink for LogSink {
         self.redraw.request();
     }
 }
+
+/// A caller kept for later calls, with the policy and seed it was built
+/// from: free play reuses it while neither changes, so its breaker and
+/// budget remember the runs before.
+pub struct KeptCaller {
+    pub policy: PolicyForm,
+    pub seed: u64,
+    pub caller: Rc<ResilientCaller>,
+}
+
+impl KeptCaller {
+    pub fn built_from(&self, policy: &PolicyForm, seed: u64) -> bool {
+        self.policy == *policy && self.seed == seed
+    }
+}

@@ -13,19 +13,11 @@ use rpc_lab::resilience::ResilientCaller;
 use wasm_bindgen_futures::spawn_local;
 
 use super::batch::{self, Batch};
-use super::caller::{self, LogSink};
+use super::caller::{self, KeptCaller, LogSink};
 use super::runtime::Runtime;
 use super::settings::Settings;
 use super::state::LabAction;
 use crate::lessons::RunSpec;
-use crate::policy_form::PolicyForm;
-
-/// Free play's caller, with the policy and seed it was built from.
-pub struct KeptCaller {
-    policy: PolicyForm,
-    seed: u64,
-    caller: Rc<ResilientCaller>,
-}
 
 impl Runtime {
     /// Runs the settings' batch on the kept caller: all of it, or with
@@ -80,8 +72,10 @@ impl Runtime {
     /// seed; otherwise a new one, kept from now on.
     fn free_caller(&self, settings: &Settings) -> Result<Rc<ResilientCaller>, String> {
         let mut kept = self.free_caller.borrow_mut();
-        let same = |k: &&KeptCaller| k.policy == settings.policy && k.seed == settings.seed;
-        if let Some(k) = kept.as_ref().filter(same) {
+        if let Some(k) = kept
+            .as_ref()
+            .filter(|k| k.built_from(&settings.policy, settings.seed))
+        {
             return Ok(k.caller.clone());
         }
         let caller = Rc::new(caller::build(
@@ -97,10 +91,5 @@ impl Runtime {
             caller: caller.clone(),
         });
         Ok(caller)
-    }
-
-    /// The next free run starts with a new caller.
-    pub(super) fn forget_free_caller(&self) {
-        self.free_caller.borrow_mut().take();
     }
 }

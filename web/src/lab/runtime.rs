@@ -16,7 +16,7 @@ use wasm_bindgen_futures::spawn_local;
 use yew::UseStateSetter;
 
 use super::bench::{self, Bench};
-use super::free_play::KeptCaller;
+use super::caller::KeptCaller;
 use super::redraw::Redraw;
 use super::state::{LabAction, LabState};
 use crate::run_log::RunLog;
@@ -31,8 +31,9 @@ pub struct Runtime {
     pub redraw: Redraw,
     /// Set by Stop: the batch's workers start no further calls.
     pub(super) stop: Cell<bool>,
-    /// The page's own fault choices (which attempt fails, which reply is
-    /// lost), reseeded with each run's seed.
+    /// The page's own fault dice — which attempts are delayed, and their
+    /// delay's jitter; the server throws the others — reseeded with each
+    /// run's seed.
     pub(super) fault_rng: RefCell<SeededRng>,
     /// Free play's caller, kept across clicks ([`super::free_play`]).
     pub(super) free_caller: RefCell<Option<KeptCaller>>,
@@ -85,6 +86,12 @@ impl Runtime {
             ));
             this.redraw.now();
         });
+    }
+
+    /// The next free run starts with a new caller: after a lesson or a new
+    /// session, the kept breaker's memory is of calls that no longer count.
+    pub(super) fn forget_free_caller(&self) {
+        self.free_caller.borrow_mut().take();
     }
 
     pub(super) fn clear_log(&self) {
