@@ -187,9 +187,9 @@ fn with_lab_layers(routes: axum::Router, lab: &Arc<LabState>, stack: Layers) -> 
     if stack == Layers::All {
         routes = routes
             .layer(from_fn_with_state(lab.clone(), layers::idempotency::once))
-            .layer(from_fn_with_state(lab.clone(), layers::fault::inject));
+            .layer(from_fn_with_state(lab.clone(), fault::layer::inject));
     }
-    routes.layer(from_fn_with_state(lab.clone(), layers::session::attach))
+    routes.layer(from_fn_with_state(lab.clone(), session::layer::attach))
 }
 
 /// A seed from the clock, for runs that did not ask for one.

@@ -1,7 +1,7 @@
 //! The layers every contract request passes through, outermost first:
 //!
-//! 1. [`session`]: finds the caller's lab session (`x-lab-session`).
-//! 2. [`fault`]: injects the failures the lab asks for (fail, delay, drop).
+//! 1. [`crate::session::layer`]: finds the caller's lab session (`x-lab-session`).
+//! 2. [`crate::fault::layer`]: injects the failures the lab asks for (fail, delay, drop).
 //! 3. [`idempotency`]: executes a keyed request once and replays its outcome.
 //! 4. [`executions`]: counts what really reaches a handler — the server's truth.
 //! 5. [`undecodable`] (gRPC only): a request that does not decode is
@@ -20,9 +20,7 @@
 //! reflection and the Lab service pass through untouched.
 
 pub mod executions;
-pub mod fault;
 pub mod idempotency;
-pub mod session;
 pub mod undecodable;
 
 use std::sync::Arc;
@@ -101,7 +99,7 @@ pub fn operation_name(request: &Request, protocol: Protocol) -> String {
     }
 }
 
-/// The session the [`session`] layer attached to the request.
+/// The session the [`crate::session::layer`] attached to the request.
 pub fn session_of(request: &Request) -> Arc<Session> {
     request
         .extensions()

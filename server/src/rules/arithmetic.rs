@@ -1,7 +1,7 @@
 //! The calculator's rules, apart from any networking.
 //!
 //! These are plain functions on `f64` so they can be tested exhaustively and
-//! read on their own. The gRPC service in [`crate::calculator`] only unpacks a
+//! read on their own. The gRPC service in [`crate::services::calculator`] only unpacks a
 //! request, calls [`evaluate`] and packs the answer.
 //!
 //! The rules are the contract's: an operand must be a finite number, dividing

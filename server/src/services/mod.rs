@@ -16,7 +16,7 @@ use tonic::{Request, Status};
 
 use crate::session::Session;
 
-/// The caller's lab session, attached by `layers::session`.
+/// The caller's lab session, attached by `session::layer`.
 fn session<T>(request: &Request<T>) -> Result<Arc<Session>, Status> {
     request
         .extensions()

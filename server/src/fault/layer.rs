@@ -10,9 +10,9 @@ use http_body_util::BodyExt;
 use rpc_lab::headers::{FAULT_INJECTED, IDEMPOTENT_REPLAYED};
 use tonic::Status;
 
-use super::executions::Executed;
-use super::{Protocol, contract_operation, session_of};
 use crate::deadline::{self, GRPC_TIMEOUT};
+use crate::layers::executions::Executed;
+use crate::layers::{Protocol, contract_operation, session_of};
 use crate::session::Stats;
 use crate::state::LabState;
 

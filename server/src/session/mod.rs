@@ -10,6 +10,8 @@
 //! A teaching server forgets an idle student's data rather than run out of
 //! memory.
 
+pub mod layer;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,9 +19,9 @@ use std::sync::{Arc, Mutex};
 use rpc_lab::headers::LAB_SESSION;
 use tonic::Status;
 
+use crate::random::{self, SeededRng};
 use crate::rules::key_value::{KeyValueStore, StoreLimits};
 use crate::rules::ledger::Ledger;
-use crate::random::{self, SeededRng};
 
 /// The session of requests that name none.
 pub const DEFAULT_SESSION: &str = "default";

@@ -7,7 +7,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use rpc_lab::headers::LAB_SESSION;
 
-use super::Protocol;
+use crate::layers::Protocol;
 use crate::session::{self, DEFAULT_SESSION};
 use crate::state::LabState;
 

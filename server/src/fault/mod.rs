@@ -14,7 +14,9 @@
 //! `x-fault-drop: 0.1`, `x-fault-delay-ms: 200`); a teacher can set a
 //! server-wide profile with flags that applies to requests without headers,
 //! cap what headers may ask for, or switch header faults off. This file holds
-//! the settings and the decision; `layers/fault.rs` applies it to requests.
+//! the settings and the decision; [`layer`] applies it to requests.
+
+pub mod layer;
 
 use std::time::Duration;
 
