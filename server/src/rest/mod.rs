@@ -39,8 +39,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tonic::Status;
 
-use crate::rules::arithmetic;
 use crate::layers::executions::NoSuchOperation;
+use crate::rules::arithmetic;
 use crate::rules::ledger::Ledger;
 use crate::session::Session;
 
