@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::connections::ConnectionSettings;
 use crate::fault::{FaultProfile, FaultSettings};
 use crate::idempotency::IdempotencyConfig;
 use crate::rules::key_value::StoreLimits;
 use crate::session::SessionSettings;
+use crate::transport::connections::ConnectionSettings;
 
 /// The address the lab listens on when no `--listen` is given.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";

@@ -7,32 +7,32 @@
 //!   `tonic_web::GrpcWebLayer`),
 //! - `grpc.health.v1.Health` and server reflection, which tools expect.
 //!
-//! Modules, from the rules inward to the wiring:
+//! Modules, from the rules inward to the wiring (each concept one folder
+//! holding its rule and, where it has one, its layer):
 //! - [`rules`]: the rules of the three services as plain functions on plain
 //!   data (`arithmetic`, `key_value`, `ledger`, `names`).
 //! - [`services`]: the gRPC services that serve those rules, and the Lab
-//!   service that reports what really happened.
-//! - [`session`]: each browser tab's own store, accounts and counters.
+//!   service that reports what really happened; [`rest`]: their JSON twin.
+//! - [`session`]: each browser tab's own store, accounts and counters, and
+//!   the layer that finds a request's session.
+//! - [`fault`]: the failures a request (or the teacher) asks for, and the
+//!   layer that injects them.
 //! - [`idempotency`]: the store that makes a keyed request run once.
-//! - [`fault`]: the failures a request (or the teacher) asks for.
-//! - [`deadline`]: the client's `grpc-timeout`.
-//! - [`layers`]: where sessions, faults and idempotency meet each request.
-//! - [`random`]: seeded randomness, so a lesson can be replayed.
-//! - [`quote`]: how an error repeats what a client sent (briefly).
-//! - [`whole_reply`]: unary gRPC-Web replies sent in one piece (no Nagle stall).
+//! - [`layers`]: the order in which those layers meet each request, and the
+//!   last two: execution counts (the server's truth) and undecodable requests.
+//! - [`deadline`]: the client's `grpc-timeout`; [`random`]: seeded
+//!   randomness, so a lesson can be replayed; [`quote`]: how an error repeats
+//!   what a client sent (briefly).
 //! - [`page`]: the lab's own page, compressed, on the same port (`--page`),
 //!   for a class that opens the teacher's lab.
-//! - [`connections`]: accepting connections, time limits on slow or idle
-//!   clients, and stopping gracefully.
-//! - [`config`], [`cors`], [`shutdown`], [`state`]: flags, browser rules,
-//!   Ctrl-C and SIGTERM, and what every request can reach.
+//! - [`transport`]: connections and their time limits, CORS, whole gRPC-Web
+//!   replies, graceful stop.
+//! - [`config`], [`state`]: flags, and what every request can reach.
 //!
 //! [`serve`] puts them together. It takes an already bound listener, so tests
 //! can bind `127.0.0.1:0` and learn the port before the server starts.
 
 pub mod config;
-pub mod connections;
-pub mod cors;
 pub mod deadline;
 pub mod fault;
 pub mod idempotency;
@@ -44,9 +44,8 @@ pub mod rest;
 pub mod rules;
 pub mod services;
 pub mod session;
-pub mod shutdown;
 pub mod state;
-pub mod whole_reply;
+pub mod transport;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -57,13 +56,13 @@ use tonic::service::Routes;
 use tonic_web::GrpcWebLayer;
 
 use crate::config::Config;
-use crate::connections::ConnectionSettings;
 use crate::idempotency::IdempotencyStore;
 use crate::services::{
     account::AccountService, calculator::CalculatorService, lab::LabService, store::StoreService,
 };
 use crate::session::Sessions;
 use crate::state::LabState;
+use crate::transport::connections::{self, ConnectionSettings};
 
 /// Anything that can stop the server from starting or running.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -153,14 +152,14 @@ pub async fn app(config: &Config, stack: Layers) -> Result<(axum::Router, Arc<La
     let grpc_routes = with_lab_layers(grpc_handlers, &lab, stack)
         .layer(GrpcWebLayer::new())
         .layer(from_fn_with_state(
-            whole_reply::UnaryMethods::of_the_lab()?,
-            whole_reply::gather,
+            transport::whole_reply::UnaryMethods::of_the_lab()?,
+            transport::whole_reply::gather,
         ));
     let rest_routes = with_lab_layers(rest::router(), &lab, stack);
     let app = grpc_routes
         .merge(rest_routes)
-        .layer(cors::timing_allow_origin())
-        .layer(cors::layer());
+        .layer(transport::cors::timing_allow_origin())
+        .layer(transport::cors::layer());
     // The page goes in front of everything: it decides which requests are
     // its own, and hands every other one to the routes above unchanged.
     let app = match &config.page {

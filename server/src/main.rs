@@ -45,7 +45,13 @@ async fn main() -> ExitCode {
     let _ = std::io::stdout().flush();
     tracing::info!(%address, "serving gRPC (HTTP/2), gRPC-Web (HTTP/1.1), health and reflection");
 
-    match rpc_lab_server::serve(listener, config, rpc_lab_server::shutdown::signal()).await {
+    match rpc_lab_server::serve(
+        listener,
+        config,
+        rpc_lab_server::transport::shutdown::signal(),
+    )
+    .await
+    {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS

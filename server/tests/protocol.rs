@@ -11,7 +11,7 @@ use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use prost::Message;
 use rpc_lab::proto::{BinaryOperation, Number};
-use rpc_lab_server::cors::{EXPOSED_HEADERS, REQUEST_HEADERS};
+use rpc_lab_server::transport::cors::{EXPOSED_HEADERS, REQUEST_HEADERS};
 
 const PAGE_ORIGIN: &str = "http://localhost:8080";
 

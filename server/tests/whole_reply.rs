@@ -2,7 +2,7 @@
 //! so a proxy in front of the server (Trunk's, under `./lab run`) forwards
 //! it in one write and Nagle's algorithm has no second write to hold back.
 //! Error replies stay well-formed, and a streaming reply still streams.
-//! (Why this matters: `server/src/whole_reply.rs`.)
+//! (Why this matters: `server/src/transport/whole_reply.rs`.)
 
 mod common;
 

@@ -5,8 +5,8 @@ use axum::body::Body;
 use http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
 
-use crate::connections::BodyTimedOut;
 use crate::quote::quoted;
+use crate::transport::connections::BodyTimedOut;
 
 /// The largest REST request body read. Every lab request is a few dozen bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
