@@ -264,6 +264,41 @@ impl TestServer {
     }
 }
 
+/// A REST reply's headers, so the checks below read the same for a REST
+/// reply as for a gRPC reply's metadata (which is `AsRef<HeaderMap>` too).
+impl AsRef<http::HeaderMap> for RestReply {
+    fn as_ref(&self) -> &http::HeaderMap {
+        &self.headers
+    }
+}
+
+/// Asserts that a reply (gRPC metadata or a REST reply) is the replay of a
+/// stored outcome: it carries `idempotent-replayed: true`.
+#[track_caller]
+pub fn assert_replayed(reply: &impl AsRef<http::HeaderMap>) {
+    assert_eq!(
+        header_text(reply.as_ref(), "idempotent-replayed"),
+        Some("true"),
+        "a replay of the stored outcome"
+    );
+}
+
+/// Asserts that a reply (gRPC metadata or a REST reply) was shaped by the
+/// injected `fault`: it carries `x-fault-injected: <fault>`.
+#[track_caller]
+pub fn assert_fault_injected(reply: &impl AsRef<http::HeaderMap>, fault: &str) {
+    assert_eq!(
+        header_text(reply.as_ref(), "x-fault-injected"),
+        Some(fault),
+        "the reply names the fault that shaped it"
+    );
+}
+
+/// A header's value as text, if present and text.
+fn header_text<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
 /// A reply read whole at the HTTP level: what any client, however raw, gets.
 #[derive(Debug)]
 pub struct RawReply {
