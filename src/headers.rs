@@ -26,3 +26,7 @@ pub const FAULT_INJECTED: &str = "x-fault-injected";
 pub const LAB_SESSION: &str = "x-lab-session";
 /// Response: the server's retry pushback in milliseconds (gRFC A6).
 pub const RETRY_PUSHBACK_MS: &str = "grpc-retry-pushback-ms";
+/// Response, on a request refused `RESOURCE_EXHAUSTED` by its session's
+/// capacity (`Lab/SetCapacity`): the limit hit, `queue-full` or
+/// `workers-busy`. A lab extension of the contract.
+pub const LAB_OVERLOAD: &str = "x-lab-overload";

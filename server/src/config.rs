@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::capacity::CapacityLimits;
 use crate::fault::{FaultProfile, FaultSettings};
 use crate::idempotency::IdempotencyConfig;
 use crate::rules::key_value::StoreLimits;
@@ -107,6 +108,23 @@ pub struct Config {
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_list_items_per_session: usize,
 
+    /// Most workers (executions at once) a lab session may ask for with
+    /// Lab/SetCapacity, inside a brownout too.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_capacity_workers: u32,
+
+    /// Most requests one lab session's queue may hold (Lab/SetCapacity). A
+    /// queued request costs the server little beyond the request itself, but
+    /// under the FINISH policy it stays queued after its client has gone.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub max_capacity_queue: u32,
+
+    /// Longest service time a lab session may ask for with Lab/SetCapacity, in
+    /// milliseconds; also the longest any one execution's service time may
+    /// grow to with slowdown and brownout.
+    #[arg(long, value_name = "MS", default_value_t = 60_000)]
+    pub max_service_ms: u64,
+
     /// Most time for a request's HTTP/1.1 headers to arrive; a slower client
     /// is disconnected. Counted from when the server starts waiting, so an
     /// idle HTTP/1.1 keep-alive connection is closed this long after its last
@@ -181,6 +199,14 @@ impl Config {
         }
     }
 
+    pub fn capacity_limits(&self) -> CapacityLimits {
+        CapacityLimits {
+            max_workers: self.max_capacity_workers,
+            max_queue: self.max_capacity_queue,
+            max_service: Duration::from_millis(self.max_service_ms),
+        }
+    }
+
     pub fn connection_settings(&self) -> ConnectionSettings {
         ConnectionSettings {
             header_read_timeout: Duration::from_millis(self.header_read_timeout_ms),
@@ -242,6 +268,7 @@ mod tests {
             "the contract promises at least 10 000 ms"
         );
         assert_eq!(config.idempotency_config(), IdempotencyConfig::default());
+        assert_eq!(config.capacity_limits(), CapacityLimits::default());
     }
 
     #[test]

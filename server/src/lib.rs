@@ -18,6 +18,8 @@
 //! - [`fault`]: the failures a request (or the teacher) asks for, and the
 //!   layer that injects them.
 //! - [`idempotency`]: the store that makes a keyed request run once.
+//! - [`capacity`]: a session's workers, queue and service time (none unless
+//!   `Lab/SetCapacity` sets them), and the layers that make requests wait.
 //! - [`layers`]: the order in which those layers meet each request, and the
 //!   last two: execution counts (the server's truth) and undecodable requests.
 //! - [`deadline`]: the client's `grpc-timeout`; [`random`]: seeded
@@ -32,6 +34,7 @@
 //! [`serve`] puts them together. It takes an already bound listener, so tests
 //! can bind `127.0.0.1:0` and learn the port before the server starts.
 
+pub mod capacity;
 pub mod config;
 pub mod deadline;
 pub mod fault;
@@ -70,10 +73,10 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 /// Which of the lab's layers stand in front of the handlers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layers {
-    /// Everything: sessions, faults, idempotency, execution counts.
+    /// Everything: sessions, faults, idempotency, capacity, execution counts.
     All,
-    /// Without the fault and idempotency layers: the baseline the benchmark
-    /// compares against (handlers still need their session).
+    /// Without the fault, idempotency and capacity layers: the baseline the
+    /// benchmark compares against (handlers still need their session).
     WithoutFaultsAndIdempotency,
 }
 
@@ -115,6 +118,7 @@ pub async fn app(config: &Config, stack: Layers) -> Result<(axum::Router, Arc<La
         sessions: Sessions::new(config.session_settings(seed)),
         idempotency: IdempotencyStore::new(config.idempotency_config()),
         faults: config.fault_settings(),
+        capacity_limits: config.capacity_limits(),
     });
 
     // The health service starts with the overall service "" reported SERVING.
@@ -179,13 +183,16 @@ pub async fn app(config: &Config, stack: Layers) -> Result<(axum::Router, Arc<La
 }
 
 /// Puts the lab's layers around `routes`. Each `.layer` goes around the ones
-/// before it, so a request meets them bottom to top: session, faults,
-/// idempotency, then the execution count next to the handler (see `layers`).
+/// before it, so a request meets them bottom to top: session, faults, the
+/// client watch, idempotency, capacity, then the execution count next to the
+/// handler (see `layers`).
 fn with_lab_layers(routes: axum::Router, lab: &Arc<LabState>, stack: Layers) -> axum::Router {
     let mut routes = routes.layer(from_fn(layers::executions::count));
     if stack == Layers::All {
         routes = routes
+            .layer(from_fn(capacity::layer::limit))
             .layer(from_fn_with_state(lab.clone(), layers::idempotency::once))
+            .layer(from_fn(capacity::layer::watch_client))
             .layer(from_fn_with_state(lab.clone(), fault::layer::inject));
     }
     routes.layer(from_fn_with_state(lab.clone(), session::layer::attach))

@@ -2,15 +2,24 @@
 //!
 //! 1. [`crate::session::layer`]: finds the caller's lab session (`x-lab-session`).
 //! 2. [`crate::fault::layer`]: injects the failures the lab asks for (fail, delay, drop).
-//! 3. [`idempotency`]: executes a keyed request once and replays its outcome.
-//! 4. [`executions`]: counts what really reaches a handler — the server's truth.
-//! 5. [`undecodable`] (gRPC only): a request that does not decode is
+//! 3. [`crate::capacity::layer::watch_client`]: notes when the client hangs up
+//!    (only in a session with a capacity).
+//! 4. [`idempotency`]: executes a keyed request once and replays its outcome.
+//! 5. [`crate::capacity::layer::limit`]: the session's workers and queue
+//!    (`Lab/SetCapacity`): wait, hold a worker for the service time, or be
+//!    refused `RESOURCE_EXHAUSTED`.
+//! 6. [`executions`]: counts what really reaches a handler — the server's truth.
+//! 7. [`undecodable`] (gRPC only): a request that does not decode is
 //!    `INVALID_ARGUMENT`, not tonic's `INTERNAL`.
 //!
 //! The order is the lesson. A *fail* happens before the idempotency layer, so
 //! nothing is executed or stored and a retry executes. A *drop* happens after
 //! it, so the operation ran and its outcome was stored, and a retry with the
-//! same key is answered from the store without running again.
+//! same key is answered from the store without running again. The capacity
+//! sits inside the idempotency layer, so a replay needs no worker and a
+//! request refused for overload is not stored (its retry executes); and
+//! outside the execution count, so what it refuses, skips or cancels never
+//! counts as an execution.
 //!
 //! Each layer is an `axum::middleware::from_fn` function: it gets the request
 //! and `next` (the rest of the stack), and decides whether and how to call it.

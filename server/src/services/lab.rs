@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use rpc_lab::proto::calculator_v1::lab_server::{Lab, LabServer};
 use rpc_lab::proto::calculator_v1::{
-    GetStatsRequest, LabStats, ResetSessionReply, ResetSessionRequest,
+    Capacity, GetStatsRequest, LabStats, ResetSessionReply, ResetSessionRequest, SetCapacityRequest,
 };
 use tonic::{Request, Response, Status};
 
 use super::session;
+use crate::capacity::{self, CapacitySettings};
 use crate::state::LabState;
 
 #[derive(Clone, Debug)]
@@ -34,6 +35,13 @@ impl Lab for LabService {
     ) -> Result<Response<LabStats>, Status> {
         let session = session(&request)?;
         let stats = session.stats.snapshot();
+        let (capacity, load) = match session.capacity.active() {
+            Some(capacity) => {
+                let (settings, load) = capacity.snapshot();
+                (Some(settings.to_proto()), load)
+            }
+            None => (None, Default::default()),
+        };
         Ok(Response::new(LabStats {
             session: session.name.to_string(),
             executions: stats.executions,
@@ -44,6 +52,15 @@ impl Lab for LabService {
             faults_delay: stats.faults_delay,
             idempotency_keys: self.lab.idempotency.session_len(&session.name) as u64,
             idempotency_keys_total: self.lab.idempotency.len() as u64,
+            queue_depth: load.queue_depth.into(),
+            executions_in_flight: load.in_flight.into(),
+            executions_started: load.counts.started,
+            executions_finished: load.counts.finished,
+            executions_abandoned: load.counts.abandoned,
+            executions_skipped: load.counts.skipped,
+            executions_cancelled: load.counts.cancelled,
+            refused_overloaded: load.counts.refused,
+            capacity,
         }))
     }
 
@@ -57,5 +74,19 @@ impl Lab for LabService {
         self.lab.idempotency.forget_session(&session.name);
         tracing::info!(session = %session.name, ?seed, "session reset");
         Ok(Response::new(ResetSessionReply {}))
+    }
+
+    async fn set_capacity(
+        &self,
+        request: Request<SetCapacityRequest>,
+    ) -> Result<Response<Capacity>, Status> {
+        let session = session(&request)?;
+        let settings = CapacitySettings::from_proto(
+            request.get_ref().capacity.as_ref(),
+            &self.lab.capacity_limits,
+        )?;
+        session.capacity.set(settings, capacity::now());
+        tracing::info!(session = %session.name, ?settings, "capacity set");
+        Ok(Response::new(settings.to_proto()))
     }
 }

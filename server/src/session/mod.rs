@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use rpc_lab::headers::LAB_SESSION;
 use tonic::Status;
 
+use crate::capacity::state::SessionCapacity;
 use crate::random::{self, SeededRng};
 use crate::rules::key_value::{KeyValueStore, StoreLimits};
 use crate::rules::ledger::Ledger;
@@ -110,6 +111,9 @@ pub struct Session {
     pub data: Mutex<SessionData>,
     pub stats: Stats,
     pub rng: Mutex<SeededRng>,
+    /// How much work the server does for this session at once (none set:
+    /// no limit). Set with `Lab/SetCapacity`.
+    pub capacity: SessionCapacity,
     last_used: AtomicU64,
 }
 
@@ -134,6 +138,7 @@ impl Session {
                 Some(seed) => SeededRng::new(seed),
                 None => random::for_session(settings.seed, name),
             }),
+            capacity: SessionCapacity::default(),
             last_used: AtomicU64::new(0),
         }
     }
@@ -173,7 +178,10 @@ impl Sessions {
                 .min_by_key(|(_, s)| s.last_used.load(Ordering::Relaxed))
                 .map(|(name, _)| name.clone());
             if let Some(oldest) = oldest {
-                table.remove(&oldest);
+                if let Some(forgotten) = table.remove(&oldest) {
+                    // No queue outlives its session.
+                    forgotten.capacity.close();
+                }
                 tracing::info!(session = %oldest, "session table full: forgot the least recently used session");
                 evicted = Some(oldest);
             }
@@ -189,10 +197,15 @@ impl Sessions {
     /// name). Requests already holding the old one finish on it.
     pub fn reset(&self, name: &str, seed: Option<u64>) -> Arc<Session> {
         let session = Arc::new(Session::new(name, &self.settings, seed));
-        self.table
+        let replaced = self
+            .table
             .lock()
             .unwrap()
             .insert(session.name.clone(), session.clone());
+        if let Some(replaced) = replaced {
+            // Its waiting requests are let go rather than left queued.
+            replaced.capacity.close();
+        }
         session
     }
 

@@ -18,7 +18,8 @@ use std::time::Duration;
 use http::{HeaderName, HeaderValue, Method};
 use rpc_lab::headers::{
     FAULT_DELAY_MS, FAULT_DROP, FAULT_FAIL, FAULT_INJECTED, IDEMPOTENCY_KEY,
-    IDEMPOTENCY_KEY_EXPIRES_IN_MS, IDEMPOTENT_REPLAYED, LAB_SESSION, RETRY_PUSHBACK_MS,
+    IDEMPOTENCY_KEY_EXPIRES_IN_MS, IDEMPOTENT_REPLAYED, LAB_OVERLOAD, LAB_SESSION,
+    RETRY_PUSHBACK_MS,
 };
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -48,6 +49,7 @@ pub const EXPOSED_HEADERS: &[&str] = &[
     IDEMPOTENT_REPLAYED,
     IDEMPOTENCY_KEY_EXPIRES_IN_MS,
     FAULT_INJECTED,
+    LAB_OVERLOAD,
 ];
 
 /// Lets a page on another origin read the sizes and timings of its requests
