@@ -82,15 +82,17 @@ else
   (cd e2e && npm ci --no-audit --no-fund)
 fi
 
-# 6. A stock Python gRPC client for the interop tests, in its own virtual
-#    environment, exactly as requirements.txt pins it.
+# 6. A stock Python gRPC client for the interop tests and the course's
+#    starter kit (starter/python), in one virtual environment, exactly as
+#    their requirements.txt files pin it.
 venv=interop/python/.venv
-if [ -x "$venv/bin/python" ] && cmp -s interop/python/requirements.txt "$venv/requirements.installed"; then
+requirements=(interop/python/requirements.txt starter/python/requirements.txt)
+if [ -x "$venv/bin/python" ] && cat "${requirements[@]}" | cmp -s - "$venv/requirements.installed"; then
   say "python grpcio client (interop/python/.venv): present"
 else
   command -v python3 >/dev/null || fail "python3 not found: install Python 3.9 or newer"
-  say "python grpcio client: creating interop/python/.venv and installing requirements.txt"
+  say "python grpcio client: creating interop/python/.venv and installing ${requirements[*]}"
   python3 -m venv "$venv" || fail "python3 -m venv failed (on Debian: apt-get install python3-venv)"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r interop/python/requirements.txt
-  cp interop/python/requirements.txt "$venv/requirements.installed"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "${requirements[0]}" -r "${requirements[1]}"
+  cat "${requirements[@]}" >"$venv/requirements.installed"
 fi

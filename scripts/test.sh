@@ -66,6 +66,7 @@ step "native tests (unit, and integration over real sockets)" cargo test --works
 step "wasm32 tests in headless Chromium (wasm-bindgen-test)" env CHROMEDRIVER=/usr/bin/chromedriver cargo test -p rpc-lab --target wasm32-unknown-unknown --test web_clock --locked
 step "server build for the interop and browser tests" cargo build -p rpc-lab-server --locked
 step "interop: a stock Python grpcio client against the real server" interop/python/.venv/bin/python -m pytest -q -p no:cacheprovider interop/python
+step "starter kit: the course's Python client and its solution against the real server" interop/python/.venv/bin/python -m pytest -q -p no:cacheprovider starter/python/tests
 step "browser tests (headless Chromium, real server, trunk serve)" npm --prefix e2e test
 step "the page's download size (gzipped wasm) within its budget" scripts/wasm-size.sh
 
