@@ -87,7 +87,14 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    let (app, _) = app(&config, Layers::All).await?;
+    let (app, lab) = app(&config, Layers::All).await?;
+    // Stopping lets requests waiting in a session's queue go at once: a
+    // graceful stop waits for every accepted call, and a deep queue behind a
+    // brownout could otherwise hold it for hours.
+    let shutdown = async move {
+        shutdown.await;
+        lab.sessions.close_capacities();
+    };
     connections::serve(listener, app, config.connection_settings(), shutdown).await
 }
 

@@ -467,6 +467,50 @@ async fn cancel_on_hangup_stops_queued_and_serving_work() {
     assert_eq!(lab.add().await.unwrap(), 3.0);
 }
 
+/// A hang-up over HTTP/1.1 (how a browser's gRPC-Web and REST calls travel)
+/// is seen too: closing the connection cancels the request in the queue
+/// and the one in its service time.
+#[tokio::test]
+async fn cancel_on_hangup_sees_an_http1_client_close_its_connection() {
+    use tokio::io::AsyncWriteExt;
+    let mut lab = Lab::start().await;
+    lab.set(Capacity {
+        abandoned_work: AbandonedWork::CancelOnHangup.into(),
+        ..capacity(1, 5, 5_000)
+    })
+    .await
+    .unwrap();
+    let body = r#"{"a": 1, "b": 2}"#;
+    let post = format!(
+        "POST /api/v1/calculator/add HTTP/1.1\r\nhost: lab\r\n{}: {NAME}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        SESSION.0,
+        body.len()
+    );
+    let mut serving = tokio::net::TcpStream::connect(lab.server.addr)
+        .await
+        .unwrap();
+    serving.write_all(post.as_bytes()).await.unwrap();
+    lab.until("one executing", |s| s.executions_in_flight == 1)
+        .await;
+    let mut queued = tokio::net::TcpStream::connect(lab.server.addr)
+        .await
+        .unwrap();
+    queued.write_all(post.as_bytes()).await.unwrap();
+    lab.until("one queued", |s| s.queue_depth == 1).await;
+    drop(queued);
+    lab.until("the queued one cancelled", |s| s.executions_cancelled == 1)
+        .await;
+    drop(serving);
+    let stats = lab
+        .until("both cancelled", |s| s.executions_cancelled == 2)
+        .await;
+    assert_eq!(
+        (stats.executions_in_flight, stats.executions_finished),
+        (0, 0)
+    );
+}
+
 /// CANCEL_ON_HANGUP also stops a request whose deadline passes while it
 /// waits, even for a client that keeps no timer of its own (gRPC-Web): the
 /// answer comes at the deadline, not when a worker would have been free.
@@ -645,6 +689,36 @@ async fn waiting_requests_start_when_a_brownout_ends() {
     assert_eq!(
         (stats.executions_finished, stats.refused_overloaded),
         (3, 0)
+    );
+}
+
+/// Stopping the server lets the queue go: requests waiting behind an outage
+/// are served at once rather than holding up the graceful stop.
+#[tokio::test]
+async fn a_graceful_stop_does_not_wait_for_the_queue() {
+    let mut lab = Lab::start().await;
+    lab.set(Capacity {
+        brownout: Some(Brownout {
+            start_ms: 0,
+            end_ms: 3_600_000,
+            service_time_factor: None,
+            workers: Some(0),
+        }),
+        ..capacity(1, 5, 0)
+    })
+    .await
+    .unwrap();
+    let waiting = lab.add_in_background(&[]);
+    lab.until("one queued", |s| s.queue_depth == 1).await;
+    let Lab { server, .. } = lab;
+    let stopped = tokio::time::timeout(Duration::from_secs(10), server.stop()).await;
+    stopped
+        .expect("stopped without waiting for the outage to end")
+        .unwrap();
+    assert_eq!(
+        waiting.await.unwrap().unwrap(),
+        3.0,
+        "served on the way out"
     );
 }
 

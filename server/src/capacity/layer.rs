@@ -22,6 +22,7 @@
 //! stops when the client goes, and also stops on its own when the client
 //! leaves without dropping it (a keyed request) or its deadline passes.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::Request;
@@ -36,7 +37,8 @@ use super::queue::{Arrival, Grant, Ticket};
 use super::state::Capacity;
 use super::{AbandonedWork, OVERLOAD, Overload, now};
 use crate::deadline::{self, GRPC_TIMEOUT};
-use crate::layers::{Protocol, contract_operation, session_of};
+use crate::layers::{Protocol, contract_operation};
+use crate::session::Session;
 
 /// Whether the client of a request is still there. Put on the request by
 /// [`watch_client`]; its sender lives as long as that layer's future.
@@ -57,9 +59,7 @@ impl ClientWatch {
 /// Notes when a request's client goes away (only for sessions with a
 /// capacity: the others need not pay for it).
 pub async fn watch_client(mut request: Request, next: Next) -> Response {
-    if contract_operation(request.uri().path()).is_none()
-        || session_of(&request).capacity.active().is_none()
-    {
+    if contract_operation(request.uri().path()).is_none() || capacity_of(&request).is_none() {
         return next.run(request).await;
     }
     let (_present, watch) = watch::channel(());
@@ -74,8 +74,7 @@ pub async fn limit(request: Request, next: Next) -> Response {
     let Some(protocol) = contract_operation(request.uri().path()) else {
         return next.run(request).await;
     };
-    let session = session_of(&request);
-    let Some(capacity) = session.capacity.active().cloned() else {
+    let Some(capacity) = capacity_of(&request).cloned() else {
         return next.run(request).await;
     };
     let arrived = now();
@@ -113,6 +112,16 @@ pub async fn limit(request: Request, next: Next) -> Response {
             }
         }
     }
+}
+
+/// The capacity of the request's session, if it has one. Borrowed, not
+/// cloned: a session without a capacity costs these layers a look, nothing more.
+fn capacity_of(request: &Request) -> Option<&Arc<Capacity>> {
+    request
+        .extensions()
+        .get::<Arc<Session>>()?
+        .capacity
+        .active()
 }
 
 /// `RESOURCE_EXHAUSTED`, naming the limit, with the pushback if any.
@@ -153,7 +162,7 @@ enum Stage {
 /// A request's place in its session's capacity. Dropped before it is
 /// settled — its client hung up, or a panic — it gives back what it holds.
 struct Slot {
-    capacity: std::sync::Arc<Capacity>,
+    capacity: Arc<Capacity>,
     stage: Stage,
 }
 

@@ -152,10 +152,12 @@ impl SessionCapacity {
         capacity.set(settings, now);
     }
 
-    /// The session is being forgotten (reset or evicted): its requests still
-    /// waiting are let go at once, without limits or service time, so that no
-    /// queue outlives its session. They finish on the old session's data, as
-    /// every request already holding a session does.
+    /// The session is being forgotten (reset or evicted), or the server is
+    /// stopping: its requests still waiting are let go at once, without
+    /// limits or service time, so that no queue outlives its session or holds
+    /// up a graceful stop. They finish on the old session's data, as every
+    /// request already holding a session does. (Those already in their
+    /// service time finish it: at most `--max-service-ms`.)
     pub fn close(&self) {
         if let Some(capacity) = self.capacity.get() {
             capacity.set(CapacitySettings::default(), super::now());

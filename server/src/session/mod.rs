@@ -209,6 +209,14 @@ impl Sessions {
         session
     }
 
+    /// Lets every request waiting in a session's queue go (the server is
+    /// stopping): see [`SessionCapacity::close`].
+    pub fn close_capacities(&self) {
+        for session in self.table.lock().unwrap().values() {
+            session.capacity.close();
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.table.lock().unwrap().len()
     }
