@@ -165,9 +165,8 @@ class ResilientClient:
         """Lines for the report: what the breaker did."""
         if not self.breaker:
             return ["  circuit breaker               off (--no-breaker)"]
-        return [
-            f"  refused by the breaker   {self.rejected:>6}   (attempts never sent; the breaker is {self.breaker.state} now)"
-        ]
+        state = self.breaker.state
+        return [f"  refused by the breaker   {self.rejected:>6}   (attempts never sent; the breaker is {state} now)"]
 
 
 def policy_options(parser):

@@ -212,3 +212,6 @@ def exit_after(main):
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:  # the output went to `head`, which has seen enough
+        sys.stderr.close()
+        sys.exit(0)

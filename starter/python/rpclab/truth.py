@@ -108,21 +108,22 @@ class Report:
         )
 
     def verdict(self) -> str:
-        """One line: did the server execute more, or fewer, than intended?"""
+        """One line: did the server execute more, or fewer, than intended? Is the client wrong?"""
         op, n, intended = self.op, self.executions, self.tally.intended
-        if n > intended:
-            extra = n - intended
-            if op.idempotent:
-                return (
-                    f"duplicates: {extra} — harmless: {op.method} is idempotent, running it again leaves the same state"
-                )
-            off = ""
-            if op.state is not None and self.after.state != self.believed_state:
-                off = f"; the client's books are off by {self.difference()}"
-            return f"duplicates: {extra} — some {op.noun} ran twice{off}"
-        if n < intended:
-            return f"not executed: {intended - n} — the server ran {op.method} {n} times for {intended} intended calls"
-        return f"duplicates: 0 — the server ran {op.method} {n} times for {intended} intended calls"
+        if n > intended and op.idempotent:
+            line = (
+                f"duplicates: {n - intended} — harmless to the state: {op.method} is idempotent "
+                f"(but {n - intended} more executions than needed)"
+            )
+        elif n > intended:
+            line = f"duplicates: {n - intended} — some {op.noun} ran twice"
+        elif n < intended:
+            line = f"not executed: {intended - n} — the server ran {op.method} {n} times for {intended} intended calls"
+        else:
+            line = f"duplicates: 0 — the server ran {op.method} {n} times for {intended} intended calls"
+        if op.state is not None and self.after.state != self.believed_state:
+            line += f"; the client's books are off by {self.difference()}"
+        return line
 
     def difference(self) -> str:
         actual = self.after.state or 0
@@ -134,7 +135,7 @@ class Report:
     def lines(self, session, session_given, client_notes=()):
         t, op = self.tally, self.op
         failed = t.intended - t.succeeded
-        why = ", ".join(f"{reason} {n}" for reason, n in t.failed.most_common())
+        why = ", ".join(f"{n} x {reason}" for reason, n in t.failed.most_common())
         out = [
             "",
             "what the client saw",

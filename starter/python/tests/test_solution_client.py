@@ -27,13 +27,15 @@ def test_with_keys_every_withdrawal_runs_exactly_once(server, clock):
 
 def test_without_keys_it_does_not_retry_a_withdrawal(server, clock):
     """At most once: no duplicates, but a lost reply is a failure whose money did leave."""
-    report, _ = run_solution(server, clock, "solution-nokeys", "withdraw", "--count", "20", "--no-keys", *DROP)
+    report, text = run_solution(server, clock, "solution-nokeys", "withdraw", "--count", "20", "--no-keys", *DROP)
     tally = report.tally
     assert tally.attempts == 20
     assert report.executions == 20
     assert tally.failed["not idempotent and no key: a retry could run it twice"] == 20 - tally.succeeded > 0
     assert report.after.state == report.before.state - 20 * 100
     assert report.believed_state > report.after.state, "the client thinks the failed withdrawals took nothing"
+    lost = 100 * (20 - tally.succeeded)
+    assert text.splitlines()[-1].endswith(f"the client's books are off by -${lost // 100}.00")
 
 
 def test_the_breaker_opens_against_a_refusing_server_and_fails_fast(server, clock):
@@ -62,4 +64,4 @@ def test_an_idempotent_operation_is_retried_without_a_key(server, clock):
     assert report.tally.succeeded == 10
     assert report.after.state == 10.0
     assert report.executions == report.tally.attempts > 10
-    assert f"duplicates: {report.executions - 10} — harmless: SetValue is idempotent" in text
+    assert f"duplicates: {report.executions - 10} — harmless to the state: SetValue is idempotent" in text
