@@ -90,7 +90,7 @@ requirements=(interop/python/requirements.txt starter/python/requirements.txt)
 if [ -x "$venv/bin/python" ] && cat "${requirements[@]}" | cmp -s - "$venv/requirements.installed"; then
   say "python grpcio client (interop/python/.venv): present"
 else
-  command -v python3 >/dev/null || fail "python3 not found: install Python 3.9 or newer"
+  command -v python3 >/dev/null || fail "python3 not found: install Python 3.10 or newer"
   say "python grpcio client: creating interop/python/.venv and installing ${requirements[*]}"
   python3 -m venv "$venv" || fail "python3 -m venv failed (on Debian: apt-get install python3-venv)"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "${requirements[0]}" -r "${requirements[1]}"
