@@ -52,7 +52,7 @@ pub struct LatencyHistogram {
     pub y_max: usize,
     pub fill: Fill,
     /// What is counted, in the plural ("attempts sent"); the heading then
-    /// reads "34 attempts sent". Empty: "<title> — 34 calls".
+    /// reads "34 attempts sent". Empty: "*title* — 34 calls".
     pub noun: AttrValue,
     /// Per-attempt timeouts to draw as solid lines, in ms.
     pub timeouts: Vec<f64>,
