@@ -31,25 +31,26 @@
 //! A production store would live in a database shared by all replicas and
 //! write the outcome in the same transaction as the operation's effect.
 
-use std::collections::hash_map::Entry as MapEntry;
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use hashbrown::HashTable;
 use http::HeaderMap;
 use tokio::sync::watch;
 use tonic::Code;
 
-/// Memory an entry costs besides its key, body and header bytes: the map
+/// Memory an entry costs besides its key, body and header bytes: the table
 /// slot, the expiry record, the `Arc`'d reply, two header maps' tables, the
 /// hash table's spare capacity and the allocator's own overhead. Calibrated
 /// through the real server: `server/tests/key_memory.rs` measures the live
-/// heap a stored key holds (1 348 bytes for a keyed `Deposit`) and fails if
+/// heap a stored key holds (750 bytes for a keyed `Deposit`) and fails if
 /// this count falls below it; the benchmark (`cargo bench -p rpc-lab-server
 /// --bench throughput`) prints resident memory per key beside it.
-pub const ENTRY_OVERHEAD_BYTES: usize = 1_250;
+pub const ENTRY_OVERHEAD_BYTES: usize = 650;
 
 /// The outcomes that are stored: success and the deterministic errors, which
 /// would come out the same if executed again. Anything else (an internal
@@ -115,21 +116,25 @@ pub enum Pending {
 pub enum Begin {
     /// First time: execute, then [`Ticket::complete`].
     Execute(Ticket),
-    /// Seen and finished: send this reply again.
-    Replay(Arc<StoredReply>),
+    /// Seen and finished: send this reply again. It is kept until `expires`.
+    Replay {
+        reply: Arc<StoredReply>,
+        expires: Instant,
+    },
     /// Seen and still running: wait for its outcome.
     Wait(watch::Receiver<Pending>),
     /// The key was used for another method or body.
-    Mismatch { method: Arc<str> },
+    Mismatch { method: Box<str> },
     /// Every slot holds a request in flight.
     Full,
 }
 
-type Key = (Arc<str>, Box<str>);
-
 #[derive(Debug)]
 enum State {
-    InFlight(watch::Sender<Pending>),
+    /// Running. The channel that tells duplicates the outcome is made only
+    /// when a first duplicate arrives: most keys never see one, and a
+    /// channel is an allocation and a notification per request for nothing.
+    InFlight(Option<watch::Sender<Pending>>),
     Done {
         reply: Arc<StoredReply>,
         bytes: usize,
@@ -140,18 +145,54 @@ enum State {
 
 #[derive(Debug)]
 struct Entry {
+    /// Where the entry is filed: the hash of its session and key.
+    hash: u64,
+    /// Which entry this is, unique for the store's lifetime: what a
+    /// [`Ticket`] and the expiry queue keep instead of a copy of the key.
     id: u64,
-    method: Arc<str>,
+    session: Arc<str>,
+    key: Box<str>,
+    method: Box<str>,
     fingerprint: u64,
     state: State,
 }
 
+impl Entry {
+    fn is(&self, session: &str, key: &str) -> bool {
+        &*self.key == key && &*self.session == session
+    }
+}
+
+/// The handle to one entry: its hash, to find its slot, and its id, to
+/// recognise it there. Finding an entry by its handle compares no strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Handle {
+    hash: u64,
+    id: u64,
+}
+
+impl State {
+    /// Tells the duplicates waiting on this request (if any) how it ended.
+    fn tell_waiters(&self, outcome: Pending) {
+        if let State::InFlight(Some(waiters)) = self {
+            waiters.send_replace(outcome);
+        }
+    }
+}
+
+/// The store's memory, behind its lock.
+///
+/// The entries sit in a hash table that is handed each entry's hash rather
+/// than computing it: a key is hashed once, when its request arrives (before
+/// taking the lock), and everything after that — completing, expiring,
+/// evicting, abandoning — finds the entry by its [`Handle`]. The key's text
+/// is kept once, in its entry, and compared only when a request arrives.
 #[derive(Debug, Default)]
 struct Inner {
-    entries: HashMap<Key, Entry>,
+    entries: HashTable<Entry>,
     /// Completed entries in completion order, which is also expiry order
     /// because every entry lives for the same TTL.
-    completed: VecDeque<(Key, u64, Instant)>,
+    completed: VecDeque<(Handle, Instant)>,
     bytes: usize,
     next_id: u64,
     per_session: HashMap<Arc<str>, usize>,
@@ -161,7 +202,9 @@ struct Inner {
 pub struct IdempotencyStore {
     inner: Mutex<Inner>,
     config: IdempotencyConfig,
-    hasher: std::collections::hash_map::RandomState,
+    /// SipHash with a per-process random key, for keys and fingerprints:
+    /// clients choose both, and must not be able to make them collide.
+    hasher: RandomState,
 }
 
 /// The right to execute a keyed request and the duty to report its outcome.
@@ -170,8 +213,7 @@ pub struct IdempotencyStore {
 #[derive(Debug)]
 pub struct Ticket {
     store: Arc<IdempotencyStore>,
-    key: Option<Key>,
-    id: u64,
+    entry: Option<Handle>,
 }
 
 impl IdempotencyStore {
@@ -197,6 +239,11 @@ impl IdempotencyStore {
         hasher.finish()
     }
 
+    /// Where a session's key is filed.
+    fn hash(&self, session: &str, key: &str) -> u64 {
+        self.hasher.hash_one((session, key))
+    }
+
     /// Registers the arrival of a request carrying `key`.
     pub fn begin(
         self: &Arc<Self>,
@@ -206,18 +253,28 @@ impl IdempotencyStore {
         fingerprint: u64,
         now: Instant,
     ) -> Begin {
+        let hash = self.hash(session, key);
         let mut inner = self.inner.lock().unwrap();
         inner.expire(now);
-        let map_key: Key = (session.clone(), key.into());
-        if let Some(entry) = inner.entries.get(&map_key) {
+        if let Some(entry) = inner.entries.find_mut(hash, |e| e.is(session, key)) {
             if &*entry.method != method || entry.fingerprint != fingerprint {
                 return Begin::Mismatch {
                     method: entry.method.clone(),
                 };
             }
-            return match &entry.state {
-                State::InFlight(sender) => Begin::Wait(sender.subscribe()),
-                State::Done { reply, .. } => Begin::Replay(reply.clone()),
+            return match &mut entry.state {
+                State::InFlight(waiters) => Begin::Wait(match waiters {
+                    Some(sender) => sender.subscribe(),
+                    None => {
+                        let (sender, receiver) = watch::channel(Pending::Running);
+                        *waiters = Some(sender);
+                        receiver
+                    }
+                }),
+                State::Done { reply, expires, .. } => Begin::Replay {
+                    reply: reply.clone(),
+                    expires: *expires,
+                },
             };
         }
         while inner.entries.len() >= self.config.max_keys {
@@ -225,23 +282,25 @@ impl IdempotencyStore {
                 return Begin::Full;
             }
         }
-        let id = inner.next_id;
+        let handle = Handle {
+            hash,
+            id: inner.next_id,
+        };
         inner.next_id += 1;
-        let (sender, _) = watch::channel(Pending::Running);
         *inner.per_session.entry(session.clone()).or_default() += 1;
-        inner.entries.insert(
-            map_key.clone(),
-            Entry {
-                id,
-                method: method.into(),
-                fingerprint,
-                state: State::InFlight(sender),
-            },
-        );
+        let entry = Entry {
+            hash,
+            id: handle.id,
+            session: session.clone(),
+            key: key.into(),
+            method: method.into(),
+            fingerprint,
+            state: State::InFlight(None),
+        };
+        inner.entries.insert_unique(hash, entry, |e| e.hash);
         Begin::Execute(Ticket {
             store: self.clone(),
-            key: Some(map_key),
-            id,
+            entry: Some(handle),
         })
     }
 
@@ -249,12 +308,15 @@ impl IdempotencyStore {
     /// key holds no outcome (never seen, still running, expired, or an
     /// outcome that was not stored). The layer sends it to the client, which
     /// must retry within this time for the retry to be a replay.
+    ///
+    /// [`begin`](Self::begin) (a replay) and [`Ticket::complete`] already
+    /// answer this with their result; this look-up is for the other cases.
     pub fn time_left(&self, session: &str, key: &str, now: Instant) -> Option<Duration> {
+        let hash = self.hash(session, key);
         let inner = self.inner.lock().unwrap();
-        let map_key: Key = (session.into(), key.into());
-        match &inner.entries.get(&map_key)?.state {
-            State::Done { expires, .. } if *expires > now => Some(*expires - now),
-            _ => None,
+        match &inner.entries.find(hash, |e| e.is(session, key))?.state {
+            State::Done { expires, .. } => time_left(*expires, now),
+            State::InFlight(_) => None,
         }
     }
 
@@ -292,15 +354,13 @@ impl IdempotencyStore {
             per_session,
             ..
         } = &mut *inner;
-        entries.retain(|(owner, _), entry| {
-            if &**owner != session {
+        entries.retain(|entry| {
+            if &*entry.session != session {
                 return true;
             }
             match &entry.state {
                 State::Done { bytes: size, .. } => *bytes -= size,
-                State::InFlight(sender) => {
-                    sender.send_replace(Pending::Abandoned);
-                }
+                State::InFlight(_) => entry.state.tell_waiters(Pending::Abandoned),
             }
             false
         });
@@ -311,7 +371,7 @@ impl IdempotencyStore {
 impl Inner {
     /// Drops completed entries whose time is up.
     fn expire(&mut self, now: Instant) {
-        while let Some((_, _, expires)) = self.completed.front() {
+        while let Some((_, expires)) = self.completed.front() {
             if *expires > now {
                 break;
             }
@@ -329,23 +389,27 @@ impl Inner {
         false
     }
 
-    /// Pops the front of `completed`, removing its entry if it is still the
-    /// same one (a reset may have removed or replaced it). True if removed.
+    /// Pops the front of `completed`, removing its entry if it is still
+    /// there (a reset may have removed it). True if removed.
     fn pop_oldest(&mut self) -> bool {
-        let Some((key, id, _)) = self.completed.pop_front() else {
+        let Some((handle, _)) = self.completed.pop_front() else {
             return false;
         };
-        match self.entries.entry(key) {
-            MapEntry::Occupied(slot) if slot.get().id == id => {
-                let (key, entry) = slot.remove_entry();
-                if let State::Done { bytes, .. } = entry.state {
-                    self.bytes -= bytes;
-                }
-                self.release_session_slot(&key.0);
-                true
-            }
-            _ => false,
+        let Some(entry) = self.remove(handle) else {
+            return false;
+        };
+        if let State::Done { bytes, .. } = entry.state {
+            self.bytes -= bytes;
         }
+        true
+    }
+
+    /// Takes an entry out of the store.
+    fn remove(&mut self, handle: Handle) -> Option<Entry> {
+        let found = self.entries.find_entry(handle.hash, |e| e.id == handle.id);
+        let (entry, _) = found.ok()?.remove();
+        self.release_session_slot(&entry.session);
+        Some(entry)
     }
 
     fn release_session_slot(&mut self, session: &Arc<str>) {
@@ -362,56 +426,64 @@ impl Ticket {
     /// Reports the outcome: `Some(reply)` is stored and replayed from now on;
     /// `None` (an outcome that must not be stored) frees the key so that a
     /// retry executes.
-    pub fn complete(mut self, reply: Option<Arc<StoredReply>>, now: Instant) {
-        let Some(key) = self.key.take() else { return };
+    ///
+    /// Returns when the stored outcome expires, or `None` if nothing was
+    /// stored (an unstorable outcome, a session reset meanwhile, or a reply
+    /// too large for the store's memory bound).
+    pub fn complete(mut self, reply: Option<Arc<StoredReply>>, now: Instant) -> Option<Instant> {
+        let handle = self.entry.take()?;
         let store = self.store.clone();
         let mut inner = store.inner.lock().unwrap();
-        let Some(entry) = inner.entries.get_mut(&key).filter(|e| e.id == self.id) else {
-            return; // the session was reset meanwhile
+        let Some(reply) = reply else {
+            inner.abandon(handle);
+            return None;
         };
-        match reply {
-            Some(reply) => {
-                // The key is held twice: in the map and in the expiry queue.
-                let bytes = 2 * key.1.len() + reply.size() + ENTRY_OVERHEAD_BYTES;
-                let expires = now + store.config.ttl;
-                let previous = std::mem::replace(
-                    &mut entry.state,
-                    State::Done {
-                        reply: reply.clone(),
-                        bytes,
-                        expires,
-                    },
-                );
-                if let State::InFlight(sender) = previous {
-                    sender.send_replace(Pending::Done(reply));
-                }
-                inner.bytes += bytes;
-                inner.completed.push_back((key, self.id, expires));
-                while inner.bytes > store.config.max_bytes && inner.evict_oldest() {}
-            }
-            None => inner.abandon(&key, self.id),
-        }
+        let found = inner.entries.find_mut(handle.hash, |e| e.id == handle.id);
+        let Some(entry) = found else {
+            return None; // the session was reset meanwhile
+        };
+        let bytes = entry.key.len() + reply.size() + ENTRY_OVERHEAD_BYTES;
+        let expires = now + store.config.ttl;
+        let previous = std::mem::replace(
+            &mut entry.state,
+            State::Done {
+                reply: reply.clone(),
+                bytes,
+                expires,
+            },
+        );
+        previous.tell_waiters(Pending::Done(reply));
+        inner.bytes += bytes;
+        inner.completed.push_back((handle, expires));
+        while inner.bytes > store.config.max_bytes && inner.evict_oldest() {}
+        // Eviction goes oldest first, so this outcome is still stored unless
+        // eviction had to take everything, this one last.
+        let kept = inner
+            .completed
+            .back()
+            .is_some_and(|(last, _)| *last == handle);
+        kept.then_some(expires)
     }
 }
 
+/// The time from `now` until `expires`, if that is still ahead.
+pub fn time_left(expires: Instant, now: Instant) -> Option<Duration> {
+    (expires > now).then(|| expires - now)
+}
+
 impl Inner {
-    fn abandon(&mut self, key: &Key, id: u64) {
-        if let MapEntry::Occupied(slot) = self.entries.entry(key.clone()) {
-            if slot.get().id == id {
-                let entry = slot.remove();
-                if let State::InFlight(sender) = entry.state {
-                    sender.send_replace(Pending::Abandoned);
-                }
-                self.release_session_slot(&key.0);
-            }
+    /// Forgets a request that ended without a storable outcome.
+    fn abandon(&mut self, handle: Handle) {
+        if let Some(entry) = self.remove(handle) {
+            entry.state.tell_waiters(Pending::Abandoned);
         }
     }
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            self.store.inner.lock().unwrap().abandon(&key, self.id);
+        if let Some(handle) = self.entry.take() {
+            self.store.inner.lock().unwrap().abandon(handle);
         }
     }
 }
@@ -455,7 +527,7 @@ mod tests {
         execute(store.begin(&s, "k", WITHDRAW, fp, now)).complete(Some(reply(b"ok")), now);
         for _ in 0..3 {
             match store.begin(&s, "k", WITHDRAW, fp, now) {
-                Begin::Replay(stored) => assert_eq!(stored.body, Bytes::from_static(b"ok")),
+                Begin::Replay { reply, .. } => assert_eq!(reply.body, Bytes::from_static(b"ok")),
                 other => panic!("expected a replay, got {other:?}"),
             }
         }
@@ -507,6 +579,72 @@ mod tests {
         assert!(matches!(&*waiter.borrow(), Pending::Done(r) if r.body == "first"));
     }
 
+    /// The channel is made when the first duplicate arrives; a second
+    /// duplicate listens on the same one.
+    #[test]
+    fn every_duplicate_in_flight_hears_the_outcome() {
+        let store = IdempotencyStore::new(config(10));
+        let s: Arc<str> = "s".into();
+        let now = Instant::now();
+        let ticket = execute(store.begin(&s, "k", WITHDRAW, 1, now));
+        let waiters: Vec<_> = (0..2)
+            .map(|_| match store.begin(&s, "k", WITHDRAW, 1, now) {
+                Begin::Wait(waiter) => waiter,
+                other => panic!("expected Wait, got {other:?}"),
+            })
+            .collect();
+        ticket.complete(Some(reply(b"first")), now);
+        for waiter in waiters {
+            assert!(matches!(&*waiter.borrow(), Pending::Done(r) if r.body == "first"));
+        }
+    }
+
+    /// `complete` says until when the outcome is kept, so the layer can tell
+    /// the client without asking again; and `None` when it is not kept.
+    #[test]
+    fn completing_says_until_when_the_outcome_is_kept() {
+        let store = IdempotencyStore::new(config(10));
+        let s: Arc<str> = "s".into();
+        let now = Instant::now();
+        let kept =
+            execute(store.begin(&s, "k", WITHDRAW, 1, now)).complete(Some(reply(b"ok")), now);
+        assert_eq!(kept, Some(now + Duration::from_secs(60)));
+        let lost = execute(store.begin(&s, "lost", WITHDRAW, 1, now)).complete(None, now);
+        assert_eq!(lost, None, "not storable");
+
+        // A reply larger than the whole store is stored and at once evicted.
+        let tiny = IdempotencyStore::new(IdempotencyConfig {
+            max_bytes: ENTRY_OVERHEAD_BYTES,
+            ..config(10)
+        });
+        let big =
+            execute(tiny.begin(&s, "big", WITHDRAW, 1, now)).complete(Some(reply(b"ok")), now);
+        assert_eq!((big, tiny.len()), (None, 0));
+    }
+
+    /// A reset session's key used again is a new entry. The expiry queue
+    /// still holds the old entry's record, which must not take the new
+    /// outcome with it when its time comes.
+    #[test]
+    fn an_old_expiry_record_leaves_a_new_outcome_for_the_same_key_alone() {
+        let store = IdempotencyStore::new(config(10));
+        let s: Arc<str> = "s".into();
+        let t0 = Instant::now();
+        execute(store.begin(&s, "k", WITHDRAW, 1, t0)).complete(Some(reply(b"old")), t0);
+        store.forget_session("s");
+        let t1 = t0 + Duration::from_secs(30);
+        execute(store.begin(&s, "k", WITHDRAW, 1, t1)).complete(Some(reply(b"new")), t1);
+        // The old record's time is up; the new outcome's is not.
+        match store.begin(&s, "k", WITHDRAW, 1, t0 + Duration::from_secs(61)) {
+            Begin::Replay { reply, expires } => {
+                assert_eq!(reply.body, "new");
+                assert_eq!(expires, t1 + Duration::from_secs(60));
+            }
+            other => panic!("expected a replay of the new outcome, got {other:?}"),
+        }
+        assert_eq!((store.len(), store.session_len("s")), (1, 1));
+    }
+
     #[test]
     fn unstorable_outcomes_and_cancelled_requests_free_the_key() {
         let store = IdempotencyStore::new(config(10));
@@ -539,7 +677,7 @@ mod tests {
         execute(store.begin(&s, "k", WITHDRAW, 1, t0)).complete(Some(reply(b"ok")), t0);
         assert!(matches!(
             store.begin(&s, "k", WITHDRAW, 1, t0 + Duration::from_secs(59)),
-            Begin::Replay(_)
+            Begin::Replay { .. }
         ));
         assert!(matches!(
             store.begin(&s, "k", WITHDRAW, 1, t0 + Duration::from_secs(60)),
@@ -583,7 +721,7 @@ mod tests {
         assert_eq!(store.len(), 2);
         assert!(matches!(
             store.begin(&s, "new", WITHDRAW, 1, now),
-            Begin::Replay(_)
+            Begin::Replay { .. }
         ));
         assert!(
             matches!(store.begin(&s, "old", WITHDRAW, 1, now), Begin::Execute(_)),
@@ -635,7 +773,7 @@ mod tests {
         execute(store.begin(&b, "k", WITHDRAW, 1, now)).complete(Some(reply(b"b")), now);
         store.forget_session("a");
         assert_eq!((store.session_len("a"), store.session_len("b")), (0, 1));
-        let b_bytes = 2 * "k".len() + reply(b"b").size() + ENTRY_OVERHEAD_BYTES;
+        let b_bytes = "k".len() + reply(b"b").size() + ENTRY_OVERHEAD_BYTES;
         assert_eq!(store.bytes(), b_bytes, "a's bytes were released, b's kept");
         assert!(matches!(
             store.begin(&a, "k", WITHDRAW, 1, now),

@@ -10,19 +10,18 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use std::convert::Infallible;
 
-use http::HeaderValue;
+use http::{HeaderMap, HeaderName, HeaderValue};
 use http_body::Frame;
 use http_body_util::{BodyExt, StreamBody};
 use rpc_lab::headers::{IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_EXPIRES_IN_MS, IDEMPOTENT_REPLAYED};
 use tonic::{Code, Status};
 
-use super::executions::Executed;
 use super::{Protocol, contract_operation, session_of};
 use crate::deadline::{self, GRPC_TIMEOUT};
-use crate::idempotency::{Begin, Pending, STORED_CODES, StoredReply};
+use crate::idempotency::{Begin, Pending, STORED_CODES, StoredReply, time_left};
 use crate::rest;
 use crate::session::Stats;
 use crate::state::LabState;
@@ -33,17 +32,25 @@ pub const MAX_KEY_LEN: usize = 255;
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// How long a duplicate waits for the first request when it sent no deadline.
 const MAX_WAIT: Duration = Duration::from_secs(30);
+/// Header names this layer reads or writes on every keyed call, checked once
+/// here rather than parsed from text each time.
+static REPLAYED: HeaderName = HeaderName::from_static(IDEMPOTENT_REPLAYED);
+static EXPIRES_IN_MS: HeaderName = HeaderName::from_static(IDEMPOTENCY_KEY_EXPIRES_IN_MS);
+static GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
 
 pub async fn once(State(lab): State<Arc<LabState>>, request: Request, next: Next) -> Response {
     let Some(protocol) = contract_operation(request.uri().path()) else {
         return next.run(request).await;
     };
-    let key = match request.headers().get(IDEMPOTENCY_KEY) {
+    // A clone of the header shares its bytes: the key outlives the request
+    // (it is named in error messages) without a copy of its own.
+    let key_header = match request.headers().get(IDEMPOTENCY_KEY) {
         None => return next.run(request).await, // no key: at-least-once, on purpose
-        Some(value) => match parse_key(value) {
-            Ok(key) => key.to_owned(),
-            Err(status) => return protocol.reject(status),
-        },
+        Some(value) => value.clone(),
+    };
+    let key = match parse_key(&key_header) {
+        Ok(key) => key,
+        Err(status) => return protocol.reject(status),
     };
     let session = session_of(&request);
     // What the key is bound to: the gRPC method, or the HTTP method and path.
@@ -62,8 +69,8 @@ pub async fn once(State(lab): State<Arc<LabState>>, request: Request, next: Next
 
     // The fingerprint needs the whole body; unary requests are small.
     let (parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(body) => body,
+    let body = match read_whole(body, MAX_BODY_BYTES).await {
+        Ok((body, _)) => body,
         Err(_) => {
             return protocol.reject(Status::resource_exhausted(format!(
                 "the request body is unreadable or larger than {MAX_BODY_BYTES} bytes"
@@ -72,9 +79,15 @@ pub async fn once(State(lab): State<Arc<LabState>>, request: Request, next: Next
     };
     let fingerprint = lab.idempotency.fingerprint(&operation, &body);
 
-    let reply = match lab.idempotency.begin(
+    // How long the store keeps the key's outcome: an execution and a replay
+    // learn it from the store as they go; the rarer answers look it up.
+    let look_up = || {
+        lab.idempotency
+            .time_left(&session.name, key, Instant::now())
+    };
+    let (reply, left) = match lab.idempotency.begin(
         &session.name,
-        &key,
+        key,
         &operation,
         fingerprint,
         Instant::now(),
@@ -83,26 +96,25 @@ pub async fn once(State(lab): State<Arc<LabState>>, request: Request, next: Next
             let request = Request::from_parts(parts, Body::from(body));
             let execution = async move {
                 let response = next.run(request).await;
-                let executed = response.extensions().get::<Executed>().copied();
-                let reply = Arc::new(buffer(response, protocol).await);
+                let (response, reply) = buffer(response, protocol).await;
                 let storable = is_storable(&reply, protocol);
-                ticket.complete(storable.then(|| reply.clone()), Instant::now());
-                (reply, executed)
+                let kept_until = ticket.complete(storable.then_some(reply), Instant::now());
+                (response, kept_until)
             };
             match run_to_completion(execution).await {
-                Ok((reply, executed)) => {
-                    let mut response = respond(&reply, false);
-                    if let Some(executed) = executed {
-                        response.extensions_mut().insert(executed);
-                    }
-                    response
-                }
-                Err(_) => protocol.reject(Status::internal("the handler failed unexpectedly")),
+                Ok((response, kept_until)) => (
+                    response,
+                    kept_until.and_then(|expires| time_left(expires, Instant::now())),
+                ),
+                Err(_) => (
+                    protocol.reject(Status::internal("the handler failed unexpectedly")),
+                    look_up(),
+                ),
             }
         }
-        Begin::Replay(reply) => {
+        Begin::Replay { reply, expires } => {
             Stats::bump(&session.stats.replays);
-            respond(&reply, true)
+            (respond(&reply, true), time_left(expires, Instant::now()))
         }
         Begin::Wait(mut first) => {
             let outcome = tokio::time::timeout(
@@ -110,7 +122,7 @@ pub async fn once(State(lab): State<Arc<LabState>>, request: Request, next: Next
                 first.wait_for(|p| !matches!(p, Pending::Running)),
             )
             .await;
-            match outcome.ok().and_then(Result::ok).map(|pending| pending.clone()) {
+            let reply = match outcome.ok().and_then(Result::ok).map(|pending| pending.clone()) {
                 Some(Pending::Done(reply)) => {
                     Stats::bump(&session.stats.replays);
                     respond(&reply, true)
@@ -118,7 +130,8 @@ pub async fn once(State(lab): State<Arc<LabState>>, request: Request, next: Next
                 _ => protocol.reject(Status::aborted(format!(
                     "another request with idempotency-key {key:?} was in progress and did not complete; retry"
                 ))),
-            }
+            };
+            (reply, look_up())
         }
         Begin::Mismatch { method } => {
             Stats::bump(&session.stats.key_reuse_rejected);
@@ -127,27 +140,31 @@ pub async fn once(State(lab): State<Arc<LabState>>, request: Request, next: Next
             } else {
                 format!("for {method}")
             };
-            protocol.reject(Status::failed_precondition(format!(
+            let reply = protocol.reject(Status::failed_precondition(format!(
                 "idempotency-key {key:?} was already used {what}; use a new key for a new operation"
-            )))
+            )));
+            (reply, look_up())
         }
-        Begin::Full => protocol.reject(Status::resource_exhausted(
-            "the idempotency store is full of requests in progress; retry shortly",
-        )),
+        Begin::Full => (
+            protocol.reject(Status::resource_exhausted(
+                "the idempotency store is full of requests in progress; retry shortly",
+            )),
+            look_up(),
+        ),
     };
-    with_time_left(reply, &lab, &session.name, &key)
+    with_time_left(reply, left)
 }
 
 /// Tells the client how long the server keeps this key's outcome
 /// ([`IDEMPOTENCY_KEY_EXPIRES_IN_MS`]), when it keeps one: after an execution
 /// whose outcome was stored, a replay, or a refused reuse of the key. The time
 /// is rounded down to the millisecond, so it never promises more than is left.
-fn with_time_left(mut reply: Response, lab: &LabState, session: &str, key: &str) -> Response {
-    if let Some(left) = lab.idempotency.time_left(session, key, Instant::now()) {
+fn with_time_left(mut reply: Response, left: Option<Duration>) -> Response {
+    if let Some(left) = left {
         let ms = u64::try_from(left.as_millis()).unwrap_or(u64::MAX);
         reply
             .headers_mut()
-            .insert(IDEMPOTENCY_KEY_EXPIRES_IN_MS, HeaderValue::from(ms));
+            .insert(EXPIRES_IN_MS.clone(), HeaderValue::from(ms));
     }
     reply
 }
@@ -206,42 +223,85 @@ fn grpc_code(reply: &StoredReply) -> Option<Code> {
     let value = reply
         .trailers
         .as_ref()
-        .and_then(|t| t.get("grpc-status"))
-        .or_else(|| reply.headers.get("grpc-status"))?;
+        .and_then(|t| t.get(&GRPC_STATUS))
+        .or_else(|| reply.headers.get(&GRPC_STATUS))?;
     let number: i32 = value.to_str().ok()?.parse().ok()?;
     Some(Code::from_i32(number))
 }
 
-/// Reads a whole reply into memory.
-async fn buffer(response: Response, protocol: Protocol) -> StoredReply {
+/// Reads a whole reply into memory: the copy the store keeps, and the reply
+/// to send now. That one is the handler's own — its headers and extensions
+/// (such as the execution mark) go out as they came — with its body in the
+/// frames a replay would send.
+///
+/// The store keeps copies, not the handler's originals: a cloned header map
+/// holds just its entries, where the handler's has room to grow, and the
+/// handler's body is a slice of a larger buffer (see below). Together that
+/// halves the memory a stored key holds (`server/tests/key_memory.rs`).
+async fn buffer(response: Response, protocol: Protocol) -> (Response, Arc<StoredReply>) {
     let (parts, body) = response.into_parts();
-    match body.collect().await {
-        Ok(collected) => {
-            let trailers = collected.trailers().cloned();
-            StoredReply {
+    match read_whole(body, usize::MAX).await {
+        Ok((data, trailers)) => {
+            let reply = Arc::new(StoredReply {
                 status: parts.status,
-                headers: parts.headers,
+                headers: parts.headers.clone(),
                 // A copy of exactly the reply's size. tonic encodes each reply
                 // into a fresh 8 KiB buffer and hands out a slice of it; keeping
                 // the slice would keep all 8 KiB alive for as long as the
                 // outcome is stored — for a 20-byte reply, 400 times what the
                 // store counts against its memory bound.
-                body: Bytes::copy_from_slice(&collected.to_bytes()),
-                trailers,
-            }
+                body: Bytes::copy_from_slice(&data),
+                trailers: trailers.clone(),
+            });
+            (Response::from_parts(parts, frames(data, trailers)), reply)
         }
         Err(error) => {
             let failed = protocol.reject(Status::internal(format!(
                 "the reply could not be read: {error}"
             )));
-            StoredReply {
+            let reply = Arc::new(StoredReply {
                 status: failed.status(),
                 headers: failed.headers().clone(),
                 body: Default::default(),
                 trailers: None,
-            }
+            });
+            (respond(&reply, false), reply)
         }
     }
+}
+
+/// Reads a whole body: its data, and its trailers if it has any. Fails if
+/// the body does, or if it holds more than `limit` bytes.
+///
+/// A unary message almost always arrives in one frame, which is then kept as
+/// it is; only a message in several frames is copied into one buffer.
+async fn read_whole(
+    mut body: Body,
+    limit: usize,
+) -> Result<(Bytes, Option<HeaderMap>), axum::Error> {
+    let (mut first, mut joined) = (Bytes::new(), BytesMut::new());
+    let mut trailers = None;
+    while let Some(frame) = body.frame().await {
+        match frame?.into_data() {
+            Ok(chunk) if first.len() + joined.len() + chunk.len() > limit => {
+                return Err(axum::Error::new(format!("more than {limit} bytes")));
+            }
+            Ok(chunk) if first.is_empty() && joined.is_empty() => first = chunk,
+            Ok(chunk) => {
+                if joined.is_empty() {
+                    joined.extend_from_slice(&std::mem::take(&mut first));
+                }
+                joined.extend_from_slice(&chunk);
+            }
+            Err(frame) => trailers = frame.into_trailers().ok().or(trailers),
+        }
+    }
+    let data = if joined.is_empty() {
+        first
+    } else {
+        joined.freeze()
+    };
+    Ok((data, trailers))
 }
 
 /// Sends a reply (again), marking replays.
@@ -257,23 +317,27 @@ async fn buffer(response: Response, protocol: Protocol) -> StoredReply {
 ///   over HTTP/1.1 the trailer frame that gRPC-Web appends after the data
 ///   would be cut off — the browser would see a reply with no `grpc-status`.
 fn respond(reply: &StoredReply, replayed: bool) -> Response {
-    let body = if reply.body.is_empty() && reply.trailers.is_none() {
-        Body::empty()
-    } else {
-        let data = (!reply.body.is_empty()).then(|| Frame::data(reply.body.clone()));
-        let trailers = reply.trailers.clone().map(Frame::trailers);
-        let frames = data.into_iter().chain(trailers).map(Ok::<_, Infallible>);
-        Body::new(StreamBody::new(futures_util::stream::iter(frames)))
-    };
-    let mut response = Response::new(body);
+    let mut response = Response::new(frames(reply.body.clone(), reply.trailers.clone()));
     *response.status_mut() = reply.status;
     *response.headers_mut() = reply.headers.clone();
     if replayed {
         response
             .headers_mut()
-            .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+            .insert(REPLAYED.clone(), HeaderValue::from_static("true"));
     }
     response
+}
+
+/// A reply's body from its data and trailers, in the shape [`respond`]
+/// describes.
+fn frames(data: Bytes, trailers: Option<HeaderMap>) -> Body {
+    if data.is_empty() && trailers.is_none() {
+        return Body::empty();
+    }
+    let data = (!data.is_empty()).then(|| Frame::data(data));
+    let trailers = trailers.map(Frame::trailers);
+    let frames = data.into_iter().chain(trailers).map(Ok::<_, Infallible>);
+    Body::new(StreamBody::new(futures_util::stream::iter(frames)))
 }
 
 #[cfg(test)]
@@ -302,6 +366,40 @@ mod tests {
             .await
             .expect("the execution went on without its request")
             .unwrap();
+    }
+
+    fn body_of(frames: Vec<Frame<Bytes>>) -> Body {
+        let frames = frames.into_iter().map(Ok::<_, Infallible>);
+        Body::new(StreamBody::new(futures_util::stream::iter(frames)))
+    }
+
+    /// One frame is the message itself, not a copy; several are joined in
+    /// order; trailers come back beside the data; too much is refused.
+    #[tokio::test]
+    async fn a_body_is_read_whole() {
+        let message = Bytes::from_static(b"one frame");
+        let (data, trailers) = read_whole(body_of(vec![Frame::data(message.clone())]), 100)
+            .await
+            .unwrap();
+        assert_eq!(data.as_ptr(), message.as_ptr(), "kept as it came");
+        assert!(trailers.is_none());
+
+        let mut status = HeaderMap::new();
+        status.insert(&GRPC_STATUS, HeaderValue::from_static("0"));
+        let frames = vec![
+            Frame::data(Bytes::from_static(b"ab")),
+            Frame::data(Bytes::from_static(b"")),
+            Frame::data(Bytes::from_static(b"cd")),
+            Frame::trailers(status.clone()),
+        ];
+        let (data, trailers) = read_whole(body_of(frames), 4).await.unwrap();
+        assert_eq!((&data[..], trailers), (&b"abcd"[..], Some(status)));
+
+        let frames = vec![
+            Frame::data(Bytes::from_static(b"abc")),
+            Frame::data(Bytes::from_static(b"def")),
+        ];
+        assert!(read_whole(body_of(frames), 5).await.is_err(), "6 bytes > 5");
     }
 
     #[test]
