@@ -13,6 +13,7 @@ use clap::Parser;
 use crate::capacity::CapacityLimits;
 use crate::fault::{FaultProfile, FaultSettings};
 use crate::idempotency::IdempotencyConfig;
+use crate::load::LoadLimits;
 use crate::rules::key_value::StoreLimits;
 use crate::session::SessionSettings;
 use crate::transport::connections::ConnectionSettings;
@@ -125,6 +126,23 @@ pub struct Config {
     #[arg(long, value_name = "MS", default_value_t = 60_000)]
     pub max_service_ms: u64,
 
+    /// Most virtual clients one load run (Lab/RunLoad) may have in closed
+    /// loop, and most calls one open-loop run may have in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 2_000)]
+    pub max_load_clients: u32,
+
+    /// Highest open-loop rate of one load run, in calls per second.
+    #[arg(long, value_name = "CALLS_PER_S", default_value_t = 5_000.0)]
+    pub max_load_rate: f64,
+
+    /// Longest load run, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 120_000)]
+    pub max_load_duration_ms: u64,
+
+    /// Most load runs at once on the whole server (one per session).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub max_load_runs: usize,
+
     /// Most time for a request's HTTP/1.1 headers to arrive; a slower client
     /// is disconnected. Counted from when the server starts waiting, so an
     /// idle HTTP/1.1 keep-alive connection is closed this long after its last
@@ -207,6 +225,15 @@ impl Config {
         }
     }
 
+    pub fn load_limits(&self) -> LoadLimits {
+        LoadLimits {
+            max_clients: self.max_load_clients,
+            max_rate: self.max_load_rate,
+            max_duration: Duration::from_millis(self.max_load_duration_ms),
+            max_runs: self.max_load_runs,
+        }
+    }
+
     pub fn connection_settings(&self) -> ConnectionSettings {
         ConnectionSettings {
             header_read_timeout: Duration::from_millis(self.header_read_timeout_ms),
@@ -269,6 +296,7 @@ mod tests {
         );
         assert_eq!(config.idempotency_config(), IdempotencyConfig::default());
         assert_eq!(config.capacity_limits(), CapacityLimits::default());
+        assert_eq!(config.load_limits(), LoadLimits::default());
     }
 
     #[test]

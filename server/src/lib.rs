@@ -25,6 +25,8 @@
 //! - [`deadline`]: the client's `grpc-timeout`; [`random`]: seeded
 //!   randomness, so a lesson can be replayed; [`quote`]: how an error repeats
 //!   what a client sent (briefly).
+//! - [`load`]: the load engine (`Lab/RunLoad`): virtual clients through the
+//!   client's resilience core, against this server's own port.
 //! - [`page`]: the lab's own page, compressed, on the same port (`--page`),
 //!   for a class that opens the teacher's lab.
 //! - [`transport`]: connections and their time limits, CORS, whole gRPC-Web
@@ -40,6 +42,7 @@ pub mod deadline;
 pub mod fault;
 pub mod idempotency;
 pub mod layers;
+pub mod load;
 pub mod page;
 pub mod quote;
 pub mod random;
@@ -88,6 +91,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     let (app, lab) = app(&config, Layers::All).await?;
+    // The load engine's virtual clients call this very port.
+    let _ = lab.own_address.set(listener.local_addr()?);
     // Stopping lets requests waiting in a session's queue go at once: a
     // graceful stop waits for every accepted call, and a deep queue behind a
     // brownout could otherwise hold it for hours.
@@ -126,6 +131,8 @@ pub async fn app(config: &Config, stack: Layers) -> Result<(axum::Router, Arc<La
         idempotency: IdempotencyStore::new(config.idempotency_config()),
         faults: config.fault_settings(),
         capacity_limits: config.capacity_limits(),
+        load_runs: load::Runs::new(config.load_limits()),
+        own_address: Default::default(),
     });
 
     // The health service starts with the overall service "" reported SERVING.
@@ -206,7 +213,7 @@ fn with_lab_layers(routes: axum::Router, lab: &Arc<LabState>, stack: Layers) -> 
 }
 
 /// A seed from the clock, for runs that did not ask for one.
-fn random_seed() -> u64 {
+pub(crate) fn random_seed() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)

@@ -1,15 +1,18 @@
 //! The `calculator.v1.Lab` service: the server's truth about a session.
 
+use std::pin::Pin;
 use std::sync::Arc;
 
 use rpc_lab::proto::calculator_v1::lab_server::{Lab, LabServer};
 use rpc_lab::proto::calculator_v1::{
-    Capacity, GetStatsRequest, LabStats, ResetSessionReply, ResetSessionRequest, SetCapacityRequest,
+    Capacity, GetStatsRequest, LabStats, LoadScenario, LoadSnapshot, ResetSessionReply,
+    ResetSessionRequest, SetCapacityRequest,
 };
 use tonic::{Request, Response, Status};
 
 use super::session;
 use crate::capacity::{self, CapacitySettings};
+use crate::load::{runner, scenario::Scenario};
 use crate::state::LabState;
 
 #[derive(Clone, Debug)]
@@ -27,8 +30,14 @@ impl LabService {
     }
 }
 
+/// A run's snapshots, as the response stream of `RunLoad`.
+type SnapshotStream =
+    Pin<Box<dyn futures_util::Stream<Item = Result<LoadSnapshot, Status>> + Send>>;
+
 #[tonic::async_trait]
 impl Lab for LabService {
+    type RunLoadStream = SnapshotStream;
+
     async fn get_stats(
         &self,
         request: Request<GetStatsRequest>,
@@ -88,5 +97,38 @@ impl Lab for LabService {
         session.capacity.set(settings, capacity::now());
         tracing::info!(session = %session.name, ?settings, "capacity set");
         Ok(Response::new(settings.to_proto()))
+    }
+
+    async fn run_load(
+        &self,
+        request: Request<LoadScenario>,
+    ) -> Result<Response<Self::RunLoadStream>, Status> {
+        let session = session(&request)?;
+        let scenario = Scenario::from_proto(
+            request.get_ref(),
+            self.lab.load_runs.limits(),
+            &self.lab.capacity_limits,
+            crate::random_seed(),
+        )?;
+        let Some(&target) = self.lab.own_address.get() else {
+            return Err(Status::unavailable(
+                "the load engine does not know this server's address \
+                 (the server was not started by rpc_lab_server::serve)",
+            ));
+        };
+        let slot = self.lab.load_runs.begin(&session.name)?;
+        if let Some(capacity) = scenario.capacity {
+            session.capacity.set(capacity, capacity::now());
+        }
+        tracing::info!(session = %session.name, ?scenario, "load run started");
+        let mut snapshots = runner::start(
+            scenario,
+            target,
+            session.name.clone(),
+            self.lab.clone(),
+            slot,
+        )?;
+        let stream = futures_util::stream::poll_fn(move |cx| snapshots.poll_recv(cx));
+        Ok(Response::new(Box::pin(stream)))
     }
 }

@@ -1,0 +1,436 @@
+//! Running a scenario: virtual clients, ticks every 100 ms, the stream.
+//!
+//! The resilience core's `ResilientCaller` is single-threaded on purpose
+//! (the browser has one thread; see `rpc_lab::resilience::caller`), so its
+//! futures are not `Send`. A run therefore gets a thread of its own with a
+//! single-threaded tokio runtime and a `LocalSet`, where every virtual call
+//! is a local task. The calls go to the server's own address over real
+//! HTTP/2 connections, like any client's. Snapshots leave the thread through
+//! a bounded channel, which is the RPC's response stream.
+//!
+//! Stopping: when the client cancels the stream (Stop on the page, a closed
+//! tab, Ctrl-C in grpcurl) the channel's receiver is dropped; the run sees
+//! that at once (`Sender::closed`), aborts the task that schedules calls and
+//! every call in flight, and its runtime, connections and thread go away.
+
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rpc_lab::headers;
+use rpc_lab::proto::calculator_v1::{AmountRequest, IncrementRequest, LoadSnapshot};
+use rpc_lab::proto::{AccountClient, BinaryOperation, CalculatorClient, StoreClient};
+use rpc_lab::resilience::{
+    BreakerState, CircuitBreaker, Clock, Event, EventKind, EventSink, ResilientCaller, SeededRng,
+    TokioClock,
+};
+use tokio::sync::mpsc;
+use tokio::task::{JoinSet, LocalSet};
+use tokio::time::{Instant, MissedTickBehavior};
+use tonic::metadata::MetadataValue;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Request, Response, Status};
+
+use super::RunSlot;
+use super::aggregate::{Aggregator, Gauges};
+use super::scenario::{Arrival, Faults, Operation, Scenario};
+use super::schedule::Schedule;
+use crate::state::LabState;
+
+/// How often a snapshot is sent.
+pub const WINDOW: Duration = Duration::from_millis(100);
+
+/// Calls in flight per connection: the server lets an HTTP/2 connection
+/// carry 100 at once (`--max-concurrent-streams`), so the engine opens
+/// enough connections that its clients do not queue behind one.
+const CALLS_PER_CONNECTION: u32 = 90;
+/// Connections per run, at most.
+const MAX_CONNECTIONS: u32 = 32;
+
+pub type SnapshotStream = mpsc::Receiver<Result<LoadSnapshot, Status>>;
+
+/// Starts `scenario` in `session` against the server at `target`; the run
+/// holds `slot` until it ends. The receiver is the response stream.
+pub fn start(
+    scenario: Scenario,
+    target: SocketAddr,
+    session: Arc<str>,
+    lab: Arc<LabState>,
+    slot: RunSlot,
+) -> Result<SnapshotStream, Status> {
+    let (tx, rx) = mpsc::channel(64);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Status::internal(format!("cannot start a load run: {e}")))?;
+    std::thread::Builder::new()
+        .name(format!("load-{session}"))
+        .spawn(move || {
+            let run = Run {
+                scenario,
+                target,
+                session,
+                lab,
+            };
+            LocalSet::new().block_on(&runtime, run.run(tx));
+            drop(slot);
+        })
+        .map_err(|e| Status::internal(format!("cannot start a load run: {e}")))?;
+    Ok(rx)
+}
+
+struct Run {
+    scenario: Scenario,
+    target: SocketAddr,
+    session: Arc<str>,
+    lab: Arc<LabState>,
+}
+
+/// What every task of a run shares (all on the run's one thread).
+struct Shared {
+    aggregator: RefCell<Aggregator>,
+    /// The callers that live for the whole run, for the breaker and budget
+    /// gauges: one if shared, one per closed-loop client otherwise.
+    callers: RefCell<Vec<Rc<ResilientCaller>>>,
+    in_flight: Cell<u64>,
+    started: Cell<u64>,
+}
+
+impl Run {
+    async fn run(self, tx: mpsc::Sender<Result<LoadSnapshot, Status>>) {
+        let start = Instant::now();
+        let shared = Rc::new(Shared {
+            aggregator: RefCell::new(Aggregator::new()),
+            callers: RefCell::default(),
+            in_flight: Cell::new(0),
+            started: Cell::new(0),
+        });
+        let mut executions = self.executions();
+        let this = Rc::new(self);
+        let mut driver = tokio::task::spawn_local(this.clone().drive(shared.clone(), start));
+        let mut ticks = tokio::time::interval_at(start + WINDOW, WINDOW);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let stopped = loop {
+            tokio::select! {
+                biased;
+                _ = tx.closed() => break true,
+                _ = &mut driver => break false,
+                _ = ticks.tick() => {
+                    let snapshot = this.window(&shared, start, &mut executions);
+                    if tx.send(Ok(snapshot)).await.is_err() {
+                        break true;
+                    }
+                }
+            }
+        };
+        if stopped {
+            // Nobody listens: stop scheduling and abort every call in flight
+            // (the driver owns them; aborting it drops its JoinSet).
+            driver.abort();
+            tracing::info!(session = %this.session, "load run stopped: its stream was cancelled");
+            return;
+        }
+        let last = this.window(&shared, start, &mut executions);
+        if last.window_ms > 0 {
+            let _ = tx.send(Ok(last)).await;
+        }
+        let summary =
+            shared
+                .aggregator
+                .borrow()
+                .summary(start.elapsed(), this.gauges(&shared, 0), false);
+        tracing::info!(
+            session = %this.session,
+            calls = summary.calls_started,
+            attempts = summary.attempts_sent,
+            "load run finished"
+        );
+        let _ = tx.send(Ok(summary)).await;
+    }
+
+    /// Starts every call of the run and waits for them all.
+    async fn drive(self: Rc<Self>, shared: Rc<Shared>, start: Instant) {
+        let sink: Rc<dyn EventSink> = {
+            let shared = shared.clone();
+            Rc::new(move |event: Event| record(&shared, event))
+        };
+        let clock: Rc<dyn Clock> = Rc::new(TokioClock::new());
+        let seed = self.scenario.seed;
+        let make_caller = |n: u64| -> Rc<ResilientCaller> {
+            // The scenario was validated, so building cannot fail; were it
+            // to, the run still makes one plain attempt per call.
+            let rng = SeededRng::new(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let caller = ResilientCaller::new(
+                self.scenario.policy.clone(),
+                clock.clone(),
+                rng,
+                sink.clone(),
+            )
+            .expect("a validated policy");
+            let caller = match &self.scenario.breaker {
+                Some(config) => caller.with_breaker(
+                    CircuitBreaker::new(config.clone()).expect("a validated breaker"),
+                ),
+                None => caller,
+            };
+            Rc::new(caller)
+        };
+        let channels = self.channels();
+        let mut calls = JoinSet::new();
+        let end = start + self.scenario.duration;
+        let max_calls = self.scenario.max_calls;
+        match self.scenario.arrival {
+            Arrival::Closed { clients, think } => {
+                let common = self.scenario.shared_client.then(|| make_caller(0));
+                for client in 0..clients {
+                    let caller = common.clone().unwrap_or_else(|| make_caller(client.into()));
+                    if common.is_none() || client == 0 {
+                        shared.callers.borrow_mut().push(caller.clone());
+                    }
+                    let channel = channels[client as usize % channels.len()].clone();
+                    let (this, shared) = (self.clone(), shared.clone());
+                    calls.spawn_local(async move {
+                        while Instant::now() < end && take_call(&shared, max_calls) {
+                            let intended = Instant::now();
+                            shared.aggregator.borrow_mut().call_started(None);
+                            this.call(&shared, &caller, channel.clone(), intended).await;
+                            if !think.is_zero() {
+                                tokio::time::sleep(think).await;
+                            }
+                        }
+                    });
+                }
+            }
+            Arrival::Open {
+                rate,
+                arrivals,
+                in_flight,
+            } => {
+                let common = self.scenario.shared_client.then(|| make_caller(0));
+                if let Some(caller) = &common {
+                    shared.callers.borrow_mut().push(caller.clone());
+                }
+                for (n, offset) in Schedule::new(rate, arrivals, seed).enumerate() {
+                    if offset >= self.scenario.duration || !take_call(&shared, max_calls) {
+                        break;
+                    }
+                    let intended = start + offset;
+                    tokio::time::sleep_until(intended).await;
+                    // Reap finished calls, so the set holds only live ones.
+                    while calls.try_join_next().is_some() {}
+                    if shared.in_flight.get() >= u64::from(in_flight) {
+                        shared.aggregator.borrow_mut().call_not_sent();
+                        continue;
+                    }
+                    let lag = Instant::now().saturating_duration_since(intended);
+                    shared.aggregator.borrow_mut().call_started(Some(lag));
+                    let caller = common.clone().unwrap_or_else(|| make_caller(n as u64 + 1));
+                    let channel = channels[n % channels.len()].clone();
+                    let (this, shared) = (self.clone(), shared.clone());
+                    calls.spawn_local(async move {
+                        this.call(&shared, &caller, channel, intended).await;
+                    });
+                }
+            }
+        }
+        while calls.join_next().await.is_some() {}
+    }
+
+    /// One logical call, its latency measured from `intended`.
+    async fn call(
+        &self,
+        shared: &Shared,
+        caller: &ResilientCaller,
+        channel: Channel,
+        intended: Instant,
+    ) {
+        shared.in_flight.set(shared.in_flight.get() + 1);
+        let spec = self.scenario.operation.spec();
+        let decorate = |request: &mut tonic::metadata::MetadataMap| {
+            self.decorate(request);
+        };
+        let result = match self.scenario.operation {
+            Operation::Add => {
+                let client = CalculatorClient::new(channel);
+                caller
+                    .call(spec, |attempt| {
+                        let mut request = Request::new(BinaryOperation { a: 1.0, b: 2.0 });
+                        attempt.prepare(&mut request);
+                        decorate(request.metadata_mut());
+                        let mut client = client.clone();
+                        async move { client.add(request).await.map(drop_body) }
+                    })
+                    .await
+            }
+            Operation::Deposit | Operation::Withdraw => {
+                let client = AccountClient::new(channel);
+                let withdraw = self.scenario.operation == Operation::Withdraw;
+                caller
+                    .call(spec, |attempt| {
+                        let mut request = Request::new(AmountRequest {
+                            account: "load".into(),
+                            amount_cents: 1,
+                        });
+                        attempt.prepare(&mut request);
+                        decorate(request.metadata_mut());
+                        let mut client = client.clone();
+                        async move {
+                            if withdraw {
+                                client.withdraw(request).await.map(drop_body)
+                            } else {
+                                client.deposit(request).await.map(drop_body)
+                            }
+                        }
+                    })
+                    .await
+            }
+            Operation::Increment => {
+                let client = StoreClient::new(channel);
+                caller
+                    .call(spec, |attempt| {
+                        let mut request = Request::new(IncrementRequest {
+                            key: "load".into(),
+                            delta: 1.0,
+                        });
+                        attempt.prepare(&mut request);
+                        decorate(request.metadata_mut());
+                        let mut client = client.clone();
+                        async move { client.increment(request).await.map(drop_body) }
+                    })
+                    .await
+            }
+        };
+        shared.in_flight.set(shared.in_flight.get() - 1);
+        shared
+            .aggregator
+            .borrow_mut()
+            .call_ended(result.is_ok(), intended.elapsed());
+    }
+
+    /// The session and the scenario's fault headers, on every attempt.
+    fn decorate(&self, metadata: &mut tonic::metadata::MetadataMap) {
+        if let Ok(session) = MetadataValue::try_from(&*self.session) {
+            metadata.insert(headers::LAB_SESSION, session);
+        }
+        let Faults {
+            fail,
+            drop,
+            delay_ms,
+        } = self.scenario.faults;
+        let mut put = |name: &'static str, value: String| {
+            if let Ok(value) = MetadataValue::try_from(value) {
+                metadata.insert(name, value);
+            }
+        };
+        if fail > 0.0 {
+            put(headers::FAULT_FAIL, fail.to_string());
+        }
+        if drop > 0.0 {
+            put(headers::FAULT_DROP, drop.to_string());
+        }
+        if delay_ms > 0 {
+            put(headers::FAULT_DELAY_MS, delay_ms.to_string());
+        }
+    }
+
+    /// Lazily connecting channels to the server's own port, enough for the
+    /// calls the run may have in flight.
+    fn channels(&self) -> Vec<Channel> {
+        let in_flight = match self.scenario.arrival {
+            Arrival::Closed { clients, .. } => clients,
+            Arrival::Open { in_flight, .. } => in_flight,
+        };
+        let count = in_flight
+            .div_ceil(CALLS_PER_CONNECTION)
+            .clamp(1, MAX_CONNECTIONS);
+        let endpoint = Endpoint::from_shared(format!("http://{}", self.target))
+            .expect("a socket address is a valid URI")
+            .tcp_nodelay(true);
+        (0..count).map(|_| endpoint.connect_lazy()).collect()
+    }
+
+    /// Executions of the run's method in the session so far.
+    fn executions(&self) -> u64 {
+        let (session, _) = self.lab.sessions.get(&self.session);
+        let stats = session.stats.snapshot();
+        stats
+            .executions
+            .get(self.scenario.operation.method())
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The window ending now.
+    fn window(&self, shared: &Shared, start: Instant, executions: &mut u64) -> LoadSnapshot {
+        let now_executions = self.executions();
+        // A ResetSession during the run restarts the count from zero.
+        let delta = now_executions.saturating_sub(*executions);
+        *executions = now_executions;
+        let gauges = self.gauges(shared, delta);
+        shared
+            .aggregator
+            .borrow_mut()
+            .window(start.elapsed(), gauges)
+    }
+
+    fn gauges(&self, shared: &Shared, server_executions: u64) -> Gauges {
+        let mut gauges = Gauges {
+            calls_in_flight: shared.in_flight.get(),
+            server_executions,
+            ..Gauges::default()
+        };
+        let callers = shared.callers.borrow();
+        let mut tokens = Vec::new();
+        for caller in callers.iter() {
+            match caller.breaker_state() {
+                Some(BreakerState::Closed) => gauges.breakers_closed += 1,
+                Some(BreakerState::Open | BreakerState::ForcedOpen) => gauges.breakers_open += 1,
+                Some(BreakerState::HalfOpen) => gauges.breakers_half_open += 1,
+                Some(BreakerState::Disabled) | None => {}
+            }
+            tokens.extend(caller.budget_tokens());
+        }
+        if !tokens.is_empty() {
+            gauges.budget_tokens = Some(tokens.iter().sum::<f64>() / tokens.len() as f64);
+        }
+        let (session, _) = self.lab.sessions.get(&self.session);
+        if let Some(capacity) = session.capacity.active() {
+            let (_, load) = capacity.snapshot();
+            gauges.queue_depth = load.queue_depth.into();
+            gauges.executions_in_flight = load.in_flight.into();
+        }
+        gauges
+    }
+}
+
+/// Counts one more call started, unless the scenario's `max_calls` are all
+/// started already.
+fn take_call(shared: &Shared, max_calls: Option<u64>) -> bool {
+    let under_cap = max_calls.is_none_or(|max| shared.started.get() < max);
+    if under_cap {
+        shared.started.set(shared.started.get() + 1);
+    }
+    under_cap
+}
+
+/// The caller's events that the snapshots count.
+fn record(shared: &Shared, event: Event) {
+    let mut aggregator = shared.aggregator.borrow_mut();
+    match event.kind {
+        EventKind::AttemptStarted { attempt, .. } => aggregator.attempt_started(attempt),
+        EventKind::AttemptEnded {
+            code,
+            fault_injected,
+            replayed,
+            ..
+        } => aggregator.attempt_ended(code, fault_injected.is_some(), replayed),
+        EventKind::RejectedByBreaker { .. } => aggregator.breaker_rejected(),
+        _ => {}
+    }
+}
+
+fn drop_body<T>(response: Response<T>) -> Response<()> {
+    response.map(|_| ())
+}
