@@ -99,6 +99,8 @@ pub async fn serve(
     let shutdown = async move {
         shutdown.await;
         lab.sessions.close_capacities();
+        // Load runs end too, each with its summary, rather than run on.
+        lab.load_runs.stop_all();
     };
     connections::serve(listener, app, config.connection_settings(), shutdown).await
 }

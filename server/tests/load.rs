@@ -285,3 +285,27 @@ async fn cancelling_the_stream_stops_the_run() {
     }
     println!("stopped within {stopped_within:?}; {settled} executions in all");
 }
+
+#[tokio::test]
+async fn a_stopping_server_ends_its_runs_with_their_summary() {
+    let server = TestServer::start().await;
+    let mut lab = server.clients().await.lab;
+    let mut stream = lab
+        .run_load(request(closed(4, 60_000), &[("x-lab-session", "bye")]))
+        .await
+        .expect("RunLoad")
+        .into_inner();
+    stream.message().await.unwrap().expect("a first snapshot");
+    let stopping = tokio::spawn(server.stop());
+    let mut last = None;
+    while let Some(snapshot) = stream.message().await.expect("a well-formed stream") {
+        last = Some(snapshot);
+    }
+    let last = last.expect("a summary");
+    assert!(last.r#final && last.stopped, "{last:?}");
+    assert!(
+        last.elapsed_ms < 10_000,
+        "the run did not go on for its minute"
+    );
+    stopping.await.unwrap().expect("a clean stop");
+}

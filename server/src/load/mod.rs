@@ -36,6 +36,9 @@ pub use scenario::LoadLimits;
 pub struct Runs {
     limits: LoadLimits,
     active: Arc<Mutex<HashSet<Arc<str>>>>,
+    /// Set when the server stops: a graceful stop waits for every response
+    /// stream, and a run could otherwise hold it for its whole duration.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 /// A session's place among the runs; dropping it ends the run's claim.
@@ -43,6 +46,8 @@ pub struct Runs {
 pub struct RunSlot {
     session: Arc<str>,
     active: Arc<Mutex<HashSet<Arc<str>>>>,
+    /// Changes to true when the server stops.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Runs {
@@ -50,7 +55,13 @@ impl Runs {
         Runs {
             limits,
             active: Arc::default(),
+            stopping: tokio::sync::watch::Sender::new(false),
         }
+    }
+
+    /// The server is stopping: every run ends now, with its summary.
+    pub fn stop_all(&self) {
+        self.stopping.send_replace(true);
     }
 
     pub fn limits(&self) -> &LoadLimits {
@@ -80,6 +91,7 @@ impl Runs {
         Ok(RunSlot {
             session: session.clone(),
             active: self.active.clone(),
+            stopping: self.stopping.subscribe(),
         })
     }
 }

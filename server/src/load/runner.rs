@@ -74,7 +74,8 @@ pub fn start(
                 session,
                 lab,
             };
-            LocalSet::new().block_on(&runtime, run.run(tx));
+            let stopping = slot.stopping.clone();
+            LocalSet::new().block_on(&runtime, run.run(tx, stopping));
             drop(slot);
         })
         .map_err(|e| Status::internal(format!("cannot start a load run: {e}")))?;
@@ -99,7 +100,11 @@ struct Shared {
 }
 
 impl Run {
-    async fn run(self, tx: mpsc::Sender<Result<LoadSnapshot, Status>>) {
+    async fn run(
+        self,
+        tx: mpsc::Sender<Result<LoadSnapshot, Status>>,
+        mut server_stopping: tokio::sync::watch::Receiver<bool>,
+    ) {
         let start = Instant::now();
         let shared = Rc::new(Shared {
             aggregator: RefCell::new(Aggregator::new()),
@@ -112,10 +117,19 @@ impl Run {
         let mut driver = tokio::task::spawn_local(this.clone().drive(shared.clone(), start));
         let mut ticks = tokio::time::interval_at(start + WINDOW, WINDOW);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let stopped = loop {
+        let mut server_stops = std::pin::pin!(server_stopping.wait_for(|stopping| *stopping));
+        let mut ended_early = false;
+        let cancelled = loop {
             tokio::select! {
                 biased;
                 _ = tx.closed() => break true,
+                _ = &mut server_stops => {
+                    // The server is stopping: end the run, but still tell
+                    // the client what it did.
+                    driver.abort();
+                    ended_early = true;
+                    break false;
+                }
                 _ = &mut driver => break false,
                 _ = ticks.tick() => {
                     let snapshot = this.window(&shared, start, &mut executions);
@@ -125,7 +139,7 @@ impl Run {
                 }
             }
         };
-        if stopped {
+        if cancelled {
             // Nobody listens: stop scheduling and abort every call in flight
             // (the driver owns them; aborting it drops its JoinSet).
             driver.abort();
@@ -136,11 +150,11 @@ impl Run {
         if last.window_ms > 0 {
             let _ = tx.send(Ok(last)).await;
         }
-        let summary =
-            shared
-                .aggregator
-                .borrow()
-                .summary(start.elapsed(), this.gauges(&shared, 0), false);
+        let summary = shared.aggregator.borrow().summary(
+            start.elapsed(),
+            this.gauges(&shared, 0),
+            ended_early,
+        );
         tracing::info!(
             session = %this.session,
             calls = summary.calls_started,
