@@ -82,6 +82,10 @@ async fn n_keyed_calls_under_lost_replies_execute_exactly_n_times() {
     assert_eq!(summary.calls_started, n);
     assert_eq!(summary.calls_succeeded + summary.calls_failed, n);
     assert_eq!(summary.attempts_sent, summary.attempts_ended);
+    assert_eq!(
+        summary.calls_in_flight, 0,
+        "a finished run waits for its calls"
+    );
     assert_eq!(summary.retries, summary.attempts_sent - n);
     assert!(summary.retries > 0, "half the replies were lost");
     assert!(summary.attempts_replayed > 0);
@@ -308,4 +312,43 @@ async fn a_stopping_server_ends_its_runs_with_their_summary() {
         "the run did not go on for its minute"
     );
     stopping.await.unwrap().expect("a clean stop");
+}
+
+#[tokio::test]
+async fn an_open_loop_never_has_more_calls_in_flight_than_its_cap() {
+    let server = TestServer::start_with(Config {
+        seed: Some(1),
+        max_load_clients: 2,
+        ..Config::default()
+    })
+    .await;
+    let scenario = LoadScenario {
+        arrival: Some(Arrival::Open(OpenLoop {
+            rate_per_second: 100.0,
+            poisson: false,
+        })),
+        // Each call takes 200 ms: at 100 calls/s about 20 would be in flight.
+        faults: Some(LoadFaults {
+            delay_ms: 200,
+            ..Default::default()
+        }),
+        ..closed(1, 300)
+    };
+    let all = run(&server, "cap", scenario).await;
+    let (summary, windows) = all.split_last().unwrap();
+    assert!(
+        windows.iter().all(|w| w.calls_in_flight <= 2),
+        "{windows:?}"
+    );
+    // Every scheduled call (0, 10, ..., 290 ms) was either sent or counted.
+    assert_eq!(summary.calls_started + summary.calls_not_sent, 30);
+    assert!(summary.calls_not_sent > 0);
+    assert_eq!(
+        server
+            .clients()
+            .await
+            .executions("cap", "Calculator/Add")
+            .await,
+        summary.calls_started
+    );
 }

@@ -209,7 +209,9 @@ impl Run {
                         while Instant::now() < end && take_call(&shared, max_calls) {
                             let intended = Instant::now();
                             shared.aggregator.borrow_mut().call_started(None);
-                            this.call(&shared, &caller, channel.clone(), intended).await;
+                            let in_flight = InFlight::enter(&shared);
+                            this.call(&shared, &caller, channel.clone(), intended, in_flight)
+                                .await;
                             if !think.is_zero() {
                                 tokio::time::sleep(think).await;
                             }
@@ -227,7 +229,7 @@ impl Run {
                     shared.callers.borrow_mut().push(caller.clone());
                 }
                 for (n, offset) in Schedule::new(rate, arrivals, seed).enumerate() {
-                    if offset >= self.scenario.duration || !take_call(&shared, max_calls) {
+                    if offset >= self.scenario.duration {
                         break;
                     }
                     let intended = start + offset;
@@ -238,13 +240,18 @@ impl Run {
                         shared.aggregator.borrow_mut().call_not_sent();
                         continue;
                     }
+                    if !take_call(&shared, max_calls) {
+                        break;
+                    }
                     let lag = Instant::now().saturating_duration_since(intended);
                     shared.aggregator.borrow_mut().call_started(Some(lag));
                     let caller = common.clone().unwrap_or_else(|| make_caller(n as u64 + 1));
                     let channel = channels[n % channels.len()].clone();
                     let (this, shared) = (self.clone(), shared.clone());
+                    let in_flight = InFlight::enter(&shared);
                     calls.spawn_local(async move {
-                        this.call(&shared, &caller, channel, intended).await;
+                        this.call(&shared, &caller, channel, intended, in_flight)
+                            .await;
                     });
                 }
             }
@@ -259,8 +266,8 @@ impl Run {
         caller: &ResilientCaller,
         channel: Channel,
         intended: Instant,
+        _in_flight: InFlight,
     ) {
-        shared.in_flight.set(shared.in_flight.get() + 1);
         let spec = self.scenario.operation.spec();
         let decorate = |request: &mut tonic::metadata::MetadataMap| {
             self.decorate(request);
@@ -316,7 +323,6 @@ impl Run {
                     .await
             }
         };
-        shared.in_flight.set(shared.in_flight.get() - 1);
         shared
             .aggregator
             .borrow_mut()
@@ -416,6 +422,26 @@ impl Run {
             gauges.executions_in_flight = load.in_flight.into();
         }
         gauges
+    }
+}
+
+/// One call in flight, for as long as it lives: dropped when the call ends
+/// or is aborted (a stopping server), so the gauge never counts a call that
+/// is gone.
+/// Counted from when the call is handed to its task, so the open loop's
+/// cap on calls in flight also holds for tasks not yet polled.
+struct InFlight(Rc<Shared>);
+
+impl InFlight {
+    fn enter(shared: &Rc<Shared>) -> Self {
+        shared.in_flight.set(shared.in_flight.get() + 1);
+        InFlight(shared.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.set(self.0.in_flight.get() - 1);
     }
 }
 
