@@ -49,6 +49,11 @@ const CALLS_PER_CONNECTION: u32 = 90;
 /// Connections per run, at most.
 const MAX_CONNECTIONS: u32 = 32;
 
+/// Tasks the run's runtime polls between two looks at its timers and
+/// sockets (tokio's default is 61): lower, so a send that is due is not kept
+/// waiting behind a long round of replies.
+const EVENT_INTERVAL: u32 = 8;
+
 pub type SnapshotStream = mpsc::Receiver<Result<LoadSnapshot, Status>>;
 
 /// Starts `scenario` in `session` against the server at `target`; the run
@@ -63,6 +68,7 @@ pub fn start(
     let (tx, rx) = mpsc::channel(64);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .event_interval(EVENT_INTERVAL)
         .build()
         .map_err(|e| Status::internal(format!("cannot start a load run: {e}")))?;
     std::thread::Builder::new()
