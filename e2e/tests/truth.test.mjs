@@ -42,7 +42,11 @@ async function runLesson(page, id) {
 describe('the page tells the truth', () => {
   it('after a lesson, manual calls in the same tab are not answered with the lesson\'s outcomes', async () => {
     const { page, problems } = await open();
+    // A student's own pick first: the lesson must replace it in the control,
+    // not only in the settings (a newcomer saw "GetBalance" while Run ran Withdraw).
+    await page.selectOption('#field-operation', 'GetBalance');
     await runLesson(page, 'withdraw');
+    assert.equal(await page.inputValue('#field-operation'), 'Withdraw', 'the control shows the operation the lesson set');
     await page.locator('.plot-card:has(table.truth)').screenshot({ path: join(ARTIFACTS, 'truth-withdraw.png') });
     // The settings are the lesson's last step: Withdraw $5 from alice, keys
     // on. Without faults, any replay now would be one the student did not cause.

@@ -117,15 +117,24 @@ fn delivery(steps: &[StepResult]) -> Option<Verdict> {
         if off_by == 0 {
             right.push(index);
         }
-        parts.push(format!("{name} {}", cents_to_dollars(off_by)));
+        parts.push(format!("{name} {}", signed_dollars(off_by)));
     }
     Some(Verdict {
         right,
         because: format!(
-            "The balance was off from the intended one by: {}.",
+            "The server's balance against the one Alice intended: {}.",
             parts.join(", ")
         ),
     })
+}
+
+/// A difference of money with its sign always written: "+$5.00", "−$5.00".
+fn signed_dollars(cents: i64) -> String {
+    if cents > 0 {
+        format!("+{}", cents_to_dollars(cents))
+    } else {
+        cents_to_dollars(cents)
+    }
 }
 
 /// Calls at the start of the last service-down step during which the
@@ -187,15 +196,25 @@ fn timeouts(steps: &[StepResult]) -> Option<Verdict> {
 
 /// "Which sends the fewest attempts to the server?"
 fn retry_storm(steps: &[StepResult]) -> Option<Verdict> {
-    let attempts: Vec<usize> = (0..3)
-        .map(|step| steps.get(step).map(|s| s.tally.attempts))
+    let tallies: Vec<&Tally> = (0..3)
+        .map(|step| steps.get(step).map(|s| &s.tally))
         .collect::<Option<_>>()?;
-    let fewest = *attempts.iter().min()?;
+    let fewest = tallies.iter().map(|t| t.attempts).min()?;
+    // The saving has a price, said beside it: calls the budget let fail.
     Some(Verdict {
-        right: (0..3).filter(|&step| attempts[step] == fewest).collect(),
+        right: (0..3)
+            .filter(|&step| tallies[step].attempts == fewest)
+            .collect(),
         because: format!(
-            "Attempts sent: {} without jitter, {} with full jitter, {} with jitter and a budget.",
-            attempts[0], attempts[1], attempts[2]
+            "Attempts sent: {} without jitter, {} with full jitter, {} with jitter and a budget; \
+             calls that succeeded: {}, {} and {} of {}.",
+            tallies[0].attempts,
+            tallies[1].attempts,
+            tallies[2].attempts,
+            tallies[0].ok,
+            tallies[1].ok,
+            tallies[2].ok,
+            tallies[2].calls
         ),
     })
 }
@@ -336,7 +355,7 @@ mod tests {
         let verdict = judge("delivery", &[step(5_500.0), step(4_500.0), step(5_000.0)]).unwrap();
         assert_eq!(verdict.right, vec![2]);
         assert!(
-            verdict.because.contains("never retrying $5.00"),
+            verdict.because.contains("never retrying +$5.00"),
             "{}",
             verdict.because
         );
@@ -413,9 +432,23 @@ mod tests {
                 ..Tally::default()
             })
         };
-        let verdict = judge("retry-storm", &[attempts(54), attempts(53), attempts(29)]).unwrap();
+        let step = |attempts, ok| {
+            with_tally(Tally {
+                calls: 24,
+                attempts,
+                ok,
+                ..Tally::default()
+            })
+        };
+        let verdict = judge("retry-storm", &[step(54, 22), step(53, 22), step(29, 14)]).unwrap();
         assert_eq!(verdict.right, vec![2]);
         assert!(verdict.because.contains("29 with jitter and a budget"));
+        // The budget's price is said beside its saving (a newcomer's report).
+        assert!(
+            verdict.because.contains("succeeded: 22, 22 and 14 of 24"),
+            "{}",
+            verdict.because
+        );
         let tie = judge("retry-storm", &[attempts(30), attempts(29), attempts(29)]).unwrap();
         assert_eq!(tie.right, vec![1, 2]);
     }

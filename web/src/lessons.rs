@@ -328,8 +328,10 @@ fn how_long_to_wait() -> Lesson {
             choices: &["none of them", "some of them", "all of them"],
         },
         conclusion: "At 100 ms most calls timed out although the server would have answered a \
-                     little later: false timeouts, each a wasted request (and, retried, extra \
-                     load). The latency histogram of the second step shows why: the timeout \
+                     little later had the client waited: false timeouts, each a wasted request \
+                     (and, retried, extra load). The client's deadline travelled with each \
+                     request (grpc-timeout), so the server dropped most of them before doing \
+                     the work — compare 'server executed' with the calls in the truth table. The latency histogram of the second step shows why: the timeout \
                      must sit above the tail of the real distribution (its p99), not at a \
                      guess. Measure first, then choose.",
         seed: 5,
@@ -357,9 +359,9 @@ fn when_to_stop() -> Lesson {
         id: "retry-storm",
         title: "When to stop retrying: storms, jitter and a retry budget",
         question: "The server refuses 60 % of requests. Eight callers retry up to five times. \
-                   Without jitter they retry in lock-step; with jitter they spread out; with a \
-                   retry budget they stop retrying while most calls fail. Which sends the \
-                   fewest extra requests to a struggling server?",
+                   Without jitter their retries may fall in lock-step; jitter spreads them \
+                   out; with a retry budget they stop retrying while most calls fail. Which \
+                   sends the fewest extra requests to a struggling server, and at what cost?",
         check: Check {
             prompt: "Which step sends the fewest attempts to the server?",
             choices: &["no jitter", "full jitter", "full jitter + budget"],

@@ -182,10 +182,25 @@ pub struct SelectProps {
 }
 
 /// A drop-down choice.
+///
+/// The choice shown is set as the element's `value` after every render, not
+/// only by the options' `selected` attributes: once a student has picked an
+/// option, the browser stops following `selected`, and a lesson that set up
+/// another operation would have left the old one showing — while a run used
+/// the new one.
 #[component]
 pub fn SelectField(props: &SelectProps) -> Html {
     let id = format!("field-{}", props.id);
     let hint_id = format!("{id}-hint");
+    let select = use_node_ref();
+    {
+        let select = select.clone();
+        use_effect_with(props.selected.clone(), move |selected| {
+            if let Some(element) = select.cast::<web_sys::HtmlSelectElement>() {
+                element.set_value(selected);
+            }
+        });
+    }
     let onchange = {
         let on_change = props.on_change.clone();
         Callback::from(move |event: Event| {
@@ -197,7 +212,7 @@ pub fn SelectField(props: &SelectProps) -> Html {
         })
     };
     let input = html! {
-        <select id={id.clone()} disabled={props.disabled} aria-describedby={hint_id} {onchange}>
+        <select ref={select} id={id.clone()} disabled={props.disabled} aria-describedby={hint_id} {onchange}>
             { for props.choices.iter().map(|(value, text)| html! {
                 <option value={value.clone()} selected={*value == props.selected}>{ text }</option>
             }) }

@@ -82,9 +82,12 @@ fn breaker_state(p: &PolicyForm) -> String {
     format!(
         // The breaker judges attempts (every attempt's outcome goes into its
         // window), so that is the unit here and in the fields below.
-        "opens at {} % of {} attempts, for {}",
+        // The minimum matters as much as the window: with 20 in the window
+        // and a minimum of 10, it can open after 10 (a newcomer's report).
+        "opens at {} % of {} attempts (after at least {}), for {}",
         format_number(p.breaker_threshold_pct),
         p.breaker_window_calls,
+        p.breaker_minimum_calls,
         format_ms(f64::from(p.breaker_open_ms))
     )
 }
@@ -249,6 +252,7 @@ mod tests {
             breaker: true,
             breaker_threshold_pct: 50.0,
             breaker_window_calls: 6,
+            breaker_minimum_calls: 4,
             breaker_open_ms: 800,
             budget: true,
             budget_max_tokens: 10.0,
@@ -259,7 +263,7 @@ mod tests {
         assert_eq!(timeouts_state(&changed), "no per attempt, 5 s deadline");
         assert_eq!(
             breaker_state(&changed),
-            "opens at 50 % of 6 attempts, for 800 ms"
+            "opens at 50 % of 6 attempts (after at least 4), for 800 ms"
         );
         assert_eq!(budget_state(&changed), "10 tokens, +0.1 per success");
     }
