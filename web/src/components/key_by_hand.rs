@@ -191,7 +191,10 @@ pub fn KeyByHand(props: &Props) -> Html {
             { "Bound to " }<strong>{ describe(call) }</strong>
             { format!(". Changed, it would be {}.", describe(&changed(call))) }
         </> },
-        None => html! { { "Not sent yet: the first request sent with it binds it." } },
+        // Not "not sent yet": after a lesson's clean session the server has
+        // forgotten a key the list below shows as sent (a newcomer's report).
+        None => html! { { "Not bound on the server: the next request sent with it binds it \
+        (a new key, or one the server forgot when the session was reset)." } },
     };
 
     html! {
