@@ -36,6 +36,11 @@ use rpc_lab_server::{Layers, app, serve_app};
 use tokio::net::TcpListener;
 use tonic::transport::{Channel, Endpoint};
 
+/// The server binary's allocator (see `main.rs`), so that the calls measured
+/// here cost what they cost in the server.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CONCURRENCY: usize = 32;
 const WARMUP: Duration = Duration::from_millis(500);
 const ROUND: Duration = Duration::from_secs(1);

@@ -8,6 +8,16 @@ use rpc_lab_server::config::Config;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc rather than the system's allocator. Every call allocates and
+/// frees many small blocks (glibc's malloc and free were a fifth of a call's
+/// instructions), a keyed call more of them, and a full idempotency store
+/// frees old outcomes while it stores new ones, which fragments glibc's
+/// heap. The throughput benchmark, which uses it too, measured a keyed call
+/// at 0.74× the baseline's throughput with glibc and 0.83× with mimalloc
+/// (medians of three runs on a shared 2-core machine).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
