@@ -17,7 +17,7 @@
 //!   the layer that finds a request's session.
 //! - [`fault`]: the failures a request (or the teacher) asks for, and the
 //!   layer that injects them.
-//! - [`idempotency`]: the store that makes a keyed request run once.
+//! - [`idempotency`]: the store that makes a keyed request run once, and its layer.
 //! - [`capacity`]: a session's workers, queue and service time (none unless
 //!   `Lab/SetCapacity` sets them), and the layers that make requests wait.
 //! - [`layers`]: the order in which those layers meet each request, and the
@@ -207,7 +207,7 @@ fn with_lab_layers(routes: axum::Router, lab: &Arc<LabState>, stack: Layers) -> 
     if stack == Layers::All {
         routes = routes
             .layer(from_fn(capacity::layer::limit))
-            .layer(from_fn_with_state(lab.clone(), layers::idempotency::once))
+            .layer(from_fn_with_state(lab.clone(), idempotency::layer::once))
             .layer(from_fn(capacity::layer::watch_client))
             .layer(from_fn_with_state(lab.clone(), fault::layer::inject));
     }

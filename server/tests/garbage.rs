@@ -707,7 +707,7 @@ fn told(ok: bool, reply: &http::HeaderMap, headers: &[(&str, HeaderValue)], http
             } else {
                 key.clone()
             };
-            rpc_lab_server::layers::idempotency::parse_key(&seen).is_err()
+            rpc_lab_server::idempotency::layer::parse_key(&seen).is_err()
         });
     if !names_the_victims_session(headers) || key_refused {
         Told::NothingNew

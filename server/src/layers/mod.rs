@@ -4,7 +4,7 @@
 //! 2. [`crate::fault::layer`]: injects the failures the lab asks for (fail, delay, drop).
 //! 3. [`crate::capacity::layer::watch_client`]: notes when the client hangs up
 //!    (only in a session with a capacity).
-//! 4. [`idempotency`]: executes a keyed request once and replays its outcome.
+//! 4. [`crate::idempotency::layer`]: executes a keyed request once and replays its outcome.
 //! 5. [`crate::capacity::layer::limit`]: the session's workers and queue
 //!    (`Lab/SetCapacity`): wait, hold a worker for the service time, or be
 //!    refused `RESOURCE_EXHAUSTED`.
@@ -29,7 +29,6 @@
 //! reflection and the Lab service pass through untouched.
 
 pub mod executions;
-pub mod idempotency;
 pub mod undecodable;
 
 use std::sync::Arc;

@@ -19,9 +19,9 @@ use http_body_util::{BodyExt, StreamBody};
 use rpc_lab::headers::{IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_EXPIRES_IN_MS, IDEMPOTENT_REPLAYED};
 use tonic::{Code, Status};
 
-use super::{Protocol, contract_operation, session_of};
 use crate::deadline::{self, GRPC_TIMEOUT};
 use crate::idempotency::{Begin, Pending, STORED_CODES, StoredReply, time_left};
+use crate::layers::{Protocol, contract_operation, session_of};
 use crate::rest;
 use crate::session::Stats;
 use crate::state::LabState;

@@ -6,7 +6,7 @@
 //! retries safe: the first request with a key executes and its outcome is
 //! stored; a repeat (same key, same method, same body) gets the stored outcome
 //! back without executing again. This module is that memory; the layer in
-//! `layers/idempotency.rs` puts it in front of every handler.
+//! [`layer`] puts it in front of every handler.
 //!
 //! Rules, and why:
 //! - **Scope**: a key belongs to a lab session, so two students' keys never
@@ -30,6 +30,8 @@
 //!
 //! A production store would live in a database shared by all replicas and
 //! write the outcome in the same transaction as the operation's effect.
+
+pub mod layer;
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
