@@ -45,12 +45,13 @@ const overlap = (a, b) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.
 describe('reading the plots', () => {
   it('the timeline keeps every lesson step, named, on its own clock, after a manual run', async () => {
     const { page, problems } = await open();
-    await runLesson(page, 'service-down'); // 50 + 50 calls: more than the 75 rows drawn at once
+    await runLesson(page, 'service-down'); // 50 + 50 + 24 calls: more than the 75 rows drawn at once
 
+    const steps = ['no breaker', 'circuit breaker', 'breaker, 4-call outage'];
     const names = await timelinePicker(page).locator('button').allInnerTexts();
-    assert.deepEqual(names, ['no breaker', 'circuit breaker', 'all steps'], 'steps are named by their variant');
+    assert.deepEqual(names, [...steps, 'all steps'], 'steps are named by their variant');
     assert.equal(await timeline(page).getAttribute('data-shown-step'), 'all', 'every step first');
-    assert.deepEqual((await blocks(page)).map((b) => [b.label, b.calls, b.rows]), [['no breaker', 50, 50], ['circuit breaker', 50, 50]]);
+    assert.deepEqual((await blocks(page)).map((b) => [b.label, b.calls, b.rows]), [['no breaker', 50, 50], ['circuit breaker', 50, 50], ['breaker, 4-call outage', 24, 24]]);
 
     await timelinePicker(page).getByRole('button', { name: 'no breaker' }).click();
     await page.waitForFunction(() => document.querySelector('svg[data-plot="timeline"]').dataset.shownStep === '0');
@@ -78,8 +79,8 @@ describe('reading the plots', () => {
       before,
     );
     const afterNames = await timelinePicker(page).locator('button').allInnerTexts();
-    assert.equal(afterNames.length, 4, afterNames.join(' | '));
-    assert.deepEqual(afterNames.slice(0, 2), ['no breaker', 'circuit breaker'], 'the lesson steps stay selectable');
+    assert.equal(afterNames.length, 5, afterNames.join(' | '));
+    assert.deepEqual(afterNames.slice(0, 3), steps, 'the lesson steps stay selectable');
 
     await timelinePicker(page).getByRole('button', { name: 'no breaker' }).click();
     await page.waitForFunction(() => document.querySelector('svg[data-plot="timeline"]').dataset.shownStep === '0');
@@ -88,8 +89,8 @@ describe('reading the plots', () => {
     await timelinePicker(page).getByRole('button', { name: 'all steps' }).click();
     await page.waitForFunction(() => document.querySelector('svg[data-plot="timeline"]').dataset.shownStep === 'all');
     const all = await blocks(page);
-    assert.deepEqual(all.map((b) => b.label).slice(0, 2), ['no breaker', 'circuit breaker']);
-    assert.equal(all.length, 3, 'the manual run is a step of its own');
+    assert.deepEqual(all.map((b) => b.label).slice(0, 3), steps);
+    assert.equal(all.length, 4, 'the manual run is a step of its own');
     assert.deepEqual(all.map((b) => b.rows), all.map((b) => b.calls), 'every call of every step drawn');
     assert.ok(
       Number(await timeline(page).getAttribute('data-axis-end-ms')) <= firstStepAxis + 2000,
@@ -250,7 +251,7 @@ describe('reading the plots', () => {
         && !document.querySelector('[data-testid="progress"]'),
       before,
     );
-    assert.equal(await latency.getAttribute('data-step'), '2', 'the manual run, not the old pick');
+    assert.equal(await latency.getAttribute('data-step'), '3', 'the manual run (after the lesson\'s three steps), not the old pick');
     assert.equal(await timeline(page).getAttribute('data-shown-step'), 'all');
     assert.deepEqual(problems, []);
     await page.close();
