@@ -132,7 +132,7 @@ pub struct Config {
     pub max_load_clients: u32,
 
     /// Highest open-loop rate of one load run, in calls per second.
-    #[arg(long, value_name = "CALLS_PER_S", default_value_t = 5_000.0)]
+    #[arg(long, value_name = "CALLS_PER_S", default_value_t = 5_000.0, value_parser = positive_rate)]
     pub max_load_rate: f64,
 
     /// Longest load run, in milliseconds.
@@ -256,9 +256,34 @@ fn probability(text: &str) -> Result<f64, String> {
     }
 }
 
+/// A rate of calls per second: a finite number above zero (clap's own f64
+/// parser would take `-5` or `NaN`, and every run would then be refused).
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!("{text:?} is not a rate above 0 calls per second")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_load_rate_cap_must_be_a_positive_number() {
+        for bad in ["-5", "0", "NaN", "inf", "fast"] {
+            // `=` so that clap does not take "-5" for a flag.
+            let flag = format!("--max-load-rate={bad}");
+            let error = Config::try_parse_from(["rpc-lab-server", flag.as_str()]).expect_err(bad);
+            assert!(
+                error.to_string().contains("not a rate above 0"),
+                "{bad}: {error}"
+            );
+        }
+        let config =
+            Config::try_parse_from(["rpc-lab-server", "--max-load-rate", "250.5"]).unwrap();
+        assert_eq!(config.max_load_rate, 250.5);
+    }
 
     #[test]
     fn listens_on_loopback_by_default() {
