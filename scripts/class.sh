@@ -10,6 +10,8 @@
 #                                     --no-header-faults --fault-fail 0.2 (see --help)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/start_server.sh
+source scripts/start_server.sh
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 # Trunk reads NO_COLOR as true/false; NO_COLOR=1 (common) would make it refuse to start.
 [ -n "${NO_COLOR:-}" ] && export NO_COLOR=true
@@ -73,18 +75,7 @@ stop_server() {
 trap stop_server INT TERM EXIT
 
 echo "==> starting the lab server on $LISTEN with the page"
-server_log=$(mktemp)
-target/debug/rpc-lab-server --listen "$LISTEN" --page "$PAGE_DIR" ${server_flags[@]+"${server_flags[@]}"} \
-  > >(tee "$server_log") &
-server_pid=$!
-listening=false
-for _ in $(seq 1 100); do
-  grep -q "listening on" "$server_log" && { listening=true; break; }
-  kill -0 "$server_pid" 2>/dev/null || { echo "error: the server did not start (see above)" >&2; exit 1; }
-  sleep 0.1
-done
-rm -f "$server_log"
-$listening || { echo "error: the server did not say it was listening on $LISTEN within 10 s" >&2; exit 1; }
+start_server "$LISTEN" --page "$PAGE_DIR" ${server_flags[@]+"${server_flags[@]}"}
 
 echo
 echo "  RPC Resilience Lab is running for a class."

@@ -4,6 +4,8 @@
 # both. Installs whatever is missing first (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/start_server.sh
+source scripts/start_server.sh
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 # Trunk reads NO_COLOR as true/false; NO_COLOR=1 (common) would make it refuse to start.
 [ -n "${NO_COLOR:-}" ] && export NO_COLOR=true
@@ -31,17 +33,7 @@ stop_all() {
 trap stop_all INT TERM EXIT
 
 echo "==> starting the server on $LISTEN"
-server_log=$(mktemp)
-target/debug/rpc-lab-server --listen "$LISTEN" > >(tee "$server_log") &
-server_pid=$!
-listening=false
-for _ in $(seq 1 100); do
-  grep -q "listening on" "$server_log" && { listening=true; break; }
-  kill -0 "$server_pid" 2>/dev/null || { echo "error: the server did not start (see above)" >&2; exit 1; }
-  sleep 0.1
-done
-rm -f "$server_log"
-$listening || { echo "error: the server did not say it was listening on $LISTEN within 10 s" >&2; exit 1; }
+start_server "$LISTEN"
 
 echo "==> starting trunk serve (the first build of the page takes a minute or two)"
 setsid trunk serve --release --offline &
