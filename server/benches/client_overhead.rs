@@ -19,6 +19,8 @@
 //! most 5 % over the bare call. The breaker's own costs (closed check,
 //! open rejection) are measured in `benches/resilience.rs` of the root crate.
 
+mod common;
+
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -26,7 +28,6 @@ use rpc_lab::proto::{BinaryOperation, CalculatorClient};
 use rpc_lab::resilience::{
     CallSpec, DiscardEvents, ResilientCaller, RetryPolicy, SeededRng, TokioClock,
 };
-use rpc_lab_server::config::Config;
 use tonic::transport::{Channel, Endpoint};
 
 const CALLS_PER_ROUND: usize = 250;
@@ -35,25 +36,12 @@ const ROUNDS: usize = 41;
 fn main() {
     // The server gets a runtime (and thread) of its own; the client runs on
     // this thread, as the browser's single thread would run it.
-    let (address_tx, address_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
+    let address = common::spawn_server(
+        tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .unwrap();
-        runtime.block_on(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            address_tx.send(listener.local_addr().unwrap()).unwrap();
-            let config = Config {
-                seed: Some(1),
-                ..Config::default()
-            };
-            rpc_lab_server::serve(listener, config, std::future::pending())
-                .await
-                .unwrap();
-        });
-    });
-    let address = address_rx.recv().unwrap();
+            .unwrap(),
+    );
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -15,6 +15,8 @@
 //! 2. Keeping time: an open loop at 2 000 calls/s for `SECONDS`; the run's
 //!    own p99 and maximum schedule lag. Target: p99 ≤ 1 ms.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use rpc_lab::proto::calculator_v1::{
@@ -22,7 +24,6 @@ use rpc_lab::proto::calculator_v1::{
     load_scenario::Arrival,
 };
 use rpc_lab::proto::{BinaryOperation, CalculatorClient, LabClient};
-use rpc_lab_server::config::Config;
 use tonic::transport::Endpoint;
 
 const CLIENTS: u32 = 32;
@@ -30,25 +31,12 @@ const SECONDS: u32 = 2;
 const ROUNDS: usize = 5;
 
 fn main() {
-    let (address_tx, address_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
+    let address = common::spawn_server(
+        tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
-            .unwrap();
-        runtime.block_on(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            address_tx.send(listener.local_addr().unwrap()).unwrap();
-            let config = Config {
-                seed: Some(1),
-                ..Config::default()
-            };
-            rpc_lab_server::serve(listener, config, std::future::pending())
-                .await
-                .unwrap();
-        });
-    });
-    let address = address_rx.recv().unwrap();
+            .unwrap(),
+    );
     let url = format!("http://{address}");
 
     let mut bare = Vec::new();
