@@ -28,6 +28,10 @@ pub fn LessonList(props: &Props) -> Html {
     let answer = use_state(|| None::<(&'static str, usize)>);
     let all = lessons::all();
     let active = props.lesson.as_ref().map(|(l, _)| l.id);
+    // The answer counts only for the lesson it was given in.
+    let chosen = (*answer)
+        .filter(|(id, _)| Some(*id) == active)
+        .map(|(_, choice)| choice);
     html! {
         <section class="card lessons" aria-labelledby="lessons-title" data-testid="lessons">
             <h3 id="lessons-title">{ "Lessons" }</h3>
@@ -50,7 +54,7 @@ pub fn LessonList(props: &Props) -> Html {
                     <h4>{ lesson.title }</h4>
                     <p class="question"><strong>{ "Question. " }</strong>{ lesson.question }</p>
                     <p class="steps">{ "Steps: " }{ lesson.steps.iter().map(|s| s.label).collect::<Vec<_>>().join(" → ") }</p>
-                    { check(lesson, *phase, (*answer).filter(|(id, _)| *id == lesson.id).map(|(_, c)| c), &answer) }
+                    { check(lesson, *phase, chosen, &answer) }
                     if *phase == LessonPhase::Ready {
                         <button type="button" data-testid="lesson-run" disabled={props.disabled}
                             onclick={{
@@ -61,7 +65,7 @@ pub fn LessonList(props: &Props) -> Html {
                         <p class="running-note">{ "Running… watch the timeline fill up." }</p>
                     } else {
                         if *phase == LessonPhase::Done {
-                            { verdict(props.verdict.as_ref(), lesson, (*answer).filter(|(id, _)| *id == lesson.id).map(|(_, c)| c)) }
+                            { verdict(props.verdict.as_ref(), lesson, chosen) }
                             <p class="conclusion" data-testid="conclusion"><strong>{ "What the plots show. " }</strong>{ lesson.conclusion }</p>
                         } else if *phase == LessonPhase::Stopped {
                             <p class="running-note">{ "Stopped before the end: the plots show the calls that ran. Run it again to see the whole lesson." }</p>
