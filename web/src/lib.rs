@@ -29,6 +29,10 @@
 //! - [`step_view`]: which lesson steps a plot shows, each on its own clock (pure, tested natively).
 //! - [`attempt_rate`]: attempts sent to the server per interval, the load retries create (pure, tested natively).
 //!
+//! The Scale view (thousands of virtual clients, run by the server's load engine):
+//! - [`scale`]: its controls turned into a `LoadScenario`, and the streamed snapshots folded
+//!   into plot series and a summary (pure, tested natively).
+//!
 //! The RPC-vs-REST lesson:
 //! - [`comparison`]: its measurement: the same call over gRPC-Web and over `fetch` with JSON.
 //!
@@ -61,6 +65,7 @@ pub mod operations;
 pub mod plot_scale;
 pub mod policy_form;
 pub mod run_log;
+pub mod scale;
 pub mod server_url;
 pub mod session;
 pub mod state;

@@ -1,0 +1,404 @@
+//! The Scale view's controls, turned into the load engine's `LoadScenario`.
+//!
+//! The engine (`Lab/RunLoad`) runs thousands of virtual clients beside the
+//! server; the page only describes what they should do. A form holds what a
+//! person can type — a rate, milliseconds, on/off — and this module turns it
+//! into the protobuf request, in one place, without I/O, so it is tested
+//! natively. The client policy is the lab's own [`PolicyForm`], checked by
+//! the resilience core first (a setting the core would refuse never leaves
+//! the page); everything else the server checks, and its refusals are shown
+//! in its own words.
+
+use std::time::Duration;
+
+use rpc_lab::proto::calculator_v1::{
+    AbandonedWork, Brownout, Capacity, ClosedLoop, LoadBreaker, LoadBudget, LoadJitter,
+    LoadOperation, LoadPolicy, LoadScenario, OpenLoop, load_scenario,
+};
+use rpc_lab::resilience::{ConfigError, Jitter, SlidingWindow};
+
+use crate::policy_form::PolicyForm;
+
+/// Every setting of the Scale view except the client policy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScaleForm {
+    /// Closed loop (`clients` calling, thinking, calling again) instead of
+    /// open loop (calls arriving at `rate` whatever happens to them).
+    pub closed_loop: bool,
+    /// Open loop: logical calls per second.
+    pub rate: f64,
+    /// Open loop: Poisson arrivals (random gaps) rather than evenly spaced.
+    pub poisson: bool,
+    pub clients: u32,
+    pub think_ms: u32,
+    pub duration_ms: u32,
+    pub operation: LoadOperation,
+    /// W: executions at once (0: no limit, and then no queue either).
+    pub workers: u32,
+    /// Q: requests that may wait for a worker.
+    pub queue: u32,
+    /// S: milliseconds one execution holds its worker.
+    pub service_ms: u32,
+    /// k: service time = S × (1 + k × executions already in flight).
+    pub slowdown: f64,
+    pub abandoned: AbandonedWork,
+    /// A window of trouble: from `brownout_start_ms` to `brownout_end_ms`
+    /// after the run starts, service times × `brownout_factor` and only
+    /// `brownout_workers` workers.
+    pub brownout: bool,
+    pub brownout_start_ms: u32,
+    pub brownout_end_ms: u32,
+    /// 1: service times unchanged.
+    pub brownout_factor: f64,
+    /// As many as `workers` (or more): unchanged; 0: an outage.
+    pub brownout_workers: u32,
+    /// One caller (one breaker, one budget) for every virtual client, as one
+    /// service's client library would be; off: one each.
+    pub shared_client: bool,
+}
+
+impl Default for ScaleForm {
+    /// One click on Run shows an overload that outlives its cause: 300 calls
+    /// a second against 8 workers of 20 ms (at most 400 a second) is 75 %
+    /// busy, until a half-second brownout makes service 4× slower. The queue
+    /// fills, attempts time out (250 ms, see [`policy_defaults`]) and are
+    /// retried, and under FINISH the server still runs the work of clients
+    /// that gave up — so the queue stays long after the brownout ends.
+    /// (Measured with these settings: goodput 0 in the brownout, the queue
+    /// 40–60 deep for the rest of the run, 1.07 attempts per call.)
+    fn default() -> Self {
+        ScaleForm {
+            closed_loop: false,
+            rate: 300.0,
+            poisson: true,
+            clients: 50,
+            think_ms: 0,
+            duration_ms: 3000,
+            operation: LoadOperation::Add,
+            workers: 8,
+            queue: 64,
+            service_ms: 20,
+            slowdown: 0.0,
+            abandoned: AbandonedWork::Finish,
+            brownout: true,
+            brownout_start_ms: 1000,
+            brownout_end_ms: 1500,
+            brownout_factor: 4.0,
+            brownout_workers: 8,
+            shared_client: true,
+        }
+    }
+}
+
+/// The client policy the Scale view starts from: the lab's defaults (4
+/// attempts, backoff from 100 ms, keys on), with timeouts short enough to
+/// matter in a three-second run: 250 ms per attempt, 2 s per call.
+pub fn policy_defaults() -> PolicyForm {
+    PolicyForm {
+        attempt_timeout_ms: 250,
+        deadline_ms: 2000,
+        ..PolicyForm::default()
+    }
+}
+
+/// The operations a run can make, with what the select says.
+pub const OPERATIONS: [(LoadOperation, &str); 4] = [
+    (LoadOperation::Add, "Add(1, 2): idempotent"),
+    (LoadOperation::Deposit, "Deposit 1 cent: not idempotent"),
+    (LoadOperation::Withdraw, "Withdraw 1 cent: not idempotent"),
+    (LoadOperation::Increment, "Increment a key: not idempotent"),
+];
+
+/// The abandoned-work policies, with what the select says.
+pub const ABANDONED: [(AbandonedWork, &str); 3] = [
+    (AbandonedWork::Finish, "finish it anyway"),
+    (
+        AbandonedWork::SkipExpired,
+        "skip it if its deadline passed in the queue",
+    ),
+    (
+        AbandonedWork::CancelOnHangup,
+        "cancel it when the client gives up",
+    ),
+];
+
+/// The request for a run, or what the core refuses in the client policy.
+///
+/// The engine has no hedging and never retries an unsafe call without a
+/// key, so the form's `hedging` and `retry_unsafe` are not sent (the Scale
+/// view hides those controls).
+pub fn scenario(form: &ScaleForm, policy: &PolicyForm) -> Result<LoadScenario, Vec<ConfigError>> {
+    let arrival = if form.closed_loop {
+        load_scenario::Arrival::Closed(ClosedLoop {
+            clients: form.clients,
+            think_ms: form.think_ms,
+        })
+    } else {
+        load_scenario::Arrival::Open(OpenLoop {
+            rate_per_second: form.rate,
+            poisson: form.poisson,
+        })
+    };
+    Ok(LoadScenario {
+        arrival: Some(arrival),
+        duration_ms: form.duration_ms,
+        operation: form.operation.into(),
+        policy: Some(load_policy(policy)?),
+        shared_client: form.shared_client,
+        capacity: Some(capacity(form)),
+        faults: None,
+        // Unset: the server seeds arrivals and jitter from its clock, so
+        // two presses of Run are two samples, not one replayed.
+        seed: None,
+        max_calls: 0,
+    })
+}
+
+/// The session's capacity for the run.
+pub fn capacity(form: &ScaleForm) -> Capacity {
+    let brownout = form.brownout.then(|| Brownout {
+        start_ms: form.brownout_start_ms,
+        end_ms: form.brownout_end_ms,
+        service_time_factor: (form.brownout_factor != 1.0).then_some(form.brownout_factor),
+        workers: (form.brownout_workers < form.workers).then_some(form.brownout_workers),
+    });
+    Capacity {
+        workers: form.workers,
+        queue: form.queue,
+        service_ms: form.service_ms,
+        slowdown: form.slowdown,
+        abandoned_work: form.abandoned.into(),
+        pushback_ms: 0,
+        brownout,
+    }
+}
+
+/// The lab's policy form as the engine's `LoadPolicy`: converted from the
+/// core's own validated `RetryPolicy` and `BreakerConfig`, so the engine
+/// runs exactly the client the controls describe (the breaker's settings the
+/// form does not show — slow calls, the growing wait — are the core's
+/// defaults, as in the lab).
+pub fn load_policy(form: &PolicyForm) -> Result<LoadPolicy, Vec<ConfigError>> {
+    let problems = form.problems();
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let (policy, breaker) = (form.policy()?, form.breaker()?);
+    let breaker = match breaker {
+        None => None,
+        Some(b) => {
+            let SlidingWindow::Count { calls } = b.window else {
+                // The form only makes count windows; the engine only takes them.
+                return Err(vec![ConfigError {
+                    field: "window",
+                    problem: "must count calls for the load engine".into(),
+                }]);
+            };
+            Some(LoadBreaker {
+                window_calls: calls,
+                minimum_calls: b.minimum_calls,
+                failure_rate_threshold: b.failure_rate_threshold,
+                slow_call_ms: millis(b.slow_call_duration),
+                slow_call_rate_threshold: b.slow_call_rate_threshold,
+                wait_in_open_ms: millis(b.wait_in_open),
+                wait_multiplier: b.wait_multiplier,
+                max_wait_in_open_ms: millis(b.max_wait_in_open),
+                half_open_probes: b.half_open_probes,
+            })
+        }
+    };
+    Ok(LoadPolicy {
+        max_attempts: policy.max_attempts,
+        initial_backoff_ms: millis(policy.initial_backoff),
+        max_backoff_ms: millis(policy.max_backoff),
+        backoff_multiplier: policy.multiplier,
+        jitter: match policy.jitter {
+            Jitter::Full => LoadJitter::Full,
+            Jitter::None => LoadJitter::None,
+            Jitter::Equal => LoadJitter::Equal,
+            Jitter::Decorrelated => LoadJitter::Decorrelated,
+        }
+        .into(),
+        attempt_timeout_ms: policy.per_attempt_timeout.map(millis),
+        deadline_ms: policy.deadline.map(millis),
+        idempotency_keys: policy.idempotency_keys,
+        budget: policy.budget.map(|b| LoadBudget {
+            max_tokens: b.max_tokens,
+            token_ratio: b.token_ratio,
+        }),
+        breaker,
+    })
+}
+
+fn millis(duration: Duration) -> u32 {
+    u32::try_from(duration.as_millis()).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use rpc_lab::resilience::{BreakerConfig, RetryPolicy};
+
+    use super::*;
+
+    #[test]
+    fn the_policy_is_the_cores_field_for_field() {
+        let form = PolicyForm {
+            jitter: Jitter::Decorrelated,
+            budget: true,
+            budget_max_tokens: 20.0,
+            budget_token_ratio: 0.2,
+            breaker: true,
+            breaker_window_calls: 12,
+            breaker_minimum_calls: 6,
+            breaker_threshold_pct: 40.0,
+            breaker_open_ms: 700,
+            breaker_probes: 2,
+            ..policy_defaults()
+        };
+        let p = load_policy(&form).unwrap();
+        let core = RetryPolicy::default();
+        assert_eq!(p.max_attempts, core.max_attempts);
+        assert_eq!(
+            (p.initial_backoff_ms, p.max_backoff_ms, p.backoff_multiplier),
+            (100, 2000, 2.0)
+        );
+        assert_eq!(p.jitter(), LoadJitter::Decorrelated);
+        assert_eq!(
+            (p.attempt_timeout_ms, p.deadline_ms),
+            (Some(250), Some(2000))
+        );
+        assert!(p.idempotency_keys);
+        assert_eq!(
+            p.budget,
+            Some(LoadBudget {
+                max_tokens: 20.0,
+                token_ratio: 0.2
+            })
+        );
+        let b = p.breaker.unwrap();
+        let defaults = BreakerConfig::default();
+        assert_eq!((b.window_calls, b.minimum_calls), (12, 6));
+        assert_eq!(
+            (
+                b.failure_rate_threshold,
+                b.wait_in_open_ms,
+                b.half_open_probes
+            ),
+            (40.0, 700, 2)
+        );
+        // What the form does not show is the core's default, not a zero the
+        // server would refuse (or, worse, accept).
+        assert_eq!(b.slow_call_ms, 2000);
+        assert_eq!(
+            b.slow_call_rate_threshold,
+            defaults.slow_call_rate_threshold
+        );
+        assert_eq!((b.wait_multiplier, b.max_wait_in_open_ms), (2.0, 60_000));
+    }
+
+    #[test]
+    fn off_means_unset_and_retries_off_means_one_attempt() {
+        let form = PolicyForm {
+            retries: false,
+            attempt_timeout_ms: 0,
+            deadline_ms: 0,
+            ..policy_defaults()
+        };
+        let p = load_policy(&form).unwrap();
+        assert_eq!(p.max_attempts, 1);
+        assert_eq!((p.attempt_timeout_ms, p.deadline_ms), (None, None));
+        assert_eq!((p.budget, p.breaker), (None, None));
+        for jitter in Jitter::ALL {
+            let form = PolicyForm {
+                jitter,
+                ..policy_defaults()
+            };
+            assert!(load_policy(&form).is_ok(), "{jitter:?}");
+        }
+    }
+
+    #[test]
+    fn a_policy_the_core_refuses_never_leaves_the_page() {
+        let form = PolicyForm {
+            max_attempts: 0,
+            breaker: true,
+            breaker_threshold_pct: 150.0,
+            ..policy_defaults()
+        };
+        let fields: Vec<_> = load_policy(&form)
+            .unwrap_err()
+            .iter()
+            .map(|e| e.field)
+            .collect();
+        assert!(
+            fields.contains(&"max_attempts") && fields.contains(&"failure_rate_threshold"),
+            "{fields:?}"
+        );
+        assert!(scenario(&ScaleForm::default(), &form).is_err());
+    }
+
+    #[test]
+    fn the_default_run_is_an_open_loop_with_a_brownout() {
+        let s = scenario(&ScaleForm::default(), &policy_defaults()).unwrap();
+        assert_eq!(
+            s.arrival,
+            Some(load_scenario::Arrival::Open(OpenLoop {
+                rate_per_second: 300.0,
+                poisson: true
+            }))
+        );
+        assert_eq!(
+            (s.duration_ms, s.operation(), s.shared_client),
+            (3000, LoadOperation::Add, true)
+        );
+        let c = s.capacity.unwrap();
+        assert_eq!(
+            (c.workers, c.queue, c.service_ms, c.slowdown),
+            (8, 64, 20, 0.0)
+        );
+        assert_eq!(c.abandoned_work(), AbandonedWork::Finish);
+        // Workers as many as W: unchanged, so not sent.
+        assert_eq!(
+            c.brownout,
+            Some(Brownout {
+                start_ms: 1000,
+                end_ms: 1500,
+                service_time_factor: Some(4.0),
+                workers: None
+            })
+        );
+        assert_eq!((s.seed, s.max_calls, s.faults), (None, 0, None));
+    }
+
+    #[test]
+    fn closed_loop_and_a_brownout_of_workers_only() {
+        let form = ScaleForm {
+            closed_loop: true,
+            clients: 40,
+            think_ms: 5,
+            brownout_factor: 1.0,
+            brownout_workers: 0,
+            abandoned: AbandonedWork::CancelOnHangup,
+            shared_client: false,
+            ..ScaleForm::default()
+        };
+        let s = scenario(&form, &policy_defaults()).unwrap();
+        assert_eq!(
+            s.arrival,
+            Some(load_scenario::Arrival::Closed(ClosedLoop {
+                clients: 40,
+                think_ms: 5
+            }))
+        );
+        assert!(!s.shared_client);
+        let c = s.capacity.unwrap();
+        assert_eq!(c.abandoned_work(), AbandonedWork::CancelOnHangup);
+        let b = c.brownout.unwrap();
+        assert_eq!((b.service_time_factor, b.workers), (None, Some(0)));
+        let no_brownout = ScaleForm {
+            brownout: false,
+            ..form
+        };
+        assert_eq!(capacity(&no_brownout).brownout, None);
+    }
+}

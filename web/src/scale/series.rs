@@ -1,0 +1,612 @@
+//! A load run as the Scale view draws it: the engine's snapshots, folded into
+//! plot series and a summary.
+//!
+//! `Lab/RunLoad` streams a `LoadSnapshot` every 100 ms, then a final one that
+//! sums the run. [`ScaleRun`] is the reducer that keeps them: each action
+//! (a run started, a snapshot arrived, the student stopped it, the server
+//! refused it...) makes the next state, and the plots read series from it.
+//! Pure data and arithmetic, tested natively; the component only dispatches.
+//!
+//! Every number the page shows comes from here and is the server's own: the
+//! summary takes the final message as it is (or, for a run stopped before
+//! its final message, the sum of the windows received, and says so), and
+//! derived numbers — attempts per call, useful work — are one division each,
+//! written out beside the inputs.
+
+use std::rc::Rc;
+
+use rpc_lab::proto::calculator_v1::{Capacity, LoadScenario, LoadSnapshot};
+use yew::Reducible;
+
+use crate::run_log::Sample;
+
+/// What the run is doing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Phase {
+    /// No run yet.
+    #[default]
+    Idle,
+    /// Run was pressed; no snapshot yet.
+    Starting,
+    Running,
+    /// The final message arrived.
+    Done,
+    /// The student pressed Stop: the stream was dropped, the server stopped the run.
+    Stopped,
+    /// The server refused the run, or the stream broke (see `error`).
+    Failed,
+}
+
+impl Phase {
+    /// The phase as `data-phase` says it.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Phase::Idle => "idle",
+            Phase::Starting => "starting",
+            Phase::Running => "running",
+            Phase::Done => "done",
+            Phase::Stopped => "stopped",
+            Phase::Failed => "failed",
+        }
+    }
+
+    pub fn busy(self) -> bool {
+        matches!(self, Phase::Starting | Phase::Running)
+    }
+}
+
+/// One 100 ms window, as the plots need it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Window {
+    /// The window's end, in ms since the run started.
+    pub at_ms: f64,
+    pub offered: f64,
+    pub goodput: f64,
+    /// `None` when no call ended in the window (no latency to show, not 0).
+    pub p50: Option<f64>,
+    pub p99: Option<f64>,
+    pub queue: f64,
+    pub executing: f64,
+    pub retries: f64,
+    /// Breakers in each state at the window's end.
+    pub breakers: [u32; 3],
+    pub tokens: Option<f64>,
+}
+
+impl Window {
+    fn from(s: &LoadSnapshot) -> Window {
+        let ended = s.calls_succeeded + s.calls_failed > 0;
+        Window {
+            at_ms: f64::from(s.elapsed_ms),
+            offered: s.offered_attempts_per_second,
+            goodput: s.goodput_per_second,
+            p50: ended.then_some(s.latency_p50_ms),
+            p99: ended.then_some(s.latency_p99_ms),
+            queue: s.queue_depth as f64,
+            executing: s.executions_in_flight as f64,
+            retries: s.retries_per_second,
+            breakers: [s.breakers_closed, s.breakers_half_open, s.breakers_open],
+            tokens: s.budget_tokens,
+        }
+    }
+}
+
+/// Counts of the whole run (from the final message) or of the windows
+/// received so far (a stopped run).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Totals {
+    pub elapsed_ms: f64,
+    pub calls: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub attempts: u64,
+    pub retries: u64,
+    pub breaker_rejections: u64,
+    pub not_sent: u64,
+    /// Executions of the run's operation the server counted during the run.
+    pub executions: u64,
+    pub wasted_ms: f64,
+}
+
+impl Totals {
+    fn add(&mut self, s: &LoadSnapshot) {
+        self.elapsed_ms = f64::from(s.elapsed_ms);
+        self.calls += s.calls_started;
+        self.succeeded += s.calls_succeeded;
+        self.failed += s.calls_failed;
+        self.attempts += s.attempts_sent;
+        self.retries += s.retries;
+        self.breaker_rejections += s.breaker_rejections;
+        self.not_sent += s.calls_not_sent;
+        self.executions += s.server_executions;
+        self.wasted_ms += s.wasted_client_ms;
+    }
+
+    fn of(s: &LoadSnapshot) -> Totals {
+        let mut t = Totals::default();
+        t.add(s);
+        t
+    }
+}
+
+/// The server's counters for the run's session once its work has drained
+/// (`Lab/GetStats`; the session is reset before each run, so they are the
+/// run's). Under FINISH the server goes on executing work for clients that
+/// gave up after the last call ended: these include it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServerCounts {
+    /// Executions of the run's operation.
+    pub executions: u64,
+    /// Of those, for a client that had already gone.
+    pub abandoned: u64,
+    pub skipped: u64,
+    pub cancelled: u64,
+    pub refused: u64,
+}
+
+/// A run's numbers for the summary.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Summary {
+    /// From the final message; false: the windows received before Stop.
+    pub whole_run: bool,
+    pub totals: Totals,
+    /// Successful calls per second of the run.
+    pub goodput: f64,
+    /// Attempts per logical call.
+    pub amplification: Option<f64>,
+    /// Executions the useful-work share is over: the server's count once
+    /// drained if known, else its count during the run.
+    pub executions: u64,
+    /// Successful calls ÷ executions.
+    pub useful: Option<f64>,
+}
+
+/// The Scale view's state.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ScaleRun {
+    /// Which press of Run this is (snapshots of an older run are ignored).
+    pub run: u32,
+    pub phase: Phase,
+    /// The server's refusal or the stream's failure, in its own words.
+    pub error: Option<String>,
+    pub duration_ms: u32,
+    pub capacity: Option<Capacity>,
+    pub attempt_timeout_ms: Option<u32>,
+    pub deadline_ms: Option<u32>,
+    pub budget_tokens: Option<f64>,
+    pub windows: Vec<Window>,
+    /// The sum of the windows received.
+    pub received: Totals,
+    pub last: Option<LoadSnapshot>,
+    /// When the first and the latest message arrived, in ms after Run was
+    /// pressed (page clock): a stream buffered on its way arrives all at once.
+    pub first_arrival_ms: Option<f64>,
+    pub last_arrival_ms: Option<f64>,
+    pub server: Option<ServerCounts>,
+}
+
+pub enum ScaleAction {
+    Start {
+        run: u32,
+        scenario: LoadScenario,
+    },
+    Snapshot {
+        run: u32,
+        snapshot: LoadSnapshot,
+        arrived_ms: f64,
+    },
+    /// The stream ended (or broke) without a final message, or the server refused.
+    Failed {
+        run: u32,
+        message: String,
+    },
+    Stop {
+        run: u32,
+    },
+    Server {
+        run: u32,
+        counts: ServerCounts,
+    },
+}
+
+impl ScaleRun {
+    /// The next state after `action`.
+    pub fn apply(&mut self, action: ScaleAction) {
+        let current = |run: u32, this: &ScaleRun| run == this.run;
+        match action {
+            ScaleAction::Start { run, scenario } => {
+                let policy = scenario.policy.unwrap_or_default();
+                *self = ScaleRun {
+                    run,
+                    phase: Phase::Starting,
+                    duration_ms: scenario.duration_ms,
+                    capacity: scenario.capacity,
+                    attempt_timeout_ms: policy.attempt_timeout_ms,
+                    deadline_ms: policy.deadline_ms,
+                    budget_tokens: policy.budget.map(|b| b.max_tokens),
+                    ..ScaleRun::default()
+                };
+            }
+            ScaleAction::Snapshot {
+                run,
+                snapshot,
+                arrived_ms,
+            } if current(run, self) && self.phase.busy() => {
+                self.first_arrival_ms.get_or_insert(arrived_ms);
+                self.last_arrival_ms = Some(arrived_ms);
+                if snapshot.r#final {
+                    self.phase = if snapshot.stopped {
+                        Phase::Stopped
+                    } else {
+                        Phase::Done
+                    };
+                    self.last = Some(snapshot);
+                } else {
+                    self.phase = Phase::Running;
+                    self.received.add(&snapshot);
+                    self.windows.push(Window::from(&snapshot));
+                }
+            }
+            ScaleAction::Failed { run, message } if current(run, self) && self.phase.busy() => {
+                self.phase = Phase::Failed;
+                self.error = Some(message);
+            }
+            ScaleAction::Stop { run } if current(run, self) && self.phase.busy() => {
+                self.phase = Phase::Stopped;
+            }
+            ScaleAction::Server { run, counts } if current(run, self) => {
+                self.server = Some(counts);
+            }
+            _ => {} // a late message of an older run, or of one already over
+        }
+    }
+
+    /// The run's numbers: the final message's, else the windows' received so far.
+    pub fn summary(&self) -> Option<Summary> {
+        let (whole_run, totals) = match &self.last {
+            Some(last) => (true, Totals::of(last)),
+            None if !self.windows.is_empty() => (false, self.received.clone()),
+            None => return None,
+        };
+        let ratio = |a: u64, b: u64| (b > 0).then(|| a as f64 / b as f64);
+        let seconds = totals.elapsed_ms / 1000.0;
+        let executions = self
+            .server
+            .map_or(totals.executions, |s| s.executions.max(totals.executions));
+        Some(Summary {
+            whole_run,
+            goodput: if seconds > 0.0 {
+                totals.succeeded as f64 / seconds
+            } else {
+                0.0
+            },
+            amplification: ratio(totals.attempts, totals.calls),
+            executions,
+            useful: ratio(totals.succeeded, executions),
+            totals,
+        })
+    }
+
+    /// One value per window, where the window has one.
+    pub fn series(&self, value: impl Fn(&Window) -> Option<f64>) -> Vec<Sample> {
+        self.windows
+            .iter()
+            .filter_map(|w| {
+                value(w).map(|value| Sample {
+                    at_ms: w.at_ms,
+                    value,
+                })
+            })
+            .collect()
+    }
+
+    /// Where the time axis ends: the run's duration, or later if the run
+    /// went on waiting for calls in flight.
+    pub fn end_ms(&self) -> f64 {
+        let last = self.windows.last().map_or(0.0, |w| w.at_ms);
+        f64::from(self.duration_ms).max(last)
+    }
+
+    /// How far the run has got, 0 to 1, for the progress bar.
+    pub fn progress(&self) -> f64 {
+        match self.phase {
+            Phase::Done => 1.0,
+            _ if self.duration_ms == 0 => 0.0,
+            _ => (self.received.elapsed_ms / f64::from(self.duration_ms)).min(1.0),
+        }
+    }
+
+    /// Spans of windows whose breakers were in the same states: (from, to,
+    /// [closed, half-open, open]). Empty when the run had no breaker.
+    pub fn breaker_spans(&self) -> Vec<(f64, f64, [u32; 3])> {
+        let mut spans: Vec<(f64, f64, [u32; 3])> = Vec::new();
+        let mut from = 0.0;
+        for w in &self.windows {
+            match spans.last_mut() {
+                Some(last) if last.2 == w.breakers => last.1 = w.at_ms,
+                _ => spans.push((from, w.at_ms, w.breakers)),
+            }
+            from = w.at_ms;
+        }
+        spans.retain(|s| s.2 != [0, 0, 0]);
+        spans
+    }
+}
+
+impl Reducible for ScaleRun {
+    type Action = ScaleAction;
+
+    fn reduce(self: Rc<Self>, action: ScaleAction) -> Rc<Self> {
+        let mut next = Rc::unwrap_or_clone(self);
+        next.apply(action);
+        Rc::new(next)
+    }
+}
+
+/// What the server can finish per second, as steps over the run: (from, to,
+/// executions per second). W workers each holding an execution for S ms
+/// finish W ÷ S × 1000 a second; with slowdown k, once all W are busy each
+/// new execution starts beside W − 1 others and takes S × (1 + k(W − 1)).
+/// The brownout changes S (× factor) or W for its window. No line when
+/// there is no limit (W = 0) or no service time (S = 0: as fast as the
+/// machine, which is not a number the lab sets).
+pub fn capacity_steps(c: &Capacity, end_ms: f64) -> Vec<(f64, f64, f64)> {
+    let rate = |workers: u32, service_ms: f64| {
+        if workers == 0 {
+            return 0.0;
+        }
+        let w = f64::from(workers);
+        w * 1000.0 / (service_ms * (1.0 + c.slowdown * (w - 1.0)))
+    };
+    if c.workers == 0 || c.service_ms == 0 {
+        return Vec::new();
+    }
+    let normal = rate(c.workers, f64::from(c.service_ms));
+    let Some(b) = c.brownout.filter(|b| f64::from(b.start_ms) < end_ms) else {
+        return vec![(0.0, end_ms, normal)];
+    };
+    let during = rate(
+        b.workers.unwrap_or(c.workers),
+        f64::from(c.service_ms) * b.service_time_factor.unwrap_or(1.0),
+    );
+    let (start, stop) = (f64::from(b.start_ms), f64::from(b.end_ms).min(end_ms));
+    let mut steps = vec![(0.0, start, normal), (start, stop, during)];
+    if stop < end_ms {
+        steps.push((stop, end_ms, normal));
+    }
+    steps.retain(|s| s.1 > s.0);
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use rpc_lab::proto::calculator_v1::{Brownout, LoadBudget, LoadPolicy};
+
+    use super::*;
+
+    fn window(elapsed_ms: u32, started: u64, ok: u64, failed: u64) -> LoadSnapshot {
+        LoadSnapshot {
+            elapsed_ms,
+            window_ms: 100,
+            calls_started: started,
+            calls_succeeded: ok,
+            calls_failed: failed,
+            goodput_per_second: ok as f64 * 10.0,
+            attempts_sent: started + failed,
+            offered_attempts_per_second: (started + failed) as f64 * 10.0,
+            attempts_ended: ok + failed,
+            attempts_by_code: HashMap::from([("OK".into(), ok)]),
+            retries: failed,
+            server_executions: ok + failed,
+            wasted_client_ms: failed as f64 * 250.0,
+            latency_p50_ms: 20.0,
+            latency_p99_ms: 40.0,
+            queue_depth: 3,
+            executions_in_flight: 8,
+            ..LoadSnapshot::default()
+        }
+    }
+
+    fn started(run: u32) -> ScaleRun {
+        let mut state = ScaleRun::default();
+        state.apply(ScaleAction::Start {
+            run,
+            scenario: LoadScenario {
+                duration_ms: 300,
+                policy: Some(LoadPolicy {
+                    attempt_timeout_ms: Some(250),
+                    budget: Some(LoadBudget {
+                        max_tokens: 10.0,
+                        token_ratio: 0.1,
+                    }),
+                    ..LoadPolicy::default()
+                }),
+                ..LoadScenario::default()
+            },
+        });
+        state
+    }
+
+    fn snapshot(run: u32, snapshot: LoadSnapshot, arrived_ms: f64) -> ScaleAction {
+        ScaleAction::Snapshot {
+            run,
+            snapshot,
+            arrived_ms,
+        }
+    }
+
+    #[test]
+    fn windows_become_series_and_the_final_message_the_summary() {
+        let mut s = started(1);
+        assert_eq!(
+            (s.phase, s.attempt_timeout_ms, s.budget_tokens),
+            (Phase::Starting, Some(250), Some(10.0))
+        );
+        s.apply(snapshot(1, window(100, 30, 20, 2), 120.0));
+        s.apply(snapshot(1, window(200, 30, 0, 0), 220.0));
+        s.apply(snapshot(1, window(300, 30, 28, 4), 320.0));
+        assert_eq!(s.phase, Phase::Running);
+        assert_eq!(s.progress(), 1.0);
+        // A window in which no call ended has no latency, rather than 0 ms.
+        let p50 = s.series(|w| w.p50);
+        assert_eq!(
+            p50.iter().map(|p| p.at_ms).collect::<Vec<_>>(),
+            [100.0, 300.0]
+        );
+        assert_eq!(s.series(|w| Some(w.goodput)).len(), 3);
+        // Stopped before its final message: the windows' sum, said to be so.
+        let partial = s.summary().unwrap();
+        assert!(!partial.whole_run);
+        assert_eq!(
+            (
+                partial.totals.calls,
+                partial.totals.succeeded,
+                partial.totals.failed
+            ),
+            (90, 48, 6)
+        );
+
+        let last = LoadSnapshot {
+            r#final: true,
+            elapsed_ms: 400,
+            window_ms: 400,
+            calls_started: 90,
+            calls_succeeded: 80,
+            calls_failed: 10,
+            attempts_sent: 120,
+            server_executions: 100,
+            wasted_client_ms: 2500.0,
+            goodput_per_second: 200.0,
+            ..LoadSnapshot::default()
+        };
+        s.apply(snapshot(1, last, 430.0));
+        assert_eq!(s.phase, Phase::Done);
+        assert_eq!(
+            (s.first_arrival_ms, s.last_arrival_ms),
+            (Some(120.0), Some(430.0))
+        );
+        assert_eq!(s.windows.len(), 3, "the final message is not a window");
+        assert_eq!(s.end_ms(), 300.0);
+        let sum = s.summary().unwrap();
+        assert!(sum.whole_run);
+        // The same goodput the server computed: 80 calls in 0.4 s.
+        assert_eq!(sum.goodput, 200.0);
+        assert_eq!(sum.amplification, Some(120.0 / 90.0));
+        assert_eq!(sum.useful, Some(0.8));
+        assert_eq!(sum.totals.wasted_ms, 2500.0);
+        // Work the server finished after the run (for clients long gone)
+        // counts against useful work too.
+        let counts = ServerCounts {
+            executions: 125,
+            abandoned: 30,
+            ..ServerCounts::default()
+        };
+        s.apply(ScaleAction::Server { run: 1, counts });
+        let sum = s.summary().unwrap();
+        assert_eq!((sum.executions, sum.useful), (125, Some(80.0 / 125.0)));
+    }
+
+    #[test]
+    fn an_older_runs_messages_and_messages_after_the_end_are_ignored() {
+        let mut s = started(2);
+        s.apply(snapshot(1, window(100, 5, 5, 0), 1.0));
+        s.apply(ScaleAction::Failed {
+            run: 1,
+            message: "old".into(),
+        });
+        assert_eq!(
+            (s.phase, s.windows.len(), s.error.as_deref()),
+            (Phase::Starting, 0, None)
+        );
+        s.apply(snapshot(2, window(100, 5, 5, 0), 110.0));
+        s.apply(ScaleAction::Stop { run: 2 });
+        assert_eq!(s.phase, Phase::Stopped);
+        // A window already on its way when Stop was pressed changes nothing.
+        s.apply(snapshot(2, window(200, 5, 5, 0), 210.0));
+        assert_eq!(s.windows.len(), 1);
+        assert!(s.summary().is_some_and(|sum| !sum.whole_run));
+        assert_eq!(ScaleRun::default().summary(), None);
+    }
+
+    #[test]
+    fn a_refusal_is_kept_in_the_servers_words() {
+        let mut s = started(3);
+        let words = "RESOURCE_EXHAUSTED: open.rate_per_second 6000 is more than this server allows (--max-load-rate 5000)";
+        s.apply(ScaleAction::Failed {
+            run: 3,
+            message: words.into(),
+        });
+        assert_eq!((s.phase, s.error.as_deref()), (Phase::Failed, Some(words)));
+        assert!(!s.phase.busy());
+    }
+
+    #[test]
+    fn breaker_states_merge_into_spans() {
+        let mut s = started(1);
+        for (at, states) in [
+            (100, [1, 0, 0]),
+            (200, [0, 0, 1]),
+            (300, [0, 0, 1]),
+            (400, [0, 1, 0]),
+        ] {
+            let mut w = window(at, 1, 1, 0);
+            [w.breakers_closed, w.breakers_half_open, w.breakers_open] = states;
+            s.apply(snapshot(1, w, 0.0));
+        }
+        assert_eq!(
+            s.breaker_spans(),
+            [
+                (0.0, 100.0, [1, 0, 0]),
+                (100.0, 300.0, [0, 0, 1]),
+                (300.0, 400.0, [0, 1, 0])
+            ]
+        );
+        let mut none = started(1);
+        none.apply(snapshot(1, window(100, 1, 1, 0), 0.0));
+        assert!(none.breaker_spans().is_empty(), "no breaker, no band");
+    }
+
+    #[test]
+    fn capacity_is_workers_over_service_time_with_the_brownout_as_a_step() {
+        let c = Capacity {
+            workers: 8,
+            service_ms: 20,
+            brownout: Some(Brownout {
+                start_ms: 1000,
+                end_ms: 1500,
+                service_time_factor: Some(4.0),
+                workers: None,
+            }),
+            ..Capacity::default()
+        };
+        assert_eq!(
+            capacity_steps(&c, 3000.0),
+            [
+                (0.0, 1000.0, 400.0),
+                (1000.0, 1500.0, 100.0),
+                (1500.0, 3000.0, 400.0)
+            ]
+        );
+        // An outage: no workers in the window.
+        let outage = Capacity {
+            brownout: Some(Brownout {
+                workers: Some(0),
+                service_time_factor: None,
+                ..c.brownout.unwrap()
+            }),
+            ..c
+        };
+        assert_eq!(capacity_steps(&outage, 1200.0)[1], (1000.0, 1200.0, 0.0));
+        // k = 0.5 with all 8 busy: each takes 20 × (1 + 0.5 × 7) = 90 ms.
+        let slow = Capacity {
+            slowdown: 0.5,
+            brownout: None,
+            ..c
+        };
+        assert_eq!(capacity_steps(&slow, 100.0), [(0.0, 100.0, 8000.0 / 90.0)]);
+        let unlimited = Capacity { workers: 0, ..c };
+        assert!(capacity_steps(&unlimited, 100.0).is_empty());
+    }
+}
