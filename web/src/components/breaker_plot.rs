@@ -15,7 +15,7 @@ use rpc_lab::resilience::BreakerState;
 use yew::prelude::*;
 
 use crate::plot_scale::{Linear, MAX_POINTS, TimeAxis, downsample, format_ms, format_number, px};
-use crate::run_log::{BreakerSpan, LogView, RunLog, Sample};
+use crate::run_log::{BreakerSpan, RunLog, Sample};
 use crate::step_view::{step_name, step_window};
 
 const WIDTH: f64 = 840.0;
@@ -47,16 +47,6 @@ const STATES: [(BreakerState, &str); 5] = [
         "letting every call through (by hand)",
     ),
 ];
-
-#[derive(Properties, PartialEq)]
-pub struct Props {
-    pub log: LogView,
-    /// The failure rate (%) that opens the breaker; `None` without a breaker.
-    pub threshold: Option<f64>,
-    /// The steps' names, to say which step's breaker is shown.
-    #[prop_or_default]
-    pub labels: Vec<String>,
-}
 
 /// A state's fill (a colour or one of the `bp-` patterns) and outline, from
 /// the Okabe–Ito palette.
@@ -242,10 +232,11 @@ fn threshold_line(threshold: f64, y: &Linear) -> Html {
     }
 }
 
-#[component]
-pub fn BreakerPlot(props: &Props) -> Html {
-    let log = props.log.log.borrow();
-    let Some(breaker) = newest_breaker(&log) else {
+/// The newest step's breaker in `log`. `threshold` is the failure rate (%)
+/// that opens the breaker (`None` without a breaker); `labels` are the steps'
+/// names, to say which step's breaker is shown.
+pub fn breaker_plot(log: &RunLog, threshold: Option<f64>, labels: &[String]) -> Html {
+    let Some(breaker) = newest_breaker(log) else {
         return html! {
             <p class="plot-off" data-plot-off="breaker">
                 { "The circuit breaker is off: switch it on under Client policy to see its state here." }
@@ -271,7 +262,7 @@ pub fn BreakerPlot(props: &Props) -> Html {
             .collect::<Vec<_>>(),
         MIN_SPAN_W,
     );
-    let step_label = (log.steps() > 1).then(|| step_name(&props.labels, breaker.step));
+    let step_label = (log.steps() > 1).then(|| step_name(labels, breaker.step));
 
     let time_ticks = axis.ticks().map(|ms| {
         let at = px(x.at(ms));
@@ -299,7 +290,7 @@ pub fn BreakerPlot(props: &Props) -> Html {
     if let Some(rate) = log.failure_rate.last() {
         label.push_str(&format!("; failure rate {} %", format_number(rate.value)));
     }
-    if let Some(threshold) = props.threshold {
+    if let Some(threshold) = threshold {
         label.push_str(&format!(" (threshold {} %)", format_number(threshold)));
     }
 
@@ -319,7 +310,7 @@ pub fn BreakerPlot(props: &Props) -> Html {
                 { for time_ticks }
                 <line class="axis" x1={px(LEFT)} x2={px(WIDTH - RIGHT)} y1={px(CHART_TOP + CHART_H)} y2={px(CHART_TOP + CHART_H)} stroke="#5a6478" />
                 <line class="axis" x1={px(LEFT)} x2={px(LEFT)} y1={px(CHART_TOP)} y2={px(CHART_TOP + CHART_H)} stroke="#5a6478" />
-                if let Some(threshold) = props.threshold {
+                if let Some(threshold) = threshold {
                     { threshold_line(threshold, &y) }
                 }
                 { rate_line(&samples, &breaks, &x, &y) }
@@ -351,7 +342,7 @@ pub fn BreakerPlot(props: &Props) -> Html {
                     </svg>
                     { "failure rate in the window" }
                 </li>
-                if props.threshold.is_some() {
+                if threshold.is_some() {
                     <li class="legend-threshold">
                         <svg class="swatch" viewBox="0 0 24 14" aria-hidden="true">
                             <line x1="1" x2="23" y1="7" y2="7" stroke="#1d2330" stroke-width="1.5" stroke-dasharray="6 4" />

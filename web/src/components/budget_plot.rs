@@ -11,8 +11,7 @@
 use yew::prelude::*;
 
 use crate::plot_scale::{Linear, MAX_POINTS, TimeAxis, downsample, format_ms, format_number, px};
-use crate::run_log::LogView;
-use crate::run_log::Sample;
+use crate::run_log::{RunLog, Sample};
 use crate::step_view::step_at;
 
 const WIDTH: f64 = 840.0;
@@ -25,29 +24,22 @@ const HEIGHT: f64 = TOP + CHART_H + BOTTOM;
 const TICKS: usize = 8;
 const LINE: &str = "#0072B2";
 
-#[derive(Properties, PartialEq)]
-pub struct Props {
-    pub log: LogView,
-    /// The bucket's size; `None` when the budget is off.
-    pub max_tokens: Option<f64>,
-}
-
-#[component]
-pub fn BudgetPlot(props: &Props) -> Html {
-    let Some(max_tokens) = props.max_tokens.filter(|&max| max > 0.0) else {
+/// The tokens in `log` of the step that last used the budget; `max_tokens`
+/// is the bucket's size, `None` when the budget is off.
+pub fn budget_plot(log: &RunLog, max_tokens: Option<f64>) -> Html {
+    let Some(max_tokens) = max_tokens.filter(|&max| max > 0.0) else {
         return html! {
             <p class="plot-off" data-plot-off="budget">
                 { "The retry budget is off: switch it on under Client policy to see its tokens here." }
             </p>
         };
     };
-    let log = props.log.log.borrow();
     let half = max_tokens / 2.0;
     // The step that last used the budget, on its own clock (time since its
     // first call began, as on the timeline): earlier steps may have run
     // without a budget, and a later run without one would squash this one
     // into a corner.
-    let (step, on_clock, end) = match log.tokens.last().and_then(|s| step_at(&log, s.at_ms)) {
+    let (step, on_clock, end) = match log.tokens.last().and_then(|s| step_at(log, s.at_ms)) {
         Some(w) => (
             Some(w.step),
             step_samples(&log.tokens, w.start_ms, w.end_ms),

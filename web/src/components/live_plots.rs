@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use super::{AttemptTimeline, BreakerPlot, BudgetPlot, LatencyPanel, RunSummary, TruthPanel};
+use super::{AttemptTimeline, LatencyPanel, breaker_plot, budget_plot, run_summary, truth_panel};
 use crate::browser;
 use crate::export;
 use crate::lab::{LabAction, LastCall, Progress, Runtime};
@@ -86,9 +86,10 @@ pub fn LivePlots(props: &Props) -> Html {
         log: runtime.log.clone(),
         version: runtime.redraw.version(),
     };
+    let log = runtime.log.borrow();
     let render = state.render;
     let average = render.mean_ms();
-    let calls_drawn = runtime.log.borrow().calls.len();
+    let calls_drawn = log.calls.len();
     html! {
                 <div class="lab-plots">
                     <div class="run-status" aria-live="polite">
@@ -112,11 +113,11 @@ pub fn LivePlots(props: &Props) -> Html {
                     </section>
                     <section class="card plot-card" aria-labelledby="truth-title">
                         <h3 id="truth-title">{ "2. Client view vs server truth" }</h3>
-                        <TruthPanel truths={state.truths.clone()} />
+                        { truth_panel(&state.truths) }
                     </section>
                     <section class="card plot-card" aria-labelledby="breaker-title">
                         <h3 id="breaker-title">{ "3. Circuit breaker" }</h3>
-                        <BreakerPlot log={view.clone()} {threshold} labels={state.step_labels.clone()} />
+                        { breaker_plot(&log, threshold, &state.step_labels) }
                     </section>
                     <section class="card plot-card" aria-labelledby="latency-title">
                         <h3 id="latency-title">{ "4. Latency: what the program waited vs. what each attempt took" }</h3>
@@ -124,11 +125,11 @@ pub fn LivePlots(props: &Props) -> Html {
                     </section>
                     <section class="card plot-card" aria-labelledby="budget-title">
                         <h3 id="budget-title">{ "5. Retry budget" }</h3>
-                        <BudgetPlot log={view.clone()} {max_tokens} />
+                        { budget_plot(&log, max_tokens) }
                     </section>
                     <section class="card plot-card" aria-labelledby="summary-title">
                         <h3 id="summary-title">{ "Run summary" }</h3>
-                        <RunSummary log={view.clone()} labels={state.step_labels.clone()} />
+                        { run_summary(&log, &state.step_labels) }
                         <div class="export">
                             <button type="button" class="secondary" onclick={export(true)} disabled={calls_drawn == 0}>{ "Export events (CSV)" }</button>
                             <button type="button" class="secondary" onclick={export(false)} disabled={calls_drawn == 0}>{ "Export events (JSON)" }</button>

@@ -7,21 +7,14 @@
 use yew::prelude::*;
 
 use crate::plot_scale::format_ms;
-use crate::run_log::LogView;
+use crate::run_log::RunLog;
 
-#[derive(Properties, PartialEq)]
-pub struct Props {
-    pub log: LogView,
-    pub labels: Vec<String>,
-}
-
-#[component]
-pub fn RunSummary(props: &Props) -> Html {
-    let log = props.log.log.borrow();
+/// The summary table of `log`, one row per step, named by `labels`.
+pub fn run_summary(log: &RunLog, labels: &[String]) -> Html {
     if log.calls.is_empty() {
         return html! { <p class="hint">{ "No calls yet." }</p> };
     }
-    let steps = props.labels.len().max(1);
+    let steps = labels.len().max(1);
     html! {
         <table class="summary" data-plot="summary">
             <thead>
@@ -51,7 +44,7 @@ pub fn RunSummary(props: &Props) -> Html {
                     let t = log.tally(step);
                     let slowest = t.slowest_ms;
                     let per_call = if t.calls > 0 { t.attempts as f64 / t.calls as f64 } else { 0.0 };
-                    let label = props.labels.get(step).cloned().unwrap_or_else(|| "run".into());
+                    let label = labels.get(step).cloned().unwrap_or_else(|| "run".into());
                     html! {
                         <tr data-step={step.to_string()} data-label={label.clone()}
                             data-calls={t.calls.to_string()} data-ok={t.ok.to_string()}

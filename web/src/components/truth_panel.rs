@@ -13,27 +13,20 @@ use yew::prelude::*;
 
 use crate::truth::{ServerCounters, Truth};
 
-#[derive(Properties, PartialEq)]
-pub struct Props {
-    pub truths: Vec<Truth>,
-}
-
-#[component]
-pub fn TruthPanel(props: &Props) -> Html {
-    if props.truths.is_empty() {
+/// The table of `truths`, one row per run, and what the server counted.
+pub fn truth_panel(truths: &[Truth]) -> Html {
+    if truths.is_empty() {
         return html! {
             <p class="hint">{ "Run some calls: this table will compare what you asked for with what the server executed." }</p>
         };
     }
-    let findings: Vec<(usize, String)> = props
-        .truths
+    let findings: Vec<(usize, String)> = truths
         .iter()
         .enumerate()
         .flat_map(|(step, truth)| truth.findings().into_iter().map(move |f| (step, f)))
         .collect();
     // The whole table's counters: the sum of its runs.
-    let total = props
-        .truths
+    let total = truths
         .iter()
         .fold(ServerCounters::default(), |sum, t| sum.plus(t.counters));
     html! {
@@ -53,7 +46,7 @@ pub fn TruthPanel(props: &Props) -> Html {
                     </tr>
                 </thead>
                 <tbody>
-                    { for props.truths.iter().map(row) }
+                    { for truths.iter().map(row) }
                 </tbody>
             </table>
             if !findings.is_empty() {
@@ -71,7 +64,7 @@ pub fn TruthPanel(props: &Props) -> Html {
                 data-key-reuse-rejected={total.key_reuse_rejected.to_string()}>
                 <p>{ "What else the server counted, run by run (each run's own numbers):" }</p>
                 <ul>
-                    { for props.truths.iter().enumerate().map(|(step, truth)| {
+                    { for truths.iter().enumerate().map(|(step, truth)| {
                         let c = &truth.counters;
                         html! {
                             <li data-step={step.to_string()} data-label={truth.label.clone()}
