@@ -7,14 +7,13 @@
 
 use yew::prelude::*;
 
-use super::fields::{ControlGroup, SelectField, SliderField};
+use super::fields::{ControlGroup, SelectField, Slider};
 use crate::faults::{FaultSettings, HANG_MS, Outage};
 use crate::plot_scale::format_ms;
 
-#[derive(Properties, PartialEq)]
-pub struct Props {
+/// The fault controls, drawn by [`FaultControls::view`].
+pub struct FaultControls {
     pub faults: FaultSettings,
-    #[prop_or_default]
     pub disabled: bool,
     pub on_change: Callback<FaultSettings>,
 }
@@ -44,75 +43,96 @@ fn delays_state(f: &FaultSettings) -> String {
     format!("{text}, {} % of requests", f.delay_pct)
 }
 
-#[component]
-pub fn FaultControls(props: &Props) -> Html {
-    let faults = &props.faults;
-    let set = |update: fn(&mut FaultSettings, f64)| {
-        let (faults, on_change) = (faults.clone(), props.on_change.clone());
-        Callback::from(move |value: f64| {
-            let mut next = faults.clone();
-            update(&mut next, value);
-            on_change.emit(next);
-        })
-    };
-    let on_outage = {
-        let (faults, on_change) = (faults.clone(), props.on_change.clone());
-        Callback::from(move |value: String| {
-            let outage = match value.as_str() {
-                "refusing" => Outage::Refusing,
-                "hanging" => Outage::Hanging,
-                _ => Outage::Off,
-            };
-            on_change.emit(FaultSettings {
-                outage,
-                ..faults.clone()
-            });
-        })
-    };
-    let outage_value = match faults.outage {
-        Outage::Off => "off",
-        Outage::Refusing => "refusing",
-        Outage::Hanging => "hanging",
-    };
-    let sliders_off = props.disabled || faults.outage != Outage::Off;
-    html! {
-        <fieldset class="lab-fieldset" data-testid="fault-controls">
-            <legend>{ "Server faults" }</legend>
-            <ControlGroup id="failures" title="Failures" state={failures_state(faults)} open={true}>
-            <SliderField id="fail" label="Fail before executing" unit="%" min={0.0} max={100.0}
-                value={f64::from(faults.fail_pct)} disabled={sliders_off}
-                hint="UNAVAILABLE before the operation runs: nothing happened, a retry is safe."
-                on_change={set(|f, v| f.fail_pct = v as u32)} />
-            <SliderField id="drop" label="Execute, then lose the reply" unit="%" min={0.0} max={100.0}
-                value={f64::from(faults.drop_pct)} disabled={sliders_off}
-                hint="The operation runs, the reply is lost: the client sees UNAVAILABLE and cannot tell."
-                on_change={set(|f, v| f.drop_pct = v as u32)} />
-            </ControlGroup>
-            <ControlGroup id="delays" title="Delays" state={delays_state(faults)}>
-            <SliderField id="delay" label="Delay" unit="ms" min={0.0} max={3000.0} step={10.0}
-                value={f64::from(faults.delay_ms)} disabled={sliders_off}
-                hint="The server waits this long before executing."
-                on_change={set(|f, v| f.delay_ms = v as u32)} />
-            <SliderField id="delay-jitter" label="Delay jitter" unit="ms" min={0.0} max={2000.0} step={10.0}
-                value={f64::from(faults.delay_jitter_ms)} disabled={sliders_off}
-                hint="Plus a random 0 to this much, per request: a latency distribution, not one number."
-                on_change={set(|f, v| f.delay_jitter_ms = v as u32)} />
-            <SliderField id="delay-share" label="Requests delayed" unit="%" min={0.0} max={100.0}
-                value={f64::from(faults.delay_pct)} disabled={sliders_off}
-                hint="Delay only this share of requests: a few slow ones among fast ones."
-                on_change={set(|f, v| f.delay_pct = v as u32)} />
-            </ControlGroup>
-            <ControlGroup id="outage" title="Outage" state={outage_value} open={true}>
-            <SelectField id="outage" label="Outage" selected={outage_value} disabled={props.disabled}
-                hint={format!("A service that is down either refuses at once or hangs ({} s) until the caller gives up.", HANG_MS / 1000)}
-                choices={vec![
-                    ("off".into(), "off: the server is up".into()),
-                    ("refusing".into(), "refusing: every request fails at once".into()),
-                    ("hanging".into(), "hanging: every request waits".into()),
-                ]}
-                on_change={on_outage} />
-            </ControlGroup>
-        </fieldset>
+impl FaultControls {
+    pub fn view(&self) -> Html {
+        let faults = &self.faults;
+        let set = |update: fn(&mut FaultSettings, f64)| {
+            let (faults, on_change) = (faults.clone(), self.on_change.clone());
+            Callback::from(move |value: f64| {
+                let mut next = faults.clone();
+                update(&mut next, value);
+                on_change.emit(next);
+            })
+        };
+        let on_outage = {
+            let (faults, on_change) = (faults.clone(), self.on_change.clone());
+            Callback::from(move |value: String| {
+                let outage = match value.as_str() {
+                    "refusing" => Outage::Refusing,
+                    "hanging" => Outage::Hanging,
+                    _ => Outage::Off,
+                };
+                on_change.emit(FaultSettings {
+                    outage,
+                    ..faults.clone()
+                });
+            })
+        };
+        let outage_value = match faults.outage {
+            Outage::Off => "off",
+            Outage::Refusing => "refusing",
+            Outage::Hanging => "hanging",
+        };
+        let sliders_off = self.disabled || faults.outage != Outage::Off;
+        // A share of requests, 0–100 %.
+        let percent = |id, label, hint, value: u32, update| Slider {
+            id,
+            label,
+            hint,
+            value: f64::from(value),
+            min: 0.0,
+            max: 100.0,
+            step: 1.0,
+            unit: "%",
+            disabled: sliders_off,
+            on_change: set(update),
+        };
+        // A time, in steps of 10 ms.
+        let millis = |id, label, hint, value: u32, max, update| Slider {
+            id,
+            label,
+            hint,
+            value: f64::from(value),
+            min: 0.0,
+            max,
+            step: 10.0,
+            unit: "ms",
+            disabled: sliders_off,
+            on_change: set(update),
+        };
+        html! {
+            <fieldset class="lab-fieldset" data-testid="fault-controls">
+                <legend>{ "Server faults" }</legend>
+                <ControlGroup id="failures" title="Failures" state={failures_state(faults)} open={true}>
+                { percent("fail", "Fail before executing",
+                    "UNAVAILABLE before the operation runs: nothing happened, a retry is safe.",
+                    faults.fail_pct, |f, v| f.fail_pct = v as u32).view() }
+                { percent("drop", "Execute, then lose the reply",
+                    "The operation runs, the reply is lost: the client sees UNAVAILABLE and cannot tell.",
+                    faults.drop_pct, |f, v| f.drop_pct = v as u32).view() }
+                </ControlGroup>
+                <ControlGroup id="delays" title="Delays" state={delays_state(faults)}>
+                { millis("delay", "Delay", "The server waits this long before executing.",
+                    faults.delay_ms, 3000.0, |f, v| f.delay_ms = v as u32).view() }
+                { millis("delay-jitter", "Delay jitter",
+                    "Plus a random 0 to this much, per request: a latency distribution, not one number.",
+                    faults.delay_jitter_ms, 2000.0, |f, v| f.delay_jitter_ms = v as u32).view() }
+                { percent("delay-share", "Requests delayed",
+                    "Delay only this share of requests: a few slow ones among fast ones.",
+                    faults.delay_pct, |f, v| f.delay_pct = v as u32).view() }
+                </ControlGroup>
+                <ControlGroup id="outage" title="Outage" state={outage_value} open={true}>
+                <SelectField id="outage" label="Outage" selected={outage_value} disabled={self.disabled}
+                    hint={format!("A service that is down either refuses at once or hangs ({} s) until the caller gives up.", HANG_MS / 1000)}
+                    choices={vec![
+                        ("off".into(), "off: the server is up".into()),
+                        ("refusing".into(), "refusing: every request fails at once".into()),
+                        ("hanging".into(), "hanging: every request waits".into()),
+                    ]}
+                    on_change={on_outage} />
+                </ControlGroup>
+            </fieldset>
+        }
     }
 }
 

@@ -152,22 +152,22 @@ pub fn ResilienceLab(props: &Props) -> Html {
             />
             <div class="lab-grid">
                 <div class="lab-controls">
-                    <OperationPanel
-                        settings={(*settings).clone()}
-                        bench={runtime.bench.clone()}
-                        problem={call_problem.clone().map(AttrValue::from)}
-                        running={running}
-                        on_change={{
+                    { OperationPanel {
+                        settings: (*settings).clone(),
+                        bench: runtime.bench.clone(),
+                        problem: call_problem.clone().map(AttrValue::from),
+                        running,
+                        on_change: {
                             let settings = settings.clone();
                             Callback::from(move |next: Settings| settings.set(next))
-                        }}
-                        on_call={run_free.reform(|_| Some(1))}
-                        on_run={run_free.reform(|_| None)}
-                        on_stop={on_stop}
-                        on_new_session={on_new_session}
-                        session_resets={state.session_resets}
-                        runs_ended={state.runs_ended}
-                    />
+                        },
+                        on_call: run_free.reform(|_| Some(1)),
+                        on_run: run_free.reform(|_| None),
+                        on_stop,
+                        on_new_session,
+                        session_resets: state.session_resets,
+                        runs_ended: state.runs_ended,
+                    }.view() }
                     if let Some(faults) = faults_left_on {
                         <p class="lesson-faults input-error" role="status" data-testid="lesson-faults" data-faults={faults.clone()}>
                             <strong>{ "Server faults still on after the lesson: " }</strong>{ faults }
@@ -176,7 +176,11 @@ pub fn ResilienceLab(props: &Props) -> Html {
                                 onclick={on_reset_faults}>{ "Reset faults" }</button>
                         </p>
                     }
-                    <FaultControls faults={settings.faults.clone()} disabled={running} on_change={on_faults} />
+                    { FaultControls {
+                        faults: settings.faults.clone(),
+                        disabled: running,
+                        on_change: on_faults,
+                    }.view() }
                     <PolicyControls
                         policy={settings.policy.clone()}
                         problems={problems}
