@@ -11,9 +11,7 @@
 //! has its own caller, whose calls are numbered from 1 again, so rows are
 //! numbered by the log instead. Times are milliseconds since the run began.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Rc;
 use std::time::Duration;
 
 use rpc_lab::resilience::{BreakerState, Event, EventKind, GaveUp};
@@ -499,21 +497,6 @@ fn is_stored_outcome(code: Code) -> bool {
             | Code::FailedPrecondition
             | Code::OutOfRange
     )
-}
-
-/// The run log as components receive it: shared with the event sink that
-/// fills it, and compared by `version` (bumped on every redraw) rather than by
-/// content, so comparing props stays cheap with a thousand rows.
-#[derive(Clone, Debug)]
-pub struct LogView {
-    pub log: Rc<RefCell<RunLog>>,
-    pub version: u64,
-}
-
-impl PartialEq for LogView {
-    fn eq(&self, other: &Self) -> bool {
-        self.version == other.version && Rc::ptr_eq(&self.log, &other.log)
-    }
 }
 
 /// The code's name, or "running" for a call not yet finished.

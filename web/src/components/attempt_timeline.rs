@@ -29,8 +29,8 @@ use super::attempt_rate_plot::{AttemptRatePlot, RateStrip};
 use super::step_picker::StepPicker;
 use crate::attempt_rate::{RateBins, concentration, sent_starts};
 use crate::plot_scale::{Linear, format_ms, px, row_height};
-use crate::run_log::{AttemptOutcome, AttemptSegment, BackoffGap, CallRow, LogView, code_label};
-use crate::step_view::{Pick, Shown, StepWindow, picker_steps, shared_axis, step_name, windows};
+use crate::run_log::{AttemptOutcome, AttemptSegment, BackoffGap, CallRow, RunLog, code_label};
+use crate::step_view::{Pick, StepWindow, picker_steps, shared_axis, step_name, windows};
 
 /// The drawing's size in SVG units. The page content is about 850 CSS pixels
 /// wide at 1280×720, so one unit is about one pixel there.
@@ -57,17 +57,6 @@ pub const MIN_BAR_W: f64 = 5.0;
 const TICKS: usize = 8;
 /// The attempts-per-interval plot has about this many bins.
 const RATE_BINS: usize = 40;
-
-#[derive(Properties, PartialEq)]
-pub struct Props {
-    pub log: LogView,
-    /// How many of the newest calls of a step to draw.
-    #[prop_or(40)]
-    pub max_rows: usize,
-    /// The steps' names ("keys off", "full jitter"), for headings and the picker.
-    #[prop_or_default]
-    pub labels: Vec<String>,
-}
 
 /// How an outcome is drawn: a fill (a colour, or one of the patterns in
 /// [`patterns`]) and an outline.
@@ -357,18 +346,25 @@ fn legend_entry(outcome: AttemptOutcome) -> Html {
     }
 }
 
-#[component]
-pub fn AttemptTimeline(props: &Props) -> Html {
-    // Every step by default: a lesson is a comparison, and its blocks are
-    // named and each on its own clock. The picker narrows it to one step,
-    // until the next step arrives.
-    let pick = use_state(|| Pick::new(Shown::All));
-    let log = props.log.log.borrow();
+/// The timeline of `log`: at most `max_rows` of each step's newest calls,
+/// under headings named by `labels` ("keys off", "full jitter").
+///
+/// `pick` is the step the student picked. Every step is shown by default
+/// (`Shown::All`): a lesson is a comparison, and its blocks are named and
+/// each on its own clock. The picker narrows it to one step, until the next
+/// step arrives. The pick is kept by the live part that draws this
+/// ([`super::LivePlots`]), so the timeline needs no component of its own.
+pub fn attempt_timeline(
+    log: &RunLog,
+    max_rows: usize,
+    labels: &[String],
+    pick: &UseStateHandle<Pick>,
+) -> Html {
     let total = log.calls.len();
     let attempts: usize = log.calls.iter().map(CallRow::attempts_sent).sum();
     let steps = log.steps();
     let step = pick.shown(steps).resolve(steps);
-    let windows = windows(&log, step, props.max_rows);
+    let windows = windows(log, step, max_rows);
     // Every step on its own clock, on one axis as long as the longest step
     // shown, so equal lengths mean equal durations in every block.
     let axis = shared_axis(&windows, TICKS);
@@ -379,7 +375,7 @@ pub fn AttemptTimeline(props: &Props) -> Html {
     let mut blocks = Vec::with_capacity(windows.len());
     let mut top = TOP;
     for window in &windows {
-        let name = step_name(&props.labels, window.step);
+        let name = step_name(labels, window.step);
         let (block, height) = step_block(window, &name, top, &x, log.last_ms, row_h);
         blocks.push(block);
         top += height;
@@ -407,7 +403,7 @@ pub fn AttemptTimeline(props: &Props) -> Html {
             let counts = bins.counts(sent_starts(all, w.start_ms));
             RateStrip {
                 step: w.step,
-                name: step_name(&props.labels, w.step),
+                name: step_name(labels, w.step),
                 concentration: concentration(&counts),
                 counts,
             }
@@ -419,7 +415,7 @@ pub fn AttemptTimeline(props: &Props) -> Html {
         html! {
             { StepPicker {
                 steps: picker_steps(steps),
-                labels: props.labels.clone(),
+                labels: labels.to_vec(),
                 shown: step,
                 purpose: "which step the timeline shows".into(),
                 on_pick: Callback::from(move |shown| pick.set(pick.choose(shown, steps))),

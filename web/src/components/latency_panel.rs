@@ -12,24 +12,19 @@ use yew::prelude::*;
 use super::latency_histogram::{Fill, LatencyHistogram};
 use super::step_picker::StepPicker;
 use crate::latency::{Bins, attempt_timeouts, summarize};
-use crate::run_log::LogView;
-use crate::step_view::{Pick, Shown, picker_steps};
+use crate::run_log::RunLog;
+use crate::step_view::{Pick, picker_steps};
 
 const BINS: usize = 24;
 
-#[derive(Properties, PartialEq)]
-pub struct Props {
-    pub log: LogView,
-    /// The steps' names, for the step picker of a multi-step lesson.
-    #[prop_or_default]
-    pub labels: Vec<String>,
-}
-
-#[component]
-pub fn LatencyPanel(props: &Props) -> Html {
-    // The newest step by default, and again after every new step.
-    let pick = use_state(|| Pick::new(Shown::Latest));
-    let log = props.log.log.borrow();
+/// The histograms of `log`, with a step picker named by `labels` in a
+/// multi-step lesson.
+///
+/// `pick` is the step the student picked; the newest step is shown by
+/// default (`Shown::Latest`), and again after every new step. The pick is
+/// kept by the live part that draws this ([`super::LivePlots`]), so the
+/// panel needs no component of its own.
+pub fn latency_panel(log: &RunLog, labels: &[String], pick: &UseStateHandle<Pick>) -> Html {
     let steps = log.steps();
     let step = match pick.shown(steps).resolve(steps) {
         // A plain run's one step is the whole log.
@@ -40,7 +35,7 @@ pub fn LatencyPanel(props: &Props) -> Html {
     let attempts = &attempts;
     // The timeout the attempts were given: where the attempts' histogram
     // is cut off, and what a timeout should clear (the tail, p99).
-    let timeouts = attempt_timeouts(&log, step);
+    let timeouts = attempt_timeouts(log, step);
     // A lesson's steps differ in one setting; mixing their latencies would
     // blur exactly the difference the lesson is about.
     let picker = (steps > 1).then(|| {
@@ -48,7 +43,7 @@ pub fn LatencyPanel(props: &Props) -> Html {
         html! {
             { StepPicker {
                 steps: picker_steps(steps),
-                labels: props.labels.clone(),
+                labels: labels.to_vec(),
                 shown: step,
                 purpose: "which calls the histograms show".into(),
                 on_pick: Callback::from(move |shown| pick.set(pick.choose(shown, steps))),

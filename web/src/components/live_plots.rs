@@ -11,11 +11,11 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use super::{AttemptTimeline, LatencyPanel, breaker_plot, budget_plot, run_summary, truth_panel};
+use super::{attempt_timeline, breaker_plot, budget_plot, latency_panel, run_summary, truth_panel};
 use crate::browser;
 use crate::export;
 use crate::lab::{LabAction, LastCall, Progress, Runtime};
-use crate::run_log::LogView;
+use crate::step_view::{Pick, Shown};
 
 /// Timeline rows drawn: the newest calls.
 const TIMELINE_ROWS: usize = 75;
@@ -45,6 +45,11 @@ pub fn LivePlots(props: &Props) -> Html {
     let render_started = browser::now_ms();
     let runtime = props.runtime.0.clone();
     let update = use_force_update();
+    // The step each picker shows, kept here so the plots themselves need no
+    // state: every step on the timeline, the newest in the histograms, until
+    // the student picks another.
+    let timeline_pick = use_state(|| Pick::new(Shown::All));
+    let latency_pick = use_state(|| Pick::new(Shown::Latest));
     runtime
         .redraw
         .register_live(Callback::from(move |()| update.force_update()));
@@ -82,10 +87,6 @@ pub fn LivePlots(props: &Props) -> Html {
 
     let (threshold, max_tokens) = (props.threshold, props.max_tokens);
     let state = runtime.state.borrow();
-    let view = LogView {
-        log: runtime.log.clone(),
-        version: runtime.redraw.version(),
-    };
     let log = runtime.log.borrow();
     let render = state.render;
     let average = render.mean_ms();
@@ -109,7 +110,7 @@ pub fn LivePlots(props: &Props) -> Html {
                     <section class="card plot-card" aria-labelledby="timeline-title">
                         <h3 id="timeline-title">{ "1. Attempt timeline" }</h3>
                         <p class="hint">{ "One row per logical call; each box is one attempt, coloured by how it ended; dashed lines are backoff waits." }</p>
-                        <AttemptTimeline log={view.clone()} max_rows={TIMELINE_ROWS} labels={state.step_labels.clone()} />
+                        { attempt_timeline(&log, TIMELINE_ROWS, &state.step_labels, &timeline_pick) }
                     </section>
                     <section class="card plot-card" aria-labelledby="truth-title">
                         <h3 id="truth-title">{ "2. Client view vs server truth" }</h3>
@@ -121,7 +122,7 @@ pub fn LivePlots(props: &Props) -> Html {
                     </section>
                     <section class="card plot-card" aria-labelledby="latency-title">
                         <h3 id="latency-title">{ "4. Latency: what the program waited vs. what each attempt took" }</h3>
-                        <LatencyPanel log={view.clone()} labels={state.step_labels.clone()} />
+                        { latency_panel(&log, &state.step_labels, &latency_pick) }
                     </section>
                     <section class="card plot-card" aria-labelledby="budget-title">
                         <h3 id="budget-title">{ "5. Retry budget" }</h3>

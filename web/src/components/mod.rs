@@ -37,7 +37,7 @@ mod step_picker;
 mod truth_panel;
 
 pub use attempt_rate_plot::AttemptRatePlot;
-pub use attempt_timeline::AttemptTimeline;
+pub use attempt_timeline::attempt_timeline;
 pub use breaker_plot::breaker_plot;
 pub use budget_plot::budget_plot;
 pub use call_history::call_history;
@@ -45,7 +45,7 @@ pub use call_result::call_result;
 pub use fault_controls::FaultControls;
 pub use key_by_hand::KeyByHand;
 pub use latency_histogram::{Fill, LatencyHistogram};
-pub use latency_panel::LatencyPanel;
+pub use latency_panel::latency_panel;
 pub use lesson_list::LessonList;
 pub use operand_input::operand_input;
 pub use operation_buttons::operation_buttons;

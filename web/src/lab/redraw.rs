@@ -26,8 +26,8 @@ pub const REDRAW_MS: u64 = 50;
 pub struct Redraw {
     /// A live redraw is already on its way: later requests join it.
     pending: Rc<Cell<bool>>,
-    /// Bumped on every redraw of the live part: the plots'
-    /// [`LogView::version`](crate::run_log::LogView::version).
+    /// Bumped on every redraw of the live part; [`Redraw::now`] sets the
+    /// lab's page state to it, a new value each time.
     version: Rc<Cell<u64>>,
     clock: Rc<dyn Clock>,
     /// Redraws the live part (registered by the live plots when they render).
@@ -78,11 +78,5 @@ impl Redraw {
     /// renders.
     pub fn register_live(&self, redraw: Callback<()>) {
         *self.live.borrow_mut() = Some(redraw);
-    }
-
-    /// Live redraws so far: the version the plots compare to know they are
-    /// out of date.
-    pub fn version(&self) -> u64 {
-        self.version.get()
     }
 }
