@@ -14,6 +14,8 @@
 //! | `DELETE /api/v1/store/values/{key}` | `Store/DeleteValue` | `{"existed": true}` |
 //! | `POST /api/v1/store/values/{key}/increment` `{"delta": 1}` | `Store/Increment` | `{"value": 11}` |
 //! | `POST /api/v1/store/lists/{key}` `{"item": 5}` | `Store/Append` | `{"items": [5]}` |
+//! | `GET /api/v1/store/versioned/{key}` | `Store/GetVersionedValue` | `{"value": 10, "version": 3}` |
+//! | `PUT /api/v1/store/versioned/{key}` `{"expected_version": 3, "value": 11}` | `Store/CompareAndSet` | `{"value": 11, "version": 4}` |
 //! | `POST /api/v1/accounts/{account}/deposit` `{"amount_cents": 100}` | `Account/Deposit` | `{"account": …, "balance_cents": …}` |
 //! | `POST /api/v1/accounts/{account}/withdraw` `{"amount_cents": 100}` | `Account/Withdraw` | the same |
 //! | `GET /api/v1/accounts/{account}` | `Account/GetBalance` | the same |
@@ -21,6 +23,14 @@
 //! Errors are `{"code": "INVALID_ARGUMENT", "message": "..."}` with the HTTP
 //! status the code maps to ([`reply::http_status`]); a body that is not JSON,
 //! not `application/json` or too large gets 400, 415 or 413.
+//!
+//! A stale compare-and-set is `409 Conflict` (`ABORTED`, as every ABORTED
+//! here) with the current version in the header `x-lab-current-version`.
+//! HTTP has its own idiom for this — an `ETag` on the read, `If-Match` on
+//! the write, `412 Precondition Failed` when it no longer matches — but the
+//! twin mirrors the gRPC method, so one code means one thing in both
+//! protocols. It is a `PUT` because it is idempotent as HTTP defines it:
+//! sent twice, it leaves the state one copy leaves (the second is refused).
 
 pub mod body;
 pub mod reply;
@@ -41,6 +51,7 @@ use tonic::Status;
 
 use crate::layers::executions::NoSuchOperation;
 use crate::rules::arithmetic;
+use crate::rules::key_value::{CURRENT_VERSION_HEADER, Versioned};
 use crate::rules::ledger::Ledger;
 use crate::session::Session;
 
@@ -58,6 +69,10 @@ pub fn router() -> Router {
         )
         .route(&at("/store/values/{key}/increment"), post(increment))
         .route(&at("/store/lists/{key}"), post(append))
+        .route(
+            &at("/store/versioned/{key}"),
+            get(get_versioned).put(compare_and_set),
+        )
         .route(&at("/accounts/{account}"), get(balance))
         .route(&at("/accounts/{account}/deposit"), post(deposit))
         .route(&at("/accounts/{account}/withdraw"), post(withdraw))
@@ -241,6 +256,63 @@ async fn append(
             .map(|items| Items { items })
     })
     .await
+}
+
+#[derive(Serialize)]
+struct VersionedValue {
+    value: f64,
+    version: u64,
+}
+
+impl From<Versioned> for VersionedValue {
+    fn from(Versioned { value, version }: Versioned) -> Self {
+        VersionedValue { value, version }
+    }
+}
+
+async fn get_versioned(
+    Extension(session): Extension<Arc<Session>>,
+    Path(key): Path<String>,
+) -> Response {
+    let outcome = session.data.lock().unwrap().store.get_versioned(&key);
+    answer(outcome.map(VersionedValue::from))
+}
+
+#[derive(Deserialize)]
+struct CompareAndSet {
+    expected_version: u64,
+    value: f64,
+}
+
+async fn compare_and_set(
+    Extension(session): Extension<Arc<Session>>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let request = match body::read_json::<CompareAndSet>(&headers, body).await {
+        Ok(request) => request,
+        Err(error) => return error.into_reply(),
+    };
+    let outcome = session.data.lock().unwrap().store.compare_and_set(
+        &key,
+        request.expected_version,
+        request.value,
+    );
+    match outcome {
+        Ok(versioned) => reply::ok(VersionedValue::from(versioned)),
+        Err(status) => {
+            // The rule put the current version on the status; REST sends it
+            // as a header of the 409, as gRPC sends it as a trailer.
+            let mut reply = reply::error(&status);
+            if let Some(current) = status.metadata().get(CURRENT_VERSION_HEADER)
+                && let Ok(value) = http::HeaderValue::from_bytes(current.as_bytes())
+            {
+                reply.headers_mut().insert(CURRENT_VERSION_HEADER, value);
+            }
+            reply
+        }
+    }
 }
 
 #[derive(Deserialize)]
