@@ -7,8 +7,11 @@ use crate::check::Verdict;
 use crate::lab::LessonPhase;
 use crate::lessons::{self, Lesson};
 
-#[derive(Properties, PartialEq)]
-pub struct Props {
+/// The student's answer to a lesson's question: (lesson id, choice).
+pub type Answer = Option<(&'static str, usize)>;
+
+/// The lessons and the open one's text, drawn by [`LessonList::view`].
+pub struct LessonList {
     /// The lesson shown, and where it is.
     pub lesson: Option<(Lesson, LessonPhase)>,
     /// The run's judgement of the check, once every step ran.
@@ -16,73 +19,74 @@ pub struct Props {
     /// The seed field's value, for "run again with this seed".
     pub seed: u64,
     pub disabled: bool,
+    /// The student's answer. Kept by the lab's component, not in the lab's
+    /// state: it only decides what the verdict says.
+    pub answer: UseStateHandle<Answer>,
     /// A lesson button: show its question.
     pub on_open: Callback<Lesson>,
     pub on_run: Callback<(Lesson, u64)>,
 }
 
-#[component]
-pub fn LessonList(props: &Props) -> Html {
-    // The student's answer: (lesson id, choice). Kept here, not in the lab:
-    // it only decides what the verdict says.
-    let answer = use_state(|| None::<(&'static str, usize)>);
-    let all = lessons::all();
-    let active = props.lesson.as_ref().map(|(l, _)| l.id);
-    // The answer counts only for the lesson it was given in.
-    let chosen = (*answer)
-        .filter(|(id, _)| Some(*id) == active)
-        .map(|(_, choice)| choice);
-    html! {
-        <section class="card lessons" aria-labelledby="lessons-title" data-testid="lessons">
-            <h3 id="lessons-title">{ "Lessons" }</h3>
-            <p class="hint">{ "Each lesson sets up the controls, runs two or three variants one after the other from a clean session, and explains the plots. Answer its question before you run it." }</p>
-            <div class="lesson-buttons">
-                { for all.into_iter().map(|lesson| {
-                    let on_open = props.on_open.clone();
-                    let id = lesson.id;
-                    let pressed = active == Some(id);
-                    let title = lesson.title;
-                    let onclick = Callback::from(move |_: MouseEvent| on_open.emit(lesson.clone()));
-                    html! {
-                        <button type="button" class="lesson" data-lesson={id} aria-pressed={pressed.to_string()}
-                            disabled={props.disabled} {onclick}>{ title }</button>
-                    }
-                }) }
-            </div>
-            if let Some((lesson, phase)) = &props.lesson {
-                <article class="lesson-text" data-lesson={lesson.id} data-phase={phase.slug()} aria-live="polite">
-                    <h4>{ lesson.title }</h4>
-                    <p class="question"><strong>{ "Question. " }</strong>{ lesson.question }</p>
-                    <p class="steps">{ "Steps: " }{ lesson.steps.iter().map(|s| s.label).collect::<Vec<_>>().join(" → ") }</p>
-                    { check(lesson, *phase, chosen, &answer) }
-                    if *phase == LessonPhase::Ready {
-                        <button type="button" data-testid="lesson-run" disabled={props.disabled}
-                            onclick={{
-                                let (on_run, lesson) = (props.on_run.clone(), lesson.clone());
-                                Callback::from(move |_: MouseEvent| on_run.emit((lesson.clone(), lesson.seed)))
-                            }}>{ "Run the lesson" }</button>
-                    } else if *phase == LessonPhase::Running {
-                        <p class="running-note">{ "Running… watch the timeline fill up." }</p>
-                    } else {
-                        if *phase == LessonPhase::Done {
-                            { verdict(props.verdict.as_ref(), lesson, chosen) }
-                            <p class="conclusion" data-testid="conclusion"><strong>{ "What the plots show. " }</strong>{ lesson.conclusion }</p>
-                        } else if *phase == LessonPhase::Stopped {
-                            <p class="running-note">{ "Stopped before the end: the plots show the calls that ran. Run it again to see the whole lesson." }</p>
-                        } else {
-                            <p class="running-note">{ "The lesson could not run: the error beside the plots says why." }</p>
+impl LessonList {
+    pub fn view(&self) -> Html {
+        let all = lessons::all();
+        let active = self.lesson.as_ref().map(|(l, _)| l.id);
+        // The answer counts only for the lesson it was given in.
+        let chosen = (*self.answer)
+            .filter(|(id, _)| Some(*id) == active)
+            .map(|(_, choice)| choice);
+        html! {
+            <section class="card lessons" aria-labelledby="lessons-title" data-testid="lessons">
+                <h3 id="lessons-title">{ "Lessons" }</h3>
+                <p class="hint">{ "Each lesson sets up the controls, runs two or three variants one after the other from a clean session, and explains the plots. Answer its question before you run it." }</p>
+                <div class="lesson-buttons">
+                    { for all.into_iter().map(|lesson| {
+                        let on_open = self.on_open.clone();
+                        let id = lesson.id;
+                        let pressed = active == Some(id);
+                        let title = lesson.title;
+                        let onclick = Callback::from(move |_: MouseEvent| on_open.emit(lesson.clone()));
+                        html! {
+                            <button type="button" class="lesson" data-lesson={id} aria-pressed={pressed.to_string()}
+                                disabled={self.disabled} {onclick}>{ title }</button>
                         }
-                        <button type="button" class="secondary" disabled={props.disabled}
-                            onclick={{
-                                let (on_run, lesson, seed) = (props.on_run.clone(), lesson.clone(), props.seed);
-                                Callback::from(move |_: MouseEvent| on_run.emit((lesson.clone(), seed)))
-                            }}>
-                            { format!("Run again with seed {}", props.seed) }
-                        </button>
-                    }
-                </article>
-            }
-        </section>
+                    }) }
+                </div>
+                if let Some((lesson, phase)) = &self.lesson {
+                    <article class="lesson-text" data-lesson={lesson.id} data-phase={phase.slug()} aria-live="polite">
+                        <h4>{ lesson.title }</h4>
+                        <p class="question"><strong>{ "Question. " }</strong>{ lesson.question }</p>
+                        <p class="steps">{ "Steps: " }{ lesson.steps.iter().map(|s| s.label).collect::<Vec<_>>().join(" → ") }</p>
+                        { check(lesson, *phase, chosen, &self.answer) }
+                        if *phase == LessonPhase::Ready {
+                            <button type="button" data-testid="lesson-run" disabled={self.disabled}
+                                onclick={{
+                                    let (on_run, lesson) = (self.on_run.clone(), lesson.clone());
+                                    Callback::from(move |_: MouseEvent| on_run.emit((lesson.clone(), lesson.seed)))
+                                }}>{ "Run the lesson" }</button>
+                        } else if *phase == LessonPhase::Running {
+                            <p class="running-note">{ "Running… watch the timeline fill up." }</p>
+                        } else {
+                            if *phase == LessonPhase::Done {
+                                { verdict(self.verdict.as_ref(), lesson, chosen) }
+                                <p class="conclusion" data-testid="conclusion"><strong>{ "What the plots show. " }</strong>{ lesson.conclusion }</p>
+                            } else if *phase == LessonPhase::Stopped {
+                                <p class="running-note">{ "Stopped before the end: the plots show the calls that ran. Run it again to see the whole lesson." }</p>
+                            } else {
+                                <p class="running-note">{ "The lesson could not run: the error beside the plots says why." }</p>
+                            }
+                            <button type="button" class="secondary" disabled={self.disabled}
+                                onclick={{
+                                    let (on_run, lesson, seed) = (self.on_run.clone(), lesson.clone(), self.seed);
+                                    Callback::from(move |_: MouseEvent| on_run.emit((lesson.clone(), seed)))
+                                }}>
+                                { format!("Run again with seed {}", self.seed) }
+                            </button>
+                        }
+                    </article>
+                }
+            </section>
+        }
     }
 }
 
@@ -91,7 +95,7 @@ fn check(
     lesson: &Lesson,
     phase: LessonPhase,
     chosen: Option<usize>,
-    answer: &UseStateHandle<Option<(&'static str, usize)>>,
+    answer: &UseStateHandle<Answer>,
 ) -> Html {
     let open = phase == LessonPhase::Ready;
     let id = lesson.id;

@@ -15,6 +15,7 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
+use super::lesson_list::Answer;
 use super::live_plots::{LivePlots, RuntimeRef};
 use super::{FaultControls, LessonList, OperationPanel, PolicyControls};
 use crate::browser;
@@ -38,6 +39,8 @@ pub fn ResilienceLab(props: &Props) -> Html {
     let settings = use_state(Settings::default);
     // Set to redraw the whole lab (see `Redraw::now`).
     let page = use_state(|| 0u64);
+    // The student's answer to the open lesson's question (see `LessonList`).
+    let answer = use_state(Answer::default);
     let runtime = {
         let bench = Bench {
             base_url: props.base_url.to_string(),
@@ -142,14 +145,15 @@ pub fn ResilienceLab(props: &Props) -> Html {
                    asked for with what the server really did. This tab is its own lab session: " }
                 <code>{ &runtime.bench.session }</code>{ "." }
             </p>
-            <LessonList
-                lesson={state.lesson.clone()}
-                {verdict}
-                seed={lesson_seed}
-                disabled={running}
-                on_open={open_lesson}
-                on_run={run_lesson.clone()}
-            />
+            { LessonList {
+                lesson: state.lesson.clone(),
+                verdict,
+                seed: lesson_seed,
+                disabled: running,
+                answer,
+                on_open: open_lesson,
+                on_run: run_lesson.clone(),
+            }.view() }
             <div class="lab-grid">
                 <div class="lab-controls">
                     { OperationPanel {
