@@ -26,6 +26,7 @@
 use yew::prelude::*;
 
 use super::attempt_rate_plot::{AttemptRatePlot, RateStrip};
+use super::plot_frame::{axes, time_label, time_tick, value_label};
 use super::step_picker::StepPicker;
 use crate::attempt_rate::{RateBins, concentration, sent_starts};
 use crate::plot_scale::{Linear, format_ms, px, row_height};
@@ -383,15 +384,7 @@ pub fn attempt_timeline(
     let bottom = top.max(TOP + ROW_H);
     let height = bottom + BOTTOM;
 
-    let grid = axis.ticks().map(|ms| {
-        let at = px(x.at(ms));
-        html! {
-            <g class="tick" data-ms={format!("{ms:.3}")}>
-                <line class="grid" x1={at.clone()} x2={at.clone()} y1={px(TOP)} y2={px(bottom)} stroke="#e3e7f0" />
-                <text x={at} y={px(bottom + 16.0)} text-anchor="middle">{ format_ms(ms) }</text>
-            </g>
-        }
-    });
+    let grid = axis.ticks().map(|ms| time_tick(ms, &x, TOP, bottom));
 
     // The server's view: attempts sent per interval, one strip per step,
     // with the same bins and axis as the rows below.
@@ -441,16 +434,13 @@ pub fn attempt_timeline(
                 { for grid }
                 { for blocks }
                 // The axes over the rows' bands and headings, so they run unbroken.
-                <line class="axis" x1={px(LEFT)} x2={px(WIDTH - RIGHT)} y1={px(bottom)} y2={px(bottom)} stroke="#5a6478" />
-                <line class="axis" x1={px(LEFT)} x2={px(LEFT)} y1={px(TOP)} y2={px(bottom)} stroke="#5a6478" />
+                { axes(LEFT, WIDTH - RIGHT, TOP, bottom) }
                 if windows.is_empty() {
                     <text class="empty-note" x={px((LEFT + WIDTH - RIGHT) / 2.0)} y={px(TOP + ROW_H - 3.0)}
                           text-anchor="middle">{ "No calls yet: start a run to draw its attempts here." }</text>
                 }
-                <text class="axis-label" x="16" y={px((TOP + bottom) / 2.0)} text-anchor="middle"
-                      transform={format!("rotate(-90 16 {})", px((TOP + bottom) / 2.0))}>{ "call #" }</text>
-                <text class="axis-label" x={px((LEFT + WIDTH - RIGHT) / 2.0)} y={px(height - 8.0)}
-                      text-anchor="middle">{ "time since the step began" }</text>
+                { value_label("call #", 16, (TOP + bottom) / 2.0) }
+                { time_label((LEFT + WIDTH - RIGHT) / 2.0, height - 8.0) }
             </svg>
             <ul class="plot-legend" aria-label="What the bars mean">
                 { for AttemptOutcome::ALL.into_iter().map(legend_entry) }

@@ -14,6 +14,7 @@
 use rpc_lab::resilience::BreakerState;
 use yew::prelude::*;
 
+use super::plot_frame::{axes, time_label, time_tick, value_label};
 use crate::plot_scale::{Linear, MAX_POINTS, TimeAxis, downsample, format_ms, format_number, px};
 use crate::run_log::{BreakerSpan, RunLog, Sample};
 use crate::step_view::{step_name, step_window};
@@ -264,15 +265,9 @@ pub fn breaker_plot(log: &RunLog, threshold: Option<f64>, labels: &[String]) -> 
     );
     let step_label = (log.steps() > 1).then(|| step_name(labels, breaker.step));
 
-    let time_ticks = axis.ticks().map(|ms| {
-        let at = px(x.at(ms));
-        html! {
-            <g class="tick" data-ms={format!("{ms:.3}")}>
-                <line class="grid" x1={at.clone()} x2={at.clone()} y1={px(CHART_TOP)} y2={px(CHART_TOP + CHART_H)} stroke="#e3e7f0" />
-                <text x={at} y={px(CHART_TOP + CHART_H + 16.0)} text-anchor="middle">{ format_ms(ms) }</text>
-            </g>
-        }
-    });
+    let time_ticks = axis
+        .ticks()
+        .map(|ms| time_tick(ms, &x, CHART_TOP, CHART_TOP + CHART_H));
     let rate_ticks = [0.0, 25.0, 50.0, 75.0, 100.0].map(|rate| {
         let at = px(y.at(rate));
         html! {
@@ -308,8 +303,7 @@ pub fn breaker_plot(log: &RunLog, threshold: Option<f64>, labels: &[String]) -> 
                 { for spans.iter().zip(&layout).map(|(span, &place)| band_segment(span, place)) }
                 { for rate_ticks }
                 { for time_ticks }
-                <line class="axis" x1={px(LEFT)} x2={px(WIDTH - RIGHT)} y1={px(CHART_TOP + CHART_H)} y2={px(CHART_TOP + CHART_H)} stroke="#5a6478" />
-                <line class="axis" x1={px(LEFT)} x2={px(LEFT)} y1={px(CHART_TOP)} y2={px(CHART_TOP + CHART_H)} stroke="#5a6478" />
+                { axes(LEFT, WIDTH - RIGHT, CHART_TOP, CHART_TOP + CHART_H) }
                 if let Some(threshold) = threshold {
                     { threshold_line(threshold, &y) }
                 }
@@ -318,10 +312,8 @@ pub fn breaker_plot(log: &RunLog, threshold: Option<f64>, labels: &[String]) -> 
                     <text class="empty-note" x={px((LEFT + WIDTH - RIGHT) / 2.0)} y={px(CHART_TOP + CHART_H / 2.0)}
                           text-anchor="middle">{ "No failure rate yet: the window fills as attempts finish." }</text>
                 }
-                <text class="axis-label" x="14" y={px(CHART_TOP + CHART_H / 2.0)} text-anchor="middle"
-                      transform={format!("rotate(-90 14 {})", px(CHART_TOP + CHART_H / 2.0))}>{ "failure rate in window (%)" }</text>
-                <text class="axis-label" x={px((LEFT + WIDTH - RIGHT) / 2.0)} y={px(HEIGHT - 8.0)}
-                      text-anchor="middle">{ "time since the step began" }</text>
+                { value_label("failure rate in window (%)", 14, CHART_TOP + CHART_H / 2.0) }
+                { time_label((LEFT + WIDTH - RIGHT) / 2.0, HEIGHT - 8.0) }
             </svg>
             <ul class="plot-legend" aria-label="Breaker states">
                 { for STATES.iter().map(|&(state, meaning)| {

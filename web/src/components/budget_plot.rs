@@ -10,6 +10,7 @@
 
 use yew::prelude::*;
 
+use super::plot_frame::{axes, time_label, time_tick, value_label};
 use crate::plot_scale::{Linear, MAX_POINTS, TimeAxis, downsample, format_ms, format_number, px};
 use crate::run_log::{RunLog, Sample};
 use crate::step_view::step_at;
@@ -77,15 +78,7 @@ pub fn budget_plot(log: &RunLog, max_tokens: Option<f64>) -> Html {
             </circle>
         }
     });
-    let time_ticks = axis.ticks().map(|ms| {
-        let at = px(x.at(ms));
-        html! {
-            <g class="tick" data-ms={format!("{ms:.3}")}>
-                <line class="grid" x1={at.clone()} x2={at.clone()} y1={px(TOP)} y2={px(TOP + CHART_H)} stroke="#e3e7f0" />
-                <text x={at} y={px(TOP + CHART_H + 16.0)} text-anchor="middle">{ format_ms(ms) }</text>
-            </g>
-        }
-    });
+    let time_ticks = axis.ticks().map(|ms| time_tick(ms, &x, TOP, TOP + CHART_H));
     let token_ticks = [0.0, half, max_tokens].map(|tokens| {
         html! {
             <text class="tick" x={px(LEFT - 6.0)} y={px(y.at(tokens) + 4.0)} text-anchor="end">
@@ -111,8 +104,7 @@ pub fn budget_plot(log: &RunLog, max_tokens: Option<f64>) -> Html {
                  data-step={step.map_or(String::new(), |s| s.to_string())} data-axis-end-ms={format!("{:.3}", axis.end_ms)}>
                 { for time_ticks }
                 { for token_ticks }
-                <line class="axis" x1={px(LEFT)} x2={px(WIDTH - RIGHT)} y1={px(TOP + CHART_H)} y2={px(TOP + CHART_H)} stroke="#5a6478" />
-                <line class="axis" x1={px(LEFT)} x2={px(LEFT)} y1={px(TOP)} y2={px(TOP + CHART_H)} stroke="#5a6478" />
+                { axes(LEFT, WIDTH - RIGHT, TOP, TOP + CHART_H) }
                 // The zone where retries are refused, lightly shaded.
                 <rect class="refused-zone" x={px(LEFT)} y={half_at.clone()} width={px(WIDTH - LEFT - RIGHT)}
                       height={px(y.at(0.0) - y.at(half))} fill="#D55E00" fill-opacity="0.07" />
@@ -125,10 +117,8 @@ pub fn budget_plot(log: &RunLog, max_tokens: Option<f64>) -> Html {
                 </g>
                 <path class="token-line" d={path} fill="none" stroke={LINE} stroke-width="2" />
                 { for points }
-                <text class="axis-label" x="16" y={px(TOP + CHART_H / 2.0)} text-anchor="middle"
-                      transform={format!("rotate(-90 16 {})", px(TOP + CHART_H / 2.0))}>{ "retry tokens" }</text>
-                <text class="axis-label" x={px((LEFT + WIDTH - RIGHT) / 2.0)} y={px(HEIGHT - 8.0)}
-                      text-anchor="middle">{ "time since the step began" }</text>
+                { value_label("retry tokens", 16, TOP + CHART_H / 2.0) }
+                { time_label((LEFT + WIDTH - RIGHT) / 2.0, HEIGHT - 8.0) }
             </svg>
         </figure>
     }

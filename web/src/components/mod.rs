@@ -27,6 +27,7 @@ mod live_plots;
 mod operand_input;
 mod operation_buttons;
 mod operation_panel;
+mod plot_frame;
 mod policy_controls;
 mod resilience_lab;
 mod rpc_vs_rest;
