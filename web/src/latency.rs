@@ -144,7 +144,9 @@ pub fn nice_ceiling(x: f64) -> f64 {
     if x <= 0.0 {
         return 1.0;
     }
-    let magnitude = 10f64.powf(x.log10().floor());
+    // `powi`, not `powf`: the exponent is a whole number, and `powf` would
+    // bring a general `pow` (2 KB) into the page's WebAssembly.
+    let magnitude = 10f64.powi(x.log10().floor() as i32);
     [1.0, 2.0, 2.5, 5.0, 10.0]
         .iter()
         .map(|step| step * magnitude)
@@ -230,6 +232,25 @@ mod tests {
         assert_eq!(nice_ceiling(2.2), 2.5);
         assert_eq!(nice_ceiling(7.0), 10.0);
         assert_eq!(nice_ceiling(0.0), 1.0);
+    }
+
+    #[test]
+    fn nice_steps_are_the_same_with_whole_powers_of_ten() {
+        // `nice_ceiling` takes 10ⁿ with `powi`; `powf` gives the same steps.
+        let with_powf = |x: f64| {
+            let magnitude = 10f64.powf(x.log10().floor());
+            [1.0, 2.0, 2.5, 5.0, 10.0]
+                .iter()
+                .map(|step| step * magnitude)
+                .find(|&candidate| candidate >= x * (1.0 - 1e-9))
+                .unwrap_or(10.0 * magnitude)
+        };
+        for exponent in -9..=12 {
+            for mantissa in [1.0, 1.2, 2.0, 2.2, 2.5, 3.7, 5.0, 7.0, 9.99] {
+                let x = mantissa * 10f64.powi(exponent);
+                assert_eq!(nice_ceiling(x), with_powf(x), "{x}");
+            }
+        }
     }
 
     #[test]
