@@ -1,6 +1,7 @@
 //! The page: the bare calculator (its state in [`crate::state`], its one
-//! call here), then the resilience lab and the RPC-vs-REST lesson, which
-//! make their own calls (through [`crate::lab`] and [`crate::comparison`]).
+//! call here), then the resilience lab, the RPC-vs-REST lesson and the Scale
+//! view, which make their own calls (through [`crate::lab`],
+//! [`crate::comparison`] and the server's load engine).
 
 use rpc_lab::calculator::{ArithmeticOperation, calculate};
 use rpc_lab::proto::CalculatorClient;
@@ -8,8 +9,8 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::components::{
-    ResilienceLab, RpcVsRest, call_history, call_result, operand_input, operation_buttons,
-    server_banner, status_table,
+    ResilienceLab, RpcVsRest, ScaleView, call_history, call_result, operand_input,
+    operation_buttons, server_banner, status_table,
 };
 use crate::state::{Action, CalculatorState, CallRecord, Outcome};
 use crate::{browser, session};
@@ -101,6 +102,7 @@ pub fn App() -> Html {
                 { status_table() }
                 <ResilienceLab base_url={server.base_url.clone()} session={(*session).clone()} />
                 <RpcVsRest base_url={server.base_url.clone()} session={(*session).clone()} />
+                <ScaleView base_url={server.base_url.clone()} session={(*session).clone()} />
             </main>
         </>
     }

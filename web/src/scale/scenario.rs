@@ -101,13 +101,40 @@ pub fn policy_defaults() -> PolicyForm {
     }
 }
 
-/// The operations a run can make, with what the select says.
-pub const OPERATIONS: [(LoadOperation, &str); 4] = [
-    (LoadOperation::Add, "Add(1, 2): idempotent"),
-    (LoadOperation::Deposit, "Deposit 1 cent: not idempotent"),
-    (LoadOperation::Withdraw, "Withdraw 1 cent: not idempotent"),
-    (LoadOperation::Increment, "Increment a key: not idempotent"),
+/// The operations a run can make: what the select says, and the full
+/// method name the server counts their executions under
+/// (`LabStats.executions`, as the engine's `Operation::method`).
+pub const OPERATIONS: [(LoadOperation, &str, &str); 4] = [
+    (
+        LoadOperation::Add,
+        "Add(1, 2): idempotent",
+        "/calculator.v1.Calculator/Add",
+    ),
+    (
+        LoadOperation::Deposit,
+        "Deposit 1 cent: not idempotent",
+        "/calculator.v1.Account/Deposit",
+    ),
+    (
+        LoadOperation::Withdraw,
+        "Withdraw 1 cent: not idempotent",
+        "/calculator.v1.Account/Withdraw",
+    ),
+    (
+        LoadOperation::Increment,
+        "Increment a key: not idempotent",
+        "/calculator.v1.Store/Increment",
+    ),
 ];
+
+/// The method whose executions a run of `operation` makes ("" for one the
+/// page does not offer).
+pub fn method(operation: LoadOperation) -> &'static str {
+    OPERATIONS
+        .iter()
+        .find(|(o, ..)| *o == operation)
+        .map_or("", |(.., method)| method)
+}
 
 /// The abandoned-work policies, with what the select says.
 pub const ABANDONED: [(AbandonedWork, &str); 3] = [

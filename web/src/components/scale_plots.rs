@@ -1,0 +1,229 @@
+//! The Scale view's four live plots, one drawing function for all of them.
+//!
+//! Every plot of a load run has the same shape: time since the run started
+//! along the bottom (the same axis in all four, so a moment lines up down the
+//! page), a few lines of values per 100 ms window, maybe a level drawn
+//! across (the capacity, a timeout), maybe the brownout window shaded, maybe
+//! the breakers' states as a band along the top, maybe a second scale on the
+//! right (budget tokens). [`Chart`] describes one; [`Chart::view`] draws it
+//! as SVG. One function instead of four components keeps the page small
+//! (each component type costs about 1.6 KB of WebAssembly).
+//!
+//! Every point carries `data-series`, `data-at-ms` and `data-value`, every
+//! level `data-level` and its steps, so a browser test reads what is drawn.
+
+use yew::prelude::*;
+
+use crate::plot_scale::{
+    CountAxis, Linear, MAX_POINTS, TimeAxis, downsample, format_ms, format_number, px,
+};
+use crate::run_log::Sample;
+
+const WIDTH: f64 = 840.0;
+const LEFT: f64 = 60.0;
+const RIGHT: f64 = 60.0;
+const BAND_H: f64 = 12.0;
+const CHART_H: f64 = 120.0;
+const BOTTOM: f64 = 22.0;
+
+/// The Okabe–Ito colours the other plots use, distinguishable with any
+/// colour vision.
+pub const BLUE: &str = "#0072B2";
+pub const ORANGE: &str = "#E69F00";
+pub const GREEN: &str = "#009E73";
+pub const VERMILION: &str = "#D55E00";
+pub const PURPLE: &str = "#CC79A7";
+pub const GREY: &str = "#5a6478";
+
+/// A line of values over time.
+pub struct Line {
+    /// `data-series`, and what the legend says.
+    pub name: &'static str,
+    pub color: &'static str,
+    pub points: Vec<Sample>,
+    /// Drawn against the right-hand scale.
+    pub right: bool,
+}
+
+/// A level drawn across the plot, in steps: (from ms, to ms, value).
+pub struct Level {
+    /// `data-level`.
+    pub name: &'static str,
+    /// What it is, written at its start ("capacity W ÷ S").
+    pub label: String,
+    pub steps: Vec<(f64, f64, f64)>,
+}
+
+pub struct Chart<'a> {
+    /// `data-plot`.
+    pub name: &'static str,
+    /// What the plot shows, above it.
+    pub title: &'static str,
+    pub axis: &'a TimeAxis,
+    pub lines: Vec<Line>,
+    pub levels: Vec<Level>,
+    /// The brownout window, shaded.
+    pub shade: Option<(f64, f64)>,
+    /// Breakers' states along the top: (from, to, [closed, half-open, open]).
+    pub band: Vec<(f64, f64, [u32; 3])>,
+    /// The right-hand scale's top and unit, for lines with `right`.
+    pub right: Option<(f64, &'static str)>,
+}
+
+/// The band's states, in the order of a window's counts, and their colours.
+const STATES: [(&str, &str); 3] = [
+    ("closed", GREEN),
+    ("half-open", ORANGE),
+    ("open", VERMILION),
+];
+
+impl Chart<'_> {
+    pub fn view(&self) -> Html {
+        let top = if self.band.is_empty() {
+            6.0
+        } else {
+            BAND_H + 8.0
+        };
+        let bottom = top + CHART_H;
+        let height = bottom + BOTTOM;
+        let x = self.axis.scale(LEFT, WIDTH - RIGHT);
+        // The left scale covers every left line and every level.
+        let highest = self
+            .lines
+            .iter()
+            .filter(|l| !l.right)
+            .flat_map(|l| l.points.iter().map(|p| p.value))
+            .chain(self.levels.iter().flat_map(|l| l.steps.iter().map(|s| s.2)))
+            .fold(0.0, f64::max);
+        let counts = CountAxis::covering((highest * 1.05).ceil() as usize, 4);
+        let y = Linear::new((0.0, counts.top as f64), (bottom, top));
+        let right = self
+            .right
+            .map(|(max, _)| Linear::new((0.0, max.max(1e-9)), (bottom, top)));
+
+        let mut svg = Vec::new();
+        if let Some((from, to)) = self.shade {
+            let (a, b) = (x.at(from), x.at(to));
+            svg.push(html! {
+                <rect class="shade" data-shade-from-ms={format_number(from)} data-shade-to-ms={format_number(to)}
+                      x={px(a)} y={px(top)} width={px(b - a)} height={px(CHART_H)} fill={PURPLE} fill-opacity="0.15">
+                    <title>{ format!("the brownout: {} to {}", format_ms(from), format_ms(to)) }</title>
+                </rect>
+            });
+        }
+        for ms in self.axis.ticks() {
+            let at = px(x.at(ms));
+            svg.push(html! {
+                <g class="tick">
+                    <line x1={at.clone()} x2={at.clone()} y1={px(top)} y2={px(bottom)} stroke="#e3e7f0" />
+                    <text x={at} y={px(bottom + 15.0)} text-anchor="middle">{ format_ms(ms) }</text>
+                </g>
+            });
+        }
+        for n in counts.ticks() {
+            svg.push(html! {
+                <text class="tick" x={px(LEFT - 6.0)} y={px(y.at(n as f64) + 4.0)} text-anchor="end">{ n }</text>
+            });
+        }
+        if let Some(((max, unit), scale)) = self.right.zip(right) {
+            for value in [0.0, max / 2.0, max] {
+                svg.push(html! {
+                    <text class="tick" x={px(WIDTH - RIGHT + 6.0)} y={px(scale.at(value) + 4.0)}>
+                        { format!("{} {unit}", format_number(value)) }
+                    </text>
+                });
+            }
+        }
+        for (from, to, states) in &self.band {
+            // One column per span, split by the share of breakers in each state.
+            let total: u32 = states.iter().sum();
+            let mut at = top - BAND_H - 4.0;
+            for ((state, color), n) in STATES.iter().zip(states) {
+                if *n == 0 {
+                    continue;
+                }
+                let h = BAND_H * f64::from(*n) / f64::from(total);
+                svg.push(html! {
+                    <rect class="band" data-state={*state} data-breakers={n.to_string()}
+                          data-from-ms={format_number(*from)} data-to-ms={format_number(*to)}
+                          x={px(x.at(*from))} y={px(at)} width={px(x.at(*to) - x.at(*from))} height={px(h)} fill={*color} />
+                });
+                at += h;
+            }
+        }
+        for level in &self.levels {
+            let mut d = String::new();
+            for (from, to, value) in &level.steps {
+                let v = px(y.at(*value));
+                d.push_str(&format!(
+                    "{}{} {v}H{}",
+                    if d.is_empty() { "M" } else { "L" },
+                    px(x.at(*from)),
+                    px(x.at(*to))
+                ));
+            }
+            let first = level.steps.first().map_or(0.0, |s| s.2);
+            svg.push(html! {
+                <g class="level" data-level={level.name} data-steps={level.steps.iter().map(|s| format_number(s.2)).collect::<Vec<_>>().join(" ")}>
+                    <path d={d} fill="none" stroke={GREY} stroke-width="1.5" stroke-dasharray="6 4" />
+                    <text class="threshold-label" x={px(LEFT + 4.0)} y={px(y.at(first) - 4.0)}>{ &level.label }</text>
+                </g>
+            });
+        }
+        for line in &self.lines {
+            let scale = if line.right { right.unwrap_or(y) } else { y };
+            let points = downsample(&line.points, MAX_POINTS);
+            let d = points
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    format!(
+                        "{}{} {}",
+                        if i == 0 { "M" } else { "L" },
+                        px(x.at(p.at_ms)),
+                        px(scale.at(p.value))
+                    )
+                })
+                .collect::<String>();
+            svg.push(html! {
+                <g class="series" data-series={line.name} data-points={points.len().to_string()}>
+                    <path d={d} fill="none" stroke={line.color} stroke-width="2" />
+                    { for points.iter().map(|p| html! {
+                        <circle data-series={line.name} data-at-ms={format_number(p.at_ms)} data-value={format_number(p.value)}
+                                cx={px(x.at(p.at_ms))} cy={px(scale.at(p.value))} r="2" fill={line.color} />
+                    }) }
+                </g>
+            });
+        }
+        let legend = self
+            .lines
+            .iter()
+            .map(|l| (l.name, l.color, ""))
+            .chain(self.levels.iter().map(|l| (l.name, GREY, "dashed")))
+            .chain(self.shade.map(|_| ("brownout", PURPLE, "shaded")))
+            .chain(
+                if self.band.is_empty() {
+                    None
+                } else {
+                    Some(STATES)
+                }
+                .into_iter()
+                .flatten()
+                .map(|(s, c)| (s, c, "band")),
+            );
+        html! {
+            <figure class="plot scale-plot" data-plot={self.name}>
+                <figcaption>{ self.title }</figcaption>
+                <svg viewBox={format!("0 0 {WIDTH} {height}")} role="img" aria-label={self.title}>
+                    { for svg }
+                    <line class="axis" x1={px(LEFT)} x2={px(WIDTH - RIGHT)} y1={px(bottom)} y2={px(bottom)} stroke={GREY} />
+                </svg>
+                <p class="scale-legend">
+                    { for legend.map(|(name, color, how)| html! {
+                        <span class={how}><i style={format!("background:{color}")}></i>{ name }</span>
+                    }) }
+                </p>
+            </figure>
+        }
+    }
+}

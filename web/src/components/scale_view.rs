@@ -1,0 +1,458 @@
+//! The Scale view: a run of the server's load engine, its controls, four
+//! live plots and a summary.
+//!
+//! A browser tab keeps about six requests in flight, so overload cannot be
+//! shown from here; `Lab/RunLoad` runs up to thousands of virtual clients
+//! beside the server, every call through the same resilience core as the
+//! lab, and streams a snapshot every 100 ms. This component holds the
+//! controls' values, calls `RunLoad` (server streaming over
+//! `tonic-web-wasm-client`, which reads the reply as it arrives), and folds
+//! the snapshots into its state with the pure reducer of
+//! [`crate::scale::series`]. Stop drops the stream: the fetch is aborted and
+//! the server stops the run.
+//!
+//! The runs go to a session of their own, this tab's name + `-scale`, reset
+//! before each run: the capacity a run sets would otherwise slow the lab's
+//! calls above, and the server's counters after the run are the run's alone.
+
+use std::time::Duration;
+
+use futures_util::future::{AbortHandle, abortable};
+use rpc_lab::proto::LabClient;
+use rpc_lab::proto::calculator_v1::{AbandonedWork, LoadOperation};
+use rpc_lab::status::code_name;
+use tonic::{Request, Status};
+use wasm_bindgen_futures::spawn_local;
+use yew::prelude::*;
+
+use super::PolicyControls;
+use super::fields::{ControlGroup, NumberField, SelectField, Toggle};
+use super::scale_plots::{BLUE, Chart, GREEN, Level, Line, ORANGE, VERMILION};
+use crate::lab::bench::Bench;
+use crate::plot_scale::{TimeAxis, format_ms, format_number};
+use crate::policy_form::PolicyForm;
+use crate::scale::scenario::{self, ABANDONED, OPERATIONS, ScaleForm};
+use crate::scale::series::{ScaleAction, ScaleRun, ServerCounts, capacity_steps};
+use crate::{browser, session};
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub base_url: AttrValue,
+    /// This tab's lab session (the runs use it + `-scale`).
+    pub session: AttrValue,
+}
+
+/// A refusal or failure, as the server put it.
+fn words(status: &Status) -> String {
+    format!("{}: {}", code_name(status.code()), status.message())
+}
+
+/// One run: reset the session, stream the run into `dispatch`, then wait for
+/// the server's queue to drain and read its counters.
+async fn run(
+    bench: Bench,
+    run: u32,
+    scenario: rpc_lab::proto::calculator_v1::LoadScenario,
+    dispatch: impl Fn(ScaleAction),
+) {
+    let failed = |status: Status| ScaleAction::Failed {
+        run,
+        message: words(&status),
+    };
+    if let Err(status) = bench.reset(None).await {
+        return dispatch(failed(status));
+    }
+    let method = scenario::method(scenario.operation());
+    let mut request = Request::new(scenario);
+    session::tag(&mut request, &bench.session);
+    let started = browser::now_ms();
+    let client = tonic_web_wasm_client::Client::new(bench.base_url.clone());
+    let mut stream = match LabClient::new(client).run_load(request).await {
+        Ok(response) => response.into_inner(),
+        Err(status) => return dispatch(failed(status)),
+    };
+    loop {
+        match stream.message().await {
+            Ok(Some(snapshot)) => {
+                let last = snapshot.r#final;
+                let arrived_ms = browser::now_ms() - started;
+                dispatch(ScaleAction::Snapshot {
+                    run,
+                    snapshot,
+                    arrived_ms,
+                });
+                if last {
+                    break;
+                }
+            }
+            Ok(None) => {
+                return dispatch(ScaleAction::Failed {
+                    run,
+                    message: "the stream ended before the run's summary".into(),
+                });
+            }
+            Err(status) => return dispatch(failed(status)),
+        }
+    }
+    drop(stream);
+    // Under FINISH the server may still be executing work for clients that
+    // gave up; its counters are the run's once the queue is empty (or after
+    // 10 s, when the page shows what it has).
+    let clock = browser::clock();
+    for _ in 0..100 {
+        let Ok(stats) = bench.stats().await else {
+            return;
+        };
+        if stats.queue_depth == 0 && stats.executions_in_flight == 0 {
+            let counts = ServerCounts {
+                executions: stats.executions.get(method).copied().unwrap_or(0),
+                abandoned: stats.executions_abandoned,
+                skipped: stats.executions_skipped,
+                cancelled: stats.executions_cancelled,
+                refused: stats.refused_overloaded,
+            };
+            return dispatch(ScaleAction::Server { run, counts });
+        }
+        clock.sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A summary line: the number, then what it is.
+fn fact(name: &'static str, value: String, what: String) -> Html {
+    html! {
+        <div class="scale-fact" data-fact={name}>
+            <dt>{ value }</dt>
+            <dd>{ what }</dd>
+        </div>
+    }
+}
+
+fn percent(share: Option<f64>) -> String {
+    share.map_or("–".into(), |s| format!("{} %", format_number(s * 100.0)))
+}
+
+#[component]
+pub fn ScaleView(props: &Props) -> Html {
+    let form = use_state(ScaleForm::default);
+    let policy = use_state(scenario::policy_defaults);
+    let state = use_reducer(ScaleRun::default);
+    let abort = use_mut_ref(|| None::<AbortHandle>);
+    let f = (*form).clone();
+    let built = scenario::scenario(&f, &policy);
+    let busy = state.phase.busy();
+
+    let on_run = {
+        let (state, abort, built) = (state.clone(), abort.clone(), built.clone());
+        let bench = Bench {
+            base_url: props.base_url.to_string(),
+            session: format!("{}-scale", props.session),
+        };
+        Callback::from(move |_: MouseEvent| {
+            let Ok(scenario) = built.clone() else { return };
+            let id = state.run + 1;
+            state.dispatch(ScaleAction::Start { run: id, scenario });
+            let dispatcher = state.dispatcher();
+            let (task, handle) = abortable(run(bench.clone(), id, scenario, move |a| {
+                dispatcher.dispatch(a)
+            }));
+            *abort.borrow_mut() = Some(handle);
+            spawn_local(async move {
+                let _ = task.await;
+            });
+        })
+    };
+    let on_stop = {
+        let (state, abort) = (state.clone(), abort.clone());
+        Callback::from(move |_: MouseEvent| {
+            // Dropping the task drops the stream, which aborts the fetch.
+            if let Some(handle) = abort.borrow_mut().take() {
+                handle.abort();
+            }
+            state.dispatch(ScaleAction::Stop { run: state.run });
+        })
+    };
+
+    let number = |update: fn(&mut ScaleForm, f64)| {
+        let form = form.clone();
+        Callback::from(move |v: f64| {
+            let mut next = (*form).clone();
+            update(&mut next, v);
+            form.set(next);
+        })
+    };
+    let toggle = |update: fn(&mut ScaleForm, bool)| {
+        let form = form.clone();
+        Callback::from(move |on: bool| {
+            let mut next = (*form).clone();
+            update(&mut next, on);
+            form.set(next);
+        })
+    };
+    let select = |update: fn(&mut ScaleForm, i32)| {
+        let form = form.clone();
+        Callback::from(move |v: String| {
+            let mut next = (*form).clone();
+            update(&mut next, v.parse().unwrap_or(0));
+            form.set(next);
+        })
+    };
+    let choices = |list: &[(i32, &'static str)]| {
+        list.iter()
+            .map(|(v, text)| (AttrValue::from(v.to_string()), AttrValue::from(*text)))
+            .collect::<Vec<_>>()
+    };
+    let operations = choices(&OPERATIONS.map(|(o, t, _)| (o as i32, t)));
+    let abandoned = choices(&ABANDONED.map(|(a, t)| (a as i32, t)));
+    let arrivals = choices(&[
+        (0, "open loop: calls arrive at a rate"),
+        (1, "closed loop: clients call, think, call"),
+    ]);
+
+    let controls = html! {
+        <fieldset class="lab-fieldset" disabled={busy}>
+            <legend>{ "Scenario" }</legend>
+            <ControlGroup id="scale-load" title="Load" state={if f.closed_loop {
+                format!("{} clients, {} think, {}", f.clients, format_ms(f64::from(f.think_ms)), format_ms(f64::from(f.duration_ms)))
+            } else {
+                format!("{} calls/s, {}", format_number(f.rate), format_ms(f64::from(f.duration_ms)))
+            }} open={true}>
+                <SelectField id="scale-arrival" label="Arrival" selected={if f.closed_loop { "1" } else { "0" }} choices={arrivals}
+                    hint="Open loop: users arriving whatever happens to them. Closed loop: a pool that slows down when the server does."
+                    on_change={select(|f, v| f.closed_loop = v == 1)} />
+                if f.closed_loop {
+                    <NumberField id="scale-clients" label="Clients" min={1.0} max={5000.0} value={f64::from(f.clients)}
+                        hint="Virtual clients, each one call at a time." on_change={number(|f, v| f.clients = v as u32)} />
+                    <NumberField id="scale-think" label="Think time" unit="ms" min={0.0} max={10000.0} step={10.0}
+                        value={f64::from(f.think_ms)} hint="Each client's pause between calls."
+                        on_change={number(|f, v| f.think_ms = v as u32)} />
+                } else {
+                    <NumberField id="scale-rate" label="Rate" unit="calls/s" min={1.0} max={10000.0} step={10.0} value={f.rate}
+                        hint="Logical calls started per second (retries come on top)." on_change={number(|f, v| f.rate = v)} />
+                    <Toggle id="scale-poisson" label="Poisson arrivals" checked={f.poisson}
+                        hint="Random gaps, as independent users arrive; off: evenly spaced." on_change={toggle(|f, on| f.poisson = on)} />
+                }
+                <NumberField id="scale-duration" label="Duration" unit="ms" min={100.0} max={300000.0} step={100.0}
+                    value={f64::from(f.duration_ms)} hint="Calls start for this long; then the run waits for those in flight."
+                    on_change={number(|f, v| f.duration_ms = v as u32)} />
+                <SelectField id="scale-operation" label="Operation" selected={(f.operation as i32).to_string()} choices={operations}
+                    hint="What every virtual call does." on_change={select(|f, v| f.operation = LoadOperation::try_from(v).unwrap_or_default())} />
+                <Toggle id="scale-shared" label="One shared client" checked={f.shared_client}
+                    hint="One breaker and one budget for all, as one service's client library; off: one each."
+                    on_change={toggle(|f, on| f.shared_client = on)} />
+            </ControlGroup>
+            <ControlGroup id="scale-capacity" title="Server capacity"
+                state={format!("W {} · Q {} · S {} · k {}", f.workers, f.queue, format_ms(f64::from(f.service_ms)), format_number(f.slowdown))} open={true}>
+                <NumberField id="scale-workers" label="Workers W" min={0.0} max={10000.0} value={f64::from(f.workers)}
+                    hint="Executions at once (0: no limit)." on_change={number(|f, v| f.workers = v as u32)} />
+                <NumberField id="scale-queue" label="Queue Q" min={0.0} max={100000.0} value={f64::from(f.queue)}
+                    hint="Requests that may wait for a worker; one more is refused RESOURCE_EXHAUSTED." on_change={number(|f, v| f.queue = v as u32)} />
+                <NumberField id="scale-service" label="Service time S" unit="ms" min={0.0} max={60000.0} value={f64::from(f.service_ms)}
+                    hint="How long one execution holds its worker." on_change={number(|f, v| f.service_ms = v as u32)} />
+                <NumberField id="scale-slowdown" label="Slowdown k" min={0.0} max={100.0} step={0.1} value={f.slowdown}
+                    hint="Service time × (1 + k × executions already in flight)." on_change={number(|f, v| f.slowdown = v)} />
+                <SelectField id="scale-abandoned" label="Work for a client that gave up" selected={(f.abandoned as i32).to_string()}
+                    choices={abandoned} hint="Finishing it anyway keeps workers busy for nobody."
+                    on_change={select(|f, v| f.abandoned = AbandonedWork::try_from(v).unwrap_or_default())} />
+            </ControlGroup>
+            <ControlGroup id="scale-brownout" title="Brownout" state={if f.brownout {
+                format!("{} to {}, S × {}, {} workers", format_ms(f64::from(f.brownout_start_ms)), format_ms(f64::from(f.brownout_end_ms)),
+                    format_number(f.brownout_factor), f.brownout_workers.min(f.workers))
+            } else { "off".into() }}>
+                <Toggle id="scale-brownout" label="A window of trouble" checked={f.brownout}
+                    hint="For a while after the run starts the server is slower, or has fewer workers." on_change={toggle(|f, on| f.brownout = on)} />
+                <NumberField id="scale-brownout-start" label="From" unit="ms" min={0.0} max={300000.0} step={100.0}
+                    value={f64::from(f.brownout_start_ms)} disabled={!f.brownout} on_change={number(|f, v| f.brownout_start_ms = v as u32)} />
+                <NumberField id="scale-brownout-end" label="To" unit="ms" min={0.0} max={300000.0} step={100.0}
+                    value={f64::from(f.brownout_end_ms)} disabled={!f.brownout} on_change={number(|f, v| f.brownout_end_ms = v as u32)} />
+                <NumberField id="scale-brownout-factor" label="Service time ×" min={1.0} max={1000.0} step={0.5}
+                    value={f.brownout_factor} disabled={!f.brownout} hint="1: unchanged."
+                    on_change={number(|f, v| f.brownout_factor = v)} />
+                <NumberField id="scale-brownout-workers" label="Workers" min={0.0} max={10000.0}
+                    value={f64::from(f.brownout_workers)} disabled={!f.brownout} hint="As many as W: unchanged; 0: an outage."
+                    on_change={number(|f, v| f.brownout_workers = v as u32)} />
+            </ControlGroup>
+        </fieldset>
+    };
+
+    let problems = policy.problems();
+    let on_policy = {
+        let policy = policy.clone();
+        Callback::from(move |next: PolicyForm| policy.set(next))
+    };
+    let on_policy_reset = {
+        let policy = policy.clone();
+        Callback::from(move |()| policy.set(scenario::policy_defaults()))
+    };
+
+    // The plots, on one time axis.
+    let s = &*state;
+    let axis = TimeAxis::covering(0.0, s.end_ms(), 10);
+    let end = axis.end_ms;
+    let shade = s
+        .capacity
+        .and_then(|c| c.brownout)
+        .map(|b| (f64::from(b.start_ms), f64::from(b.end_ms).min(end)));
+    let capacity = s
+        .capacity
+        .map(|c| capacity_steps(&c, end))
+        .unwrap_or_default();
+    let capacity_level = (!capacity.is_empty()).then(|| Level {
+        name: "capacity",
+        label: format!(
+            "capacity: W ÷ S{} = {} executions/s",
+            if s.capacity.is_some_and(|c| c.slowdown > 0.0) {
+                " with k, all W busy"
+            } else {
+                ""
+            },
+            format_number(capacity[0].2)
+        ),
+        steps: capacity,
+    });
+    // The attempt timeout if there is one, else the call's deadline. (A
+    // call that retried takes longer than one attempt's timeout: the plot
+    // shows calls, not attempts.)
+    let timeout = s
+        .attempt_timeout_ms
+        .map(|ms| ("attempt timeout", ms))
+        .or(s.deadline_ms.map(|ms| ("deadline", ms)))
+        .map(|(name, ms)| Level {
+            name,
+            label: format!("{name} {}", format_ms(f64::from(ms))),
+            steps: vec![(0.0, end, f64::from(ms))],
+        });
+    let line = |name, color, value: fn(&crate::scale::series::Window) -> Option<f64>| Line {
+        name,
+        color,
+        points: s.series(value),
+        right: false,
+    };
+    let plots = [
+        Chart {
+            name: "load",
+            title: "Offered load (attempts/s), goodput (successful calls/s) and what the server can finish",
+            axis: &axis,
+            lines: vec![
+                line("offered", BLUE, |w| Some(w.offered)),
+                line("goodput", GREEN, |w| Some(w.goodput)),
+            ],
+            levels: capacity_level.into_iter().collect(),
+            shade,
+            band: Vec::new(),
+            right: None,
+        },
+        Chart {
+            name: "latency",
+            title: "Latency of the calls that ended in each 100 ms (ms, from each call's intended start)",
+            axis: &axis,
+            lines: vec![
+                line("p50", BLUE, |w| w.p50),
+                line("p99", VERMILION, |w| w.p99),
+            ],
+            levels: timeout.into_iter().collect(),
+            shade,
+            band: Vec::new(),
+            right: None,
+        },
+        Chart {
+            name: "queue",
+            title: "The server: requests waiting in the queue, executions in flight",
+            axis: &axis,
+            lines: vec![
+                line("queued", ORANGE, |w| Some(w.queue)),
+                line("executing", BLUE, |w| Some(w.executing)),
+            ],
+            levels: Vec::new(),
+            shade,
+            band: Vec::new(),
+            right: None,
+        },
+        Chart {
+            name: "retries",
+            title: "Retries/s, the breakers' states (band) and the budget's tokens (right scale)",
+            axis: &axis,
+            lines: vec![
+                line("retries", VERMILION, |w| Some(w.retries)),
+                Line {
+                    right: true,
+                    ..line("tokens", GREEN, |w| w.tokens)
+                },
+            ],
+            levels: Vec::new(),
+            shade,
+            band: s.breaker_spans(),
+            right: s.budget_tokens.map(|max| (max, "tokens")),
+        },
+    ];
+
+    let summary = s.summary().map(|sum| {
+        let t = &sum.totals;
+        let server = s.server;
+        html! {
+            <div class="scale-summary" data-testid="scale-summary" data-whole-run={sum.whole_run.to_string()}
+                 data-calls={t.calls.to_string()} data-succeeded={t.succeeded.to_string()} data-failed={t.failed.to_string()}
+                 data-attempts={t.attempts.to_string()} data-executions={t.executions.to_string()}
+                 data-server-executions={server.map_or(String::new(), |c| c.executions.to_string())}
+                 data-elapsed-ms={format_number(t.elapsed_ms)}>
+                <p class="hint">{ if sum.whole_run {
+                    format!("The whole run, {} (the server's final message):", format_ms(t.elapsed_ms))
+                } else {
+                    format!("Stopped: the {} windows received, {} (calls still in flight are not counted):", s.windows.len(), format_ms(t.elapsed_ms))
+                } }</p>
+                <dl class="scale-facts">
+                    { fact("calls", t.calls.to_string(), format!("logical calls: {} succeeded, {} failed{}", t.succeeded, t.failed,
+                        if t.not_sent > 0 { format!(", {} not sent (too many in flight)", t.not_sent) } else { String::new() })) }
+                    { fact("goodput", format!("{}/s", format_number(sum.goodput)), format!("goodput: {} successful calls in {}", t.succeeded, format_ms(t.elapsed_ms))) }
+                    { fact("wasted", format!("{} s", format_number(t.wasted_ms / 1000.0)), "client-seconds spent in calls that failed anyway".into()) }
+                    { fact("executions", t.executions.to_string(), match server {
+                        Some(c) if c.executions > t.executions => format!("server executions during the run; {} in all once its queue drained ({} more for clients long gone)", c.executions, c.executions - t.executions),
+                        Some(c) => format!("server executions (Lab/GetStats agrees: {})", c.executions),
+                        None => "server executions during the run".into(),
+                    }) }
+                    { fact("amplification", sum.amplification.map_or("–".into(), format_number), format!("attempts per logical call ({} attempts ÷ {} calls)", t.attempts, t.calls)) }
+                    { fact("useful", percent(sum.useful), format!("useful work: successful calls ÷ executions ({} ÷ {}), the share of the server's work that ended in a reply a client used", t.succeeded, sum.executions)) }
+                </dl>
+                if let Some(c) = server {
+                    <p class="hint" data-testid="scale-server">{ format!(
+                        "The server's counters once drained (Lab/GetStats): {} executions finished for a client that had gone, {} skipped, {} cancelled, {} refused as overloaded.",
+                        c.abandoned, c.skipped, c.cancelled, c.refused) }</p>
+                }
+            </div>
+        }
+    });
+
+    html! {
+        <section class="card scale" aria-labelledby="scale-title" data-testid="scale-view" data-phase={state.phase.slug()}
+                 data-windows={state.windows.len().to_string()}
+                 data-first-arrival-ms={state.first_arrival_ms.map_or(String::new(), format_number)}
+                 data-last-arrival-ms={state.last_arrival_ms.map_or(String::new(), format_number)}>
+            <h2 id="scale-title">{ "Scale view" }</h2>
+            <p class="hint">
+                { "A browser tab keeps about six calls in flight; the server's load engine runs thousands of virtual clients \
+                   beside it, each call through the same resilience core as the lab, against a server with finite capacity, \
+                   and sends what happened every 100 ms. The runs use a session of their own (this tab's, + \"-scale\"), \
+                   reset before each run, so the lab above is untouched." }
+            </p>
+            <div class="lab-grid">
+                <div class="lab-controls">
+                    { controls }
+                    <PolicyControls policy={(*policy).clone()} {problems} disabled={busy} on_change={on_policy}
+                        on_reset={on_policy_reset} id_prefix="scale-" for_load_engine={true} />
+                </div>
+                <div class="scale-plots">
+                    <div class="scale-run">
+                        <button type="button" class="primary" data-testid="scale-run" disabled={busy || built.is_err()} onclick={on_run}>{ "Run" }</button>
+                        <button type="button" class="secondary" data-testid="scale-stop" disabled={!busy} onclick={on_stop}>{ "Stop" }</button>
+                        <progress max="1" value={format_number(state.progress())}></progress>
+                        <span data-testid="scale-progress">{ format!("{} of {}", format_ms(state.received.elapsed_ms), format_ms(f64::from(state.duration_ms.max(f.duration_ms)))) }</span>
+                    </div>
+                    if let Some(error) = &state.error {
+                        <p class="input-error" role="alert" data-testid="scale-error">{ error }</p>
+                    }
+                    { for plots.iter().map(Chart::view) }
+                    { for summary }
+                </div>
+            </div>
+        </section>
+    }
+}
