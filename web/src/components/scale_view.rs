@@ -286,7 +286,7 @@ pub fn ScaleView(props: &Props) -> Html {
 
     // The plots, on one time axis.
     let s = &*state;
-    let axis = TimeAxis::covering(0.0, s.end_ms(), 10);
+    let axis = TimeAxis::covering(0.0, s.end_ms(), 6);
     let end = axis.end_ms;
     let shade = s
         .capacity
