@@ -4,7 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,9 +80,28 @@ export function freePort() {
 }
 
 /**
+ * Trunk.toml as it is, but with its /rpc route forwarding to `serverUrl`
+ * instead of :50051, in a directory of its own under target/ (Trunk reads
+ * paths relative to its config, so the page's is made absolute). Returns
+ * the config's path.
+ */
+function trunkConfigFor(serverUrl) {
+  const dir = mkdtempSync(join(REPO, 'target', 'e2e-trunk-'));
+  const original = readFileSync(join(REPO, 'Trunk.toml'), 'utf8');
+  const config = original
+    .replace('target = "web/index.html"', `target = ${JSON.stringify(join(REPO, 'web', 'index.html'))}`)
+    .replace('backend = "http://127.0.0.1:50051"', `backend = ${JSON.stringify(serverUrl)}`);
+  if (config === original || !config.includes(serverUrl)) throw new Error('Trunk.toml no longer has the lines this test rewrites');
+  writeFileSync(join(dir, 'Trunk.toml'), config);
+  return join(dir, 'Trunk.toml');
+}
+
+/**
  * `trunk serve` for the real page, with an extra proxy route `prefix` that
  * forwards to `serverUrl` exactly as Trunk.toml's /rpc route forwards to
- * :50051 — so a test can use Trunk's proxy without the fixed port.
+ * :50051 — so a test can use Trunk's proxy without the fixed port. Without
+ * a `prefix`, Trunk.toml's own /rpc route forwards to `serverUrl`: the page
+ * then needs no `?server=`, as under `./lab run`.
  */
 export async function startTrunk({ serverUrl, prefix }) {
   const port = await freePort();
@@ -91,6 +110,9 @@ export async function startTrunk({ serverUrl, prefix }) {
   // a test of old code that looks like a test of the new.
   mkdirSync(join(REPO, 'target'), { recursive: true });
   const dist = mkdtempSync(join(REPO, 'target', 'e2e-dist-'));
+  const route = prefix
+    ? [`--proxy-backend=${serverUrl}`, `--proxy-rewrite=${prefix}`]
+    : ['--config', trunkConfigFor(serverUrl)];
   const child = spawn(
     'trunk',
     [
@@ -102,8 +124,7 @@ export async function startTrunk({ serverUrl, prefix }) {
       '--no-autoreload',
       '--address', '127.0.0.1',
       '--port', String(port),
-      `--proxy-backend=${serverUrl}`,
-      `--proxy-rewrite=${prefix}`,
+      ...route,
       '--dist', dist,
     ],
     // Trunk reads NO_COLOR as true|false; an inherited NO_COLOR=1 would stop it.
@@ -116,6 +137,7 @@ export async function startTrunk({ serverUrl, prefix }) {
   const stopAndClean = async () => {
     await stop(child, true);
     rmSync(dist, { recursive: true, force: true });
+    if (!prefix) rmSync(dirname(route[1]), { recursive: true, force: true });
   };
   // The first serve compiles the page; allow a cold build on a slow machine.
   const deadline = Date.now() + 15 * 60_000;
@@ -195,8 +217,9 @@ export async function calculate(page, operation, a, b) {
 
 /**
  * The lab for one test file: starts the server, `trunk serve` (with an extra
- * proxy route `proxyPrefix` to that server) and the browser before its
- * tests, and stops them after. Use `lab.server`, `lab.trunk`, `lab.browser`.
+ * proxy route `proxyPrefix` to that server; without one, Trunk.toml's /rpc
+ * route goes to it) and the browser before its tests, and stops them after.
+ * Use `lab.server`, `lab.trunk`, `lab.browser`.
  */
 export function useLab({ proxyPrefix }) {
   const lab = {};
