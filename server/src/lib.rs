@@ -25,6 +25,9 @@
 //! - [`deadline`]: the client's `grpc-timeout`; [`random`]: seeded
 //!   randomness, so a lesson can be replayed; [`quote`]: how an error repeats
 //!   what a client sent (briefly).
+//! - [`shop`]: two tiers in one server — `Shop/Checkout` calls
+//!   `Payment/Charge` through the client's resilience core — so a failure
+//!   can cascade, and a breaker or a bulkhead can stop it.
 //! - [`load`]: the load engine (`Lab/RunLoad`): virtual clients through the
 //!   client's resilience core, against this server's own port.
 //! - [`page`]: the lab's own page, compressed, on the same port (`--page`),
@@ -50,6 +53,7 @@ pub mod rest;
 pub mod rules;
 pub mod services;
 pub mod session;
+pub mod shop;
 pub mod state;
 pub mod transport;
 
@@ -67,6 +71,7 @@ use crate::services::{
     account::AccountService, calculator::CalculatorService, lab::LabService, store::StoreService,
 };
 use crate::session::Sessions;
+use crate::shop::service::{PaymentService, ShopService};
 use crate::state::LabState;
 use crate::transport::connections::{self, ConnectionSettings};
 
@@ -150,6 +155,7 @@ pub async fn app(config: &Config, stack: Layers) -> Result<(axum::Router, Arc<La
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(rpc_lab::proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(shop::proto::FILE_DESCRIPTOR_SET)
     };
     let reflection_v1 = reflection().build_v1()?;
     let reflection_v1alpha = reflection().build_v1alpha()?;
@@ -160,6 +166,8 @@ pub async fn app(config: &Config, stack: Layers) -> Result<(axum::Router, Arc<La
         .add_service(CalculatorService.into_server())
         .add_service(StoreService.into_server())
         .add_service(AccountService.into_server())
+        .add_service(ShopService::new(lab.clone()).into_server())
+        .add_service(PaymentService.into_server())
         .add_service(LabService::new(lab.clone()).into_server());
 
     // gRPC-Web translation wraps only the gRPC routes: tonic-web refuses any

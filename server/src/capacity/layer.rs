@@ -114,14 +114,17 @@ pub async fn limit(request: Request, next: Next) -> Response {
     }
 }
 
-/// The capacity of the request's session, if it has one. Borrowed, not
-/// cloned: a session without a capacity costs these layers a look, nothing more.
+/// The capacity of the request's session, if it has one: the payment tier's
+/// for `shop.v1.Payment` (`crate::shop`), the session's own for everything
+/// else. Borrowed, not cloned: a session without a capacity costs these
+/// layers a look, nothing more.
 fn capacity_of(request: &Request) -> Option<&Arc<Capacity>> {
-    request
-        .extensions()
-        .get::<Arc<Session>>()?
-        .capacity
-        .active()
+    let session = request.extensions().get::<Arc<Session>>()?;
+    if crate::shop::is_payment(request.uri().path()) {
+        session.payment.capacity.active()
+    } else {
+        session.capacity.active()
+    }
 }
 
 /// `RESOURCE_EXHAUSTED`, naming the limit, with the pushback if any.

@@ -40,11 +40,14 @@ use tonic::Status;
 use crate::rest;
 use crate::session::Session;
 
-/// The gRPC services whose requests take faults and idempotency keys.
-const CONTRACT_SERVICES: [&str; 3] = [
+/// The gRPC services whose requests take faults and idempotency keys
+/// (with the two tiers of `crate::shop`, which are operations like these).
+const CONTRACT_SERVICES: [&str; 5] = [
     "/calculator.v1.Calculator/",
     "/calculator.v1.Store/",
     "/calculator.v1.Account/",
+    crate::shop::SHOP_SERVICE,
+    crate::shop::PAYMENT_SERVICE,
 ];
 
 /// How a request is answered.

@@ -15,10 +15,12 @@
 //! | [`schedule`] | open-loop send times, fixed from the run's start (pure, seeded) |
 //! | [`histogram`] | percentiles in bounded memory |
 //! | [`aggregate`] | the counters of each 100 ms window and of the run (pure) |
+//! | [`client_deadline`] | tonic's own expired deadline, named DEADLINE_EXCEEDED |
 //! | [`runner`] | the virtual clients, the ticks, the stream and its cancellation |
 //! | this file | which runs are going on: one per session, a few per server |
 
 pub mod aggregate;
+pub mod client_deadline;
 pub mod histogram;
 pub mod runner;
 pub mod scenario;

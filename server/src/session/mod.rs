@@ -23,6 +23,7 @@ use crate::capacity::state::SessionCapacity;
 use crate::random::{self, SeededRng};
 use crate::rules::key_value::{KeyValueStore, StoreLimits};
 use crate::rules::ledger::Ledger;
+use crate::shop::tier::PaymentTier;
 
 /// The session of requests that name none.
 pub const DEFAULT_SESSION: &str = "default";
@@ -114,6 +115,9 @@ pub struct Session {
     /// How much work the server does for this session at once (none set:
     /// no limit). Set with `Lab/SetCapacity`.
     pub capacity: SessionCapacity,
+    /// The payment tier behind `shop.v1.Shop/Checkout`: its own capacity
+    /// and the front tier's client of it (`crate::shop`).
+    pub payment: Arc<PaymentTier>,
     last_used: AtomicU64,
 }
 
@@ -139,6 +143,7 @@ impl Session {
                 None => random::for_session(settings.seed, name),
             }),
             capacity: SessionCapacity::default(),
+            payment: Arc::default(),
             last_used: AtomicU64::new(0),
         }
     }
@@ -181,6 +186,7 @@ impl Sessions {
                 if let Some(forgotten) = table.remove(&oldest) {
                     // No queue outlives its session.
                     forgotten.capacity.close();
+                    forgotten.payment.close();
                 }
                 tracing::info!(session = %oldest, "session table full: forgot the least recently used session");
                 evicted = Some(oldest);
@@ -205,6 +211,7 @@ impl Sessions {
         if let Some(replaced) = replaced {
             // Its waiting requests are let go rather than left queued.
             replaced.capacity.close();
+            replaced.payment.close();
         }
         session
     }
@@ -214,6 +221,7 @@ impl Sessions {
     pub fn close_capacities(&self) {
         for session in self.table.lock().unwrap().values() {
             session.capacity.close();
+            session.payment.close();
         }
     }
 
