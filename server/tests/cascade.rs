@@ -54,6 +54,10 @@ const PAYMENT_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(500);
 struct Outcome {
     adds_judged: u32,
     adds_ok: u32,
+    /// Latency of the judged Adds that succeeded, sorted.
+    add_ok_latencies: Vec<Duration>,
+    /// The most checkouts seen waiting on payment at once (sampled).
+    most_waiting_on_payment: u32,
     checkouts: u32,
     checkouts_by_code: std::collections::BTreeMap<String, u32>,
 }
@@ -61,6 +65,30 @@ struct Outcome {
 impl Outcome {
     fn add_success(&self) -> f64 {
         f64::from(self.adds_ok) / f64::from(self.adds_judged.max(1))
+    }
+
+    /// What the report quotes: Add's goodput and p99 in the judged second.
+    fn summary(&self) -> String {
+        let p99 = self
+            .add_ok_latencies
+            .get(
+                (self.add_ok_latencies.len() * 99)
+                    .div_ceil(100)
+                    .saturating_sub(1),
+            )
+            .map_or("-".to_owned(), |d| {
+                format!("{:.1} ms", d.as_secs_f64() * 1e3)
+            });
+        format!(
+            "Add: {}/{} ok in the judged {} ms ({:.0}/s), p99 of those ok {p99}; \
+             checkouts {:?}; at most {} waiting on payment",
+            self.adds_ok,
+            self.adds_judged,
+            (RUN - JUDGED_FROM).as_millis(),
+            f64::from(self.adds_ok) / (RUN - JUDGED_FROM).as_secs_f64(),
+            self.checkouts_by_code,
+            self.most_waiting_on_payment
+        )
     }
 }
 
@@ -121,6 +149,15 @@ impl Tiers {
         let shop = ShopClient::new(self.server.channel().await);
         let calculator = CalculatorClient::new(self.server.channel().await);
         let start = Instant::now();
+        let (session, _) = self.lab.sessions.get(SESSION);
+        let sampler = tokio::spawn(async move {
+            let mut most = 0;
+            while start.elapsed() < RUN + ADD_DEADLINE {
+                most = most.max(session.payment.bulkhead.waiting());
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            most
+        });
         let mut checkouts = tokio::task::JoinSet::new();
         let mut adds = tokio::task::JoinSet::new();
         let every = |per_second: u64| Duration::from_micros(1_000_000 / per_second);
@@ -135,16 +172,23 @@ impl Tiers {
                 tokio::time::sleep_until(next_add).await;
                 let judged = next_add >= start + JUDGED_FROM;
                 let calculator = calculator.clone();
-                adds.spawn(async move { (judged, add(calculator).await) });
+                adds.spawn(async move {
+                    let sent = Instant::now();
+                    (judged, add(calculator).await.then(|| sent.elapsed()))
+                });
                 next_add += every(ADDS_PER_SECOND);
             }
         }
-        let mut outcome = Outcome::default();
+        let mut outcome = Outcome {
+            most_waiting_on_payment: sampler.await.unwrap(),
+            ..Outcome::default()
+        };
         while let Some(done) = adds.join_next().await {
             let (judged, ok) = done.unwrap();
             if judged {
                 outcome.adds_judged += 1;
-                outcome.adds_ok += u32::from(ok);
+                outcome.adds_ok += u32::from(ok.is_some());
+                outcome.add_ok_latencies.extend(ok);
             }
         }
         while let Some(code) = checkouts.join_next().await {
@@ -154,11 +198,13 @@ impl Tiers {
                 .entry(format!("{:?}", code.unwrap()))
                 .or_default() += 1;
         }
+        outcome.add_ok_latencies.sort();
         outcome
     }
 }
 
 async fn add(mut calculator: CalculatorClient<Channel>) -> bool {
+    // (`then` below: the latency is kept only for an Add that succeeded.)
     let mut call = request(
         BinaryOperation { a: 1.0, b: 2.0 },
         &[("x-lab-session", SESSION)],
@@ -204,7 +250,7 @@ async fn run(client: PaymentClientSettings) -> (Outcome, Tiers) {
     tiers.configure(client);
     let outcome = tiers.traffic().await;
     let (session, _) = tiers.lab.sessions.get(SESSION);
-    eprintln!("{outcome:?}\n{:?}", session.payment.snapshot());
+    eprintln!("{}\n{:?}", outcome.summary(), session.payment.snapshot());
     (outcome, tiers)
 }
 
