@@ -25,6 +25,7 @@
 //! (per channel), as this lab's caller does.
 
 use super::config::ConfigError;
+use crate::number_format::shortest;
 
 /// The two numbers of a gRFC A6 retry throttling policy.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -54,7 +55,7 @@ impl BudgetConfig {
                 "budget.max_tokens",
                 format!(
                     "is {}: it must be more than 0 and at most 1000 (gRFC A6)",
-                    self.max_tokens
+                    shortest(self.max_tokens)
                 ),
             ));
         }
@@ -63,7 +64,7 @@ impl BudgetConfig {
                 "budget.token_ratio",
                 format!(
                     "is {}: it must be more than 0, or a failure could never be repaid",
-                    self.token_ratio
+                    shortest(self.token_ratio)
                 ),
             ));
         }

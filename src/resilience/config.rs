@@ -10,6 +10,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::number_format::{fixed, shortest};
+
 /// One thing wrong with a configuration: which field, and what to change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
@@ -46,8 +48,8 @@ pub(crate) fn all_problems(problems: Vec<ConfigError>) -> Result<(), Vec<ConfigE
 pub(crate) fn millis(duration: Duration) -> String {
     let ms = duration.as_secs_f64() * 1000.0;
     if ms.fract() == 0.0 {
-        format!("{ms:.0} ms")
+        format!("{} ms", fixed(ms, 0))
     } else {
-        format!("{ms} ms")
+        format!("{} ms", shortest(ms))
     }
 }

@@ -19,6 +19,7 @@ use super::budget::BudgetConfig;
 use super::codes::CodeSet;
 use super::config::{ConfigError, all_problems, millis};
 use super::outcome::GaveUp;
+use crate::number_format::shortest;
 
 /// How a caller retries, times out and hedges one kind of call.
 #[derive(Clone, Debug, PartialEq)]
@@ -140,7 +141,7 @@ impl RetryPolicy {
                 "multiplier",
                 format!(
                     "is {}: it must be a number ≥ 1, or the backoff would shrink",
-                    self.multiplier
+                    shortest(self.multiplier)
                 ),
             );
         }

@@ -8,6 +8,8 @@
 //! this run bears out, with the numbers that say so. A run that happens to
 //! turn out differently (another seed, a busy machine) is judged as it ran.
 
+use rpc_lab::number_format::{fixed, shortest};
+
 use crate::operations::cents_to_dollars;
 use crate::run_log::Tally;
 use crate::truth::Truth;
@@ -99,7 +101,8 @@ fn set_versus_increment(steps: &[StepResult]) -> Option<Verdict> {
         right,
         format!(
             "The increment counter ended at {}, the set counter at {}.",
-            increment.actual, set.actual
+            shortest(increment.actual),
+            shortest(set.actual)
         ),
     )
 }
@@ -233,8 +236,9 @@ fn one_slow_call(steps: &[StepResult]) -> Option<Verdict> {
     one(
         right,
         format!(
-            "The slowest call took {:.0} ms without a timeout and {slowest:.0} ms with one.",
-            without.slowest_ms
+            "The slowest call took {} ms without a timeout and {} ms with one.",
+            fixed(without.slowest_ms, 0),
+            fixed(slowest, 0)
         ),
     )
 }

@@ -20,6 +20,7 @@ use std::cell::{Cell, RefCell};
 
 use prost::Message;
 use rpc_lab::headers::LAB_SESSION;
+use rpc_lab::number_format::shortest;
 use rpc_lab::proto::{BinaryOperation, CalculatorClient};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -242,7 +243,7 @@ pub fn request_body_range(protocol: Protocol, calls: usize) -> (usize, usize) {
 }
 
 fn rest_body(a: f64, b: f64) -> String {
-    format!(r#"{{"a":{a},"b":{b}}}"#)
+    format!(r#"{{"a":{},"b":{}}}"#, shortest(a), shortest(b))
 }
 
 /// `POST {url}` with `{"a": a, "b": b}`; the `value` of the JSON reply.

@@ -5,6 +5,7 @@
 //! by hand rather than with serde: the format is small and fixed, and the page
 //! stays smaller without a serializer.
 
+use rpc_lab::number_format::{fixed, shortest};
 use rpc_lab::resilience::EventKind;
 use rpc_lab::status::code_name;
 
@@ -90,11 +91,11 @@ fn row(kind: &EventKind) -> Row {
             ..plain("backoff")
         },
         EventKind::BudgetUpdated { tokens } => Row {
-            detail: format!("tokens={tokens}"),
+            detail: format!("tokens={}", shortest(*tokens)),
             ..plain("budget_updated")
         },
         EventKind::BudgetRefused { tokens } => Row {
-            detail: format!("tokens={tokens}"),
+            detail: format!("tokens={}", shortest(*tokens)),
             ..plain("budget_refused")
         },
         EventKind::DeadlineHit { deadline } => Row {
@@ -164,13 +165,13 @@ pub fn to_csv(log: &RunLog, step_labels: &[String]) -> String {
     for event in &log.events {
         let r = row(&event.kind);
         let fields = [
-            format!("{:.3}", event.at_ms),
+            fixed(event.at_ms, 3),
             event.step.to_string(),
             event.row.to_string(),
             r.event.to_owned(),
             r.attempt.map(|a| a.to_string()).unwrap_or_default(),
             r.code.unwrap_or_default().to_owned(),
-            r.ms.map(|m| format!("{m:.3}")).unwrap_or_default(),
+            r.ms.map(|m| fixed(m, 3)).unwrap_or_default(),
             r.detail,
             label(event, step_labels),
         ];
@@ -202,14 +203,14 @@ pub fn to_json(log: &RunLog, step_labels: &[String]) -> String {
             out.push(',');
         }
         out.push_str(&format!(
-            "\n{{\"t_ms\":{:.3},\"step\":{},\"call\":{},\"event\":\"{}\",\"attempt\":{},\"code\":{},\"ms\":{},\"detail\":{},\"step_label\":{}}}",
-            event.at_ms,
+            "\n{{\"t_ms\":{},\"step\":{},\"call\":{},\"event\":\"{}\",\"attempt\":{},\"code\":{},\"ms\":{},\"detail\":{},\"step_label\":{}}}",
+            fixed(event.at_ms, 3),
             event.step,
             event.row,
             r.event,
             r.attempt.map_or("null".into(), |a| a.to_string()),
             r.code.map_or("null".into(), json_string),
-            r.ms.map_or("null".into(), |m| format!("{m:.3}")),
+            r.ms.map_or("null".into(), |m| fixed(m, 3)),
             json_string(&r.detail),
             json_string(&label(event, step_labels)),
         ));

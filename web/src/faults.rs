@@ -9,6 +9,7 @@
 //! is down, either refusing at once or hanging.
 
 use rpc_lab::headers::{FAULT_DELAY_MS, FAULT_DROP, FAULT_FAIL};
+use rpc_lab::number_format::shortest;
 use rpc_lab::resilience::RandomSource;
 use tonic::Request;
 use tonic::metadata::MetadataValue;
@@ -194,10 +195,10 @@ impl AttemptFaults {
             metadata.insert(name, value);
         };
         if self.fail > 0.0 {
-            put(FAULT_FAIL, self.fail.to_string());
+            put(FAULT_FAIL, shortest(self.fail));
         }
         if self.drop > 0.0 {
-            put(FAULT_DROP, self.drop.to_string());
+            put(FAULT_DROP, shortest(self.drop));
         }
         if self.delay_ms > 0 {
             put(FAULT_DELAY_MS, self.delay_ms.to_string());

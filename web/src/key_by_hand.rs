@@ -24,6 +24,7 @@ use std::rc::Rc;
 use rpc_lab::headers::{
     FAULT_INJECTED, IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_EXPIRES_IN_MS, IDEMPOTENT_REPLAYED,
 };
+use rpc_lab::number_format::shortest;
 use rpc_lab::proto::calculator_v1::LabStats;
 use rpc_lab::resilience::IdempotencyKey;
 use rpc_lab::status::code_name;
@@ -146,9 +147,11 @@ pub fn describe(call: &Call) -> String {
             value,
         } => match operation {
             GetValue | DeleteValue => format!("{operation} {key:?}"),
-            _ => format!("{operation} {key:?} {value}"),
+            _ => format!("{operation} {key:?} {}", shortest(*value)),
         },
-        Call::Arithmetic { operation, a, b } => format!("{operation}({a}, {b})"),
+        Call::Arithmetic { operation, a, b } => {
+            format!("{operation}({}, {})", shortest(*a), shortest(*b))
+        }
     }
 }
 

@@ -12,6 +12,7 @@
 
 use std::fmt;
 
+use rpc_lab::number_format::{parse, shortest};
 use rpc_lab::proto::calculator_v1::{
     AmountRequest, AppendRequest, DeleteValueRequest, GetBalanceRequest, GetValueRequest,
     IncrementRequest, SetValueRequest,
@@ -253,9 +254,8 @@ impl OperationForm {
 }
 
 fn number(name: &str, text: &str) -> Result<f64, String> {
-    text.trim()
-        .parse::<f64>()
-        .map_err(|_| format!("{name} must be a number, like 2.5 or -7 (got {text:?})"))
+    parse(text.trim())
+        .ok_or_else(|| format!("{name} must be a number, like 2.5 or -7 (got {text:?})"))
 }
 
 /// `"12.34"` → 1234 cents. Money is counted in whole cents, never in floats.
@@ -328,7 +328,7 @@ pub async fn perform(
                 Multiply => client.multiply(request).await,
                 _ => client.divide(request).await,
             }?;
-            Ok(reply.map(|n| format!("= {}", n.value)))
+            Ok(reply.map(|n| format!("= {}", shortest(n.value))))
         }
         Call::Store {
             operation,
@@ -342,11 +342,11 @@ pub async fn perform(
                 SetValue => Ok(client
                     .set_value(prepared(SetValueRequest { key, value }, r.0, r.1, r.2))
                     .await?
-                    .map(|n| format!("= {}", n.value))),
+                    .map(|n| format!("= {}", shortest(n.value)))),
                 GetValue => Ok(client
                     .get_value(prepared(GetValueRequest { key }, r.0, r.1, r.2))
                     .await?
-                    .map(|n| format!("= {}", n.value))),
+                    .map(|n| format!("= {}", shortest(n.value)))),
                 DeleteValue => Ok(client
                     .delete_value(prepared(DeleteValueRequest { key }, r.0, r.1, r.2))
                     .await?
@@ -366,7 +366,7 @@ pub async fn perform(
                         r.2,
                     ))
                     .await?
-                    .map(|n| format!("= {}", n.value))),
+                    .map(|n| format!("= {}", shortest(n.value)))),
                 _ => Ok(client
                     .append(prepared(AppendRequest { key, item: value }, r.0, r.1, r.2))
                     .await?

@@ -11,6 +11,8 @@
 
 use std::borrow::Cow;
 
+use rpc_lab::number_format::fixed;
+
 use crate::latency::nice_ceiling;
 use crate::run_log::Sample;
 
@@ -40,7 +42,7 @@ impl Linear {
         if span.abs() < f64::EPSILON || !value.is_finite() {
             return r0;
         }
-        let t = ((value - d0) / span).clamp(0.0, 1.0);
+        let t = clamp((value - d0) / span, 0.0, 1.0);
         r0 + t * (r1 - r0)
     }
 
@@ -124,7 +126,7 @@ pub fn format_ms(ms: f64) -> String {
 /// A number for a label: at most two decimals, trailing zeros dropped
 /// ("50", "62.5", "0.25"), so "threshold 50 %" does not read "50.00 %".
 pub fn format_number(x: f64) -> String {
-    let text = format!("{x:.2}");
+    let text = fixed(x, 2);
     let text = text.trim_end_matches('0').trim_end_matches('.');
     if text == "-0" { "0" } else { text }.to_owned()
 }
@@ -132,7 +134,7 @@ pub fn format_number(x: f64) -> String {
 /// A pixel coordinate for an SVG attribute: one decimal is finer than a
 /// screen can show, and keeps the page's markup short.
 pub fn px(value: f64) -> String {
-    format!("{value:.1}")
+    fixed(value, 1)
 }
 
 /// How many points a line chart draws at most. A thousand calls make a
@@ -211,7 +213,21 @@ pub fn row_height(rows: usize, budget: f64, largest: f64, smallest: f64) -> f64 
     if rows == 0 {
         return largest;
     }
-    (budget / rows as f64).clamp(smallest, largest)
+    clamp(budget / rows as f64, smallest, largest)
+}
+
+/// `x.clamp(lo, hi)`, and NaN stays NaN as there, but without `clamp`'s
+/// check that `lo <= hi`: its panic message prints the two floats, which
+/// alone would bring Rust's float formatter into the page's download
+/// (see `rpc_lab::number_format`).
+pub fn clamp(x: f64, lo: f64, hi: f64) -> f64 {
+    if x < lo {
+        lo
+    } else if x > hi {
+        hi
+    } else {
+        x
+    }
 }
 
 /// A count axis (calls, attempts): from 0 to `top` in whole-number steps.

@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use rpc_lab::number_format::shortest;
 use rpc_lab::resilience::{
     BreakerConfig, BudgetConfig, ConfigError, HedgingConfig, Jitter, RetryPolicy, SlidingWindow,
 };
@@ -176,7 +177,10 @@ impl PolicyForm {
             parts.push(format!("hedging after {} ms", self.hedging_delay_ms));
         }
         if self.breaker {
-            parts.push(format!("breaker at {} %", self.breaker_threshold_pct));
+            parts.push(format!(
+                "breaker at {} %",
+                shortest(self.breaker_threshold_pct)
+            ));
         }
         parts.join(", ")
     }

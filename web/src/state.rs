@@ -7,6 +7,7 @@
 use std::rc::Rc;
 
 use rpc_lab::calculator::{ArithmeticOperation, BareCallError};
+use rpc_lab::number_format::{exponent, fixed, parse, shortest};
 use yew::Reducible;
 
 /// How many past calls the page lists under the latest one.
@@ -120,9 +121,9 @@ pub fn parse_operand(name: &str, text: &str) -> Result<f64, String> {
     }
     // Accept the typographic minus sign and a decimal comma, both easy to paste.
     let normalized = text.replace('−', "-").replace(',', ".");
-    normalized
-        .parse::<f64>()
-        .map_err(|_| format!("{name} = “{text}” is not a number: try 42, -1.5, 1e308, NaN or inf"))
+    parse(&normalized).ok_or_else(|| {
+        format!("{name} = “{text}” is not a number: try 42, -1.5, 1e308, NaN or inf")
+    })
 }
 
 /// A number as the page prints it: integers without a trailing `.0`, very
@@ -133,12 +134,12 @@ pub fn format_number(value: f64) -> String {
     }
     let magnitude = value.abs();
     if !(1e-6..1e15).contains(&magnitude) {
-        format!("{value:e}")
+        exponent(value)
     } else if value.fract() == 0.0 {
-        format!("{value:.0}")
+        fixed(value, 0)
     } else {
         // Shortest representation that reads back as the same double.
-        format!("{value}")
+        shortest(value)
     }
 }
 

@@ -9,6 +9,7 @@
 //! notice — duplicates that hurt or do not, executions the client never heard
 //! of — so the arithmetic and the wording are tested natively.
 
+use rpc_lab::number_format::shortest;
 use rpc_lab::proto::calculator_v1::LabStats;
 
 use crate::operations::{Call, LabOperation, cents_to_dollars};
@@ -164,7 +165,7 @@ impl Effect {
         if self.money {
             cents_to_dollars(value.round() as i64)
         } else {
-            format!("{value}")
+            shortest(value)
         }
     }
 }

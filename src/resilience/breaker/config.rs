@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tonic::Code;
 
+use crate::number_format::shortest;
 use crate::resilience::codes::CodeSet;
 use crate::resilience::config::{ConfigError, all_problems, millis};
 
@@ -108,7 +109,7 @@ impl BreakerConfig {
                 "failure_rate_threshold",
                 format!(
                     "is {}: it is a percentage, more than 0 and at most 100",
-                    self.failure_rate_threshold
+                    shortest(self.failure_rate_threshold)
                 ),
             );
         }
@@ -117,7 +118,7 @@ impl BreakerConfig {
                 "slow_call_rate_threshold",
                 format!(
                     "is {}: it is a percentage, more than 0 and at most 100",
-                    self.slow_call_rate_threshold
+                    shortest(self.slow_call_rate_threshold)
                 ),
             );
         }
@@ -138,7 +139,7 @@ impl BreakerConfig {
                 "wait_multiplier",
                 format!(
                     "is {}: it must be a number ≥ 1 (1 keeps the wait constant)",
-                    self.wait_multiplier
+                    shortest(self.wait_multiplier)
                 ),
             );
         }

@@ -10,6 +10,7 @@
 //! Each bar carries `data-count` and `data-start-ms`, each strip
 //! `data-concentration` (see [`crate::attempt_rate::concentration`]).
 
+use rpc_lab::number_format::{fixed, shortest};
 use yew::prelude::*;
 
 use crate::attempt_rate::RateBins;
@@ -53,7 +54,7 @@ fn strip(strip: &RateStrip, top: f64, bins: RateBins, x: &Linear, y_axis: CountA
         let h = bottom - y.at(count as f64);
         html! {
             <rect class="rate-bar" data-bin={bin.to_string()} data-count={count.to_string()}
-                  data-start-ms={format!("{start:.3}")}
+                  data-start-ms={fixed(start, 3)}
                   x={px(x0 + 0.5)} y={px(bottom - h)} width={px((x1 - x0 - 1.0).max(1.0))} height={px(h)}
                   fill="#0072B2" stroke="none">
                 <title>{ format!("{count} attempt(s) sent from {} to {}", format_ms(start), format_ms(start + bins.width_ms)) }</title>
@@ -72,7 +73,7 @@ fn strip(strip: &RateStrip, top: f64, bins: RateBins, x: &Linear, y_axis: CountA
     html! {
         <g class="rate-strip" data-step={strip.step.to_string()} data-step-label={strip.name.clone()}
            data-attempts={total.to_string()} data-peak={peak.to_string()}
-           data-concentration={format!("{:.4}", strip.concentration)}>
+           data-concentration={fixed(strip.concentration, 4)}>
             <text class="strip-label" x={px(LEFT)} y={px(top - 6.0)}>
                 { format!("{} — {total} attempts, at most {peak} per {}", strip.name, format_ms(bins.width_ms)) }
             </text>
@@ -106,7 +107,7 @@ impl AttemptRatePlot {
         let per = format_ms(self.bins.width_ms);
         html! {
             <figure class="plot rate-plot">
-                <svg viewBox={format!("0 0 {WIDTH} {}", px(height))} role="img" data-plot="attempt-rate"
+                <svg viewBox={format!("0 0 {} {}", shortest(WIDTH), px(height))} role="img" data-plot="attempt-rate"
                      data-bin-ms={format_number(self.bins.width_ms)} data-strips={self.strips.len().to_string()}
                      aria-label={format!("Attempts sent to the server per {per}, for each step shown")}>
                     <text class="plot-title" x={px(LEFT)} y="14">

@@ -23,6 +23,7 @@
 //! drawn element carries `data-*` attributes, so browser tests read the plot
 //! rather than pixels.
 
+use rpc_lab::number_format::{fixed, shortest};
 use yew::prelude::*;
 
 use super::attempt_rate_plot::{AttemptRatePlot, RateStrip};
@@ -216,7 +217,7 @@ fn attempt_bar(number: usize, attempt: &AttemptSegment, frame: &Frame<'_>, mid: 
         <rect class={classes!("attempt", attempt.outcome.slug())}
               data-outcome={attempt.outcome.slug()} data-attempt={attempt.number.to_string()}
               data-hedge={attempt.hedge.to_string()}
-              data-start-ms={format!("{:.3}", attempt.start_ms)} data-end-ms={format!("{end:.3}")}
+              data-start-ms={fixed(attempt.start_ms, 3)} data-end-ms={fixed(end, 3)}
               x={px(bar_x)} y={px(bar_y)} width={px(bar_w)} height={px(bar_h)}
               fill={look.fill} stroke={look.stroke} stroke-width="1" stroke-dasharray={look.dash}>
             <title>{ title }</title>
@@ -233,7 +234,7 @@ fn attempt_bar(number: usize, attempt: &AttemptSegment, frame: &Frame<'_>, mid: 
 fn backoff_line(gap: &BackoffGap, frame: &Frame<'_>, mid: f64) -> Html {
     let waited = gap.end_ms - gap.start_ms;
     html! {
-        <line class="backoff" data-backoff-ms={format!("{waited:.3}")}
+        <line class="backoff" data-backoff-ms={fixed(waited, 3)}
               x1={px(frame.at(gap.start_ms))} x2={px(frame.at(gap.end_ms))} y1={px(mid)} y2={px(mid)}
               stroke="#5a6478" stroke-width="1.5" stroke-dasharray="3 3">
             <title>{ format!("backoff: waited {} before the next attempt", format_ms(waited)) }</title>
@@ -310,7 +311,7 @@ fn step_block(
     let block = html! {
         <g class="step-block" data-step={window.step.to_string()} data-step-label={name.to_owned()}
            data-step-calls={window.total.to_string()} data-rows={shown.to_string()}
-           data-step-start-ms={format!("{:.3}", window.start_ms)}>
+           data-step-start-ms={fixed(window.start_ms, 3)}>
             <rect class="step-heading" x={px(LEFT)} y={px(top + 2.0)} width={px(WIDTH - LEFT - RIGHT)}
                   height={px(HEADER_H - 4.0)} fill="#e8ecf6" />
             <line class="step-rule" x1="0" x2={px(WIDTH)} y1={px(top + 1.0)} y2={px(top + 1.0)}
@@ -426,10 +427,10 @@ pub fn attempt_timeline(
             if !windows.is_empty() {
                 { AttemptRatePlot { strips, bins, axis }.view() }
             }
-            <svg viewBox={format!("0 0 {WIDTH} {}", px(height))} role="img" aria-label={label}
+            <svg viewBox={format!("0 0 {} {}", shortest(WIDTH), px(height))} role="img" aria-label={label}
                  data-plot="timeline" data-rows={rows.to_string()} data-calls={total.to_string()}
                  data-shown-step={step.map_or("all".into(), |s| s.to_string())}
-                 data-min-bar-width={px(MIN_BAR_W)} data-axis-end-ms={format!("{:.3}", axis.end_ms)}>
+                 data-min-bar-width={px(MIN_BAR_W)} data-axis-end-ms={fixed(axis.end_ms, 3)}>
                 { patterns() }
                 { for grid }
                 { for blocks }

@@ -11,6 +11,7 @@
 //! As in every plot here, a state differs by colour *and* pattern, and each
 //! drawn element carries `data-*` attributes for the browser tests.
 
+use rpc_lab::number_format::{fixed, shortest};
 use rpc_lab::resilience::BreakerState;
 use yew::prelude::*;
 
@@ -166,7 +167,7 @@ fn band_segment(span: &BreakerSpan, (x0, width): (f64, f64)) -> Html {
     let fits = width > name.len() as f64 * 7.0 + 8.0;
     html! {
         <g class={classes!("band", name)} data-state={name} data-step={span.step.to_string()}
-           data-x={format!("{x0:.3}")} data-width={format!("{width:.3}")} data-start-ms={format!("{:.3}", span.start_ms)} data-end-ms={format!("{end:.3}")}>
+           data-x={fixed(x0, 3)} data-width={fixed(width, 3)} data-start-ms={fixed(span.start_ms, 3)} data-end-ms={fixed(end, 3)}>
             <title>{ format!("{name} from {} to {} ({})", format_ms(span.start_ms), format_ms(end), format_ms(end - span.start_ms)) }</title>
             <rect x={px(x0)} y={px(TOP)} width={px(width)} height={px(BAND_H)} fill={fill} stroke={stroke} />
             if fits {
@@ -203,7 +204,7 @@ fn rate_line(samples: &[Sample], breaks: &[f64], x: &Linear, y: &Linear) -> Html
     pieces.push(current);
     let dots = samples.iter().map(|sample| {
         html! {
-            <circle class="rate-point" data-rate={format!("{:.1}", sample.value)} data-at-ms={format!("{:.3}", sample.at_ms)}
+            <circle class="rate-point" data-rate={fixed(sample.value, 1)} data-at-ms={fixed(sample.at_ms, 3)}
                     cx={px(x.at(sample.at_ms))} cy={px(y.at(sample.value))} r="2.2" fill="#0072B2">
                 <title>{ format!("{} % failed at {}", format_number(sample.value), format_ms(sample.at_ms)) }</title>
             </circle>
@@ -273,7 +274,7 @@ pub fn breaker_plot(log: &RunLog, threshold: Option<f64>, labels: &[String]) -> 
         html! {
             <g class="tick">
                 <line class="grid" x1={px(LEFT)} x2={px(WIDTH - RIGHT)} y1={at.clone()} y2={at.clone()} stroke="#e3e7f0" />
-                <text x={px(LEFT - 6.0)} y={px(y.at(rate) + 4.0)} text-anchor="end">{ format!("{rate} %") }</text>
+                <text x={px(LEFT - 6.0)} y={px(y.at(rate) + 4.0)} text-anchor="end">{ format!("{} %", shortest(rate)) }</text>
             </g>
         }
     });
@@ -294,9 +295,9 @@ pub fn breaker_plot(log: &RunLog, threshold: Option<f64>, labels: &[String]) -> 
             if let Some(name) = &step_label {
                 <figcaption class="plot-step">{ format!("Step shown: {name} (the newest step with a breaker)") }</figcaption>
             }
-            <svg viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img" aria-label={label}
+            <svg viewBox={format!("0 0 {} {}", shortest(WIDTH), shortest(HEIGHT))} role="img" aria-label={label}
                  data-plot="breaker" data-spans={spans.len().to_string()} data-state={current.state.name()}
-                 data-step={breaker.step.to_string()} data-axis-end-ms={format!("{:.3}", axis.end_ms)}
+                 data-step={breaker.step.to_string()} data-axis-end-ms={fixed(axis.end_ms, 3)}
                  data-min-span-width={px(MIN_SPAN_W)}>
                 { patterns() }
                 <text class="axis-label" x={px(LEFT - 6.0)} y={px(TOP + BAND_H / 2.0 + 4.0)} text-anchor="end">{ "breaker" }</text>

@@ -8,6 +8,7 @@
 //! dashed: while the line is under it, calls fail on their first error
 //! instead of adding retries to a server that is already struggling.
 
+use rpc_lab::number_format::{fixed, shortest};
 use yew::prelude::*;
 
 use super::plot_frame::{axes, time_label, time_tick, value_label};
@@ -72,7 +73,7 @@ pub fn budget_plot(log: &RunLog, max_tokens: Option<f64>) -> Html {
 
     let points = samples.iter().map(|sample| {
         html! {
-            <circle class="token-point" data-tokens={format!("{:.2}", sample.value)} data-at-ms={format!("{:.3}", sample.at_ms)}
+            <circle class="token-point" data-tokens={fixed(sample.value, 2)} data-at-ms={fixed(sample.at_ms, 3)}
                     cx={px(x.at(sample.at_ms))} cy={px(y.at(sample.value))} r="2.2" fill={LINE}>
                 <title>{ format!("{} tokens at {}", format_number(sample.value), format_ms(sample.at_ms)) }</title>
             </circle>
@@ -99,9 +100,9 @@ pub fn budget_plot(log: &RunLog, max_tokens: Option<f64>) -> Html {
 
     html! {
         <figure class="plot budget-plot">
-            <svg viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img" aria-label={label}
+            <svg viewBox={format!("0 0 {} {}", shortest(WIDTH), shortest(HEIGHT))} role="img" aria-label={label}
                  data-plot="budget" data-max-tokens={format_number(max_tokens)} data-points={samples.len().to_string()}
-                 data-step={step.map_or(String::new(), |s| s.to_string())} data-axis-end-ms={format!("{:.3}", axis.end_ms)}>
+                 data-step={step.map_or(String::new(), |s| s.to_string())} data-axis-end-ms={fixed(axis.end_ms, 3)}>
                 { for time_ticks }
                 { for token_ticks }
                 { axes(LEFT, WIDTH - RIGHT, TOP, TOP + CHART_H) }

@@ -1,5 +1,6 @@
 //! The last few calls, so a student can compare them.
 
+use rpc_lab::number_format::fixed;
 use yew::prelude::*;
 
 use crate::state::{CallRecord, Outcome, format_number};
@@ -38,7 +39,7 @@ pub fn call_history(history: &[CallRecord]) -> Html {
                             <td>{ record.number }</td>
                             <td><code>{ call }</code></td>
                             <td class="outcome">{ outcome }</td>
-                            <td class="num">{ format!("{:.1}", record.elapsed_ms) }</td>
+                            <td class="num">{ fixed(record.elapsed_ms, 1) }</td>
                         </tr>
                     }
                 }) }

@@ -1,6 +1,7 @@
 //! The answer to the latest call: a number, or an error explained.
 
 use rpc_lab::calculator::ArithmeticOperation;
+use rpc_lab::number_format::{fixed, shortest};
 use yew::prelude::*;
 
 use crate::state::{CallRecord, Outcome, format_number};
@@ -28,13 +29,13 @@ pub fn call_result(latest: Option<&CallRecord>, in_flight: Option<ArithmeticOper
         format_number(record.b)
     );
     let timing = html! {
-        <p class="timing" data-elapsed-ms={format!("{:.3}", record.elapsed_ms)}>
-            { format!("{} took {:.1} ms, from sending the request to reading the reply.", record.operation.path(), record.elapsed_ms) }
+        <p class="timing" data-elapsed-ms={fixed(record.elapsed_ms, 3)}>
+            { format!("{} took {} ms, from sending the request to reading the reply.", record.operation.path(), fixed(record.elapsed_ms, 1)) }
         </p>
     };
     match &record.outcome {
         Outcome::Value(value) => html! {
-            <div class="result ok" data-testid="result" data-outcome="ok" data-call-number={record.number.to_string()} data-value={value.to_string()} aria-live="polite">
+            <div class="result ok" data-testid="result" data-outcome="ok" data-call-number={record.number.to_string()} data-value={shortest(*value)} aria-live="polite">
                 <p class="answer">
                     <span class="expression">{ expression }</span>
                     { " = " }

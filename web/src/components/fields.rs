@@ -5,8 +5,11 @@
 //! it does. Writing them once keeps the labels, ids and hints consistent, and
 //! keeps the keyboard behaviour of native inputs (Tab, arrows, Space).
 
+use rpc_lab::number_format::{parse, shortest};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
+
+use crate::plot_scale::clamp;
 
 #[derive(Properties, PartialEq)]
 pub struct NumberProps {
@@ -30,12 +33,7 @@ pub struct NumberProps {
 
 fn read_number(event: &Event) -> Option<f64> {
     let input: HtmlInputElement = event.target_unchecked_into();
-    input
-        .value()
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite())
+    parse(input.value().trim()).filter(|v| v.is_finite())
 }
 
 /// The frame every field shares: a label, the input (and what follows it),
@@ -60,7 +58,7 @@ pub fn NumberField(props: &NumberProps) -> Html {
         let (on_change, min, max) = (props.on_change.clone(), props.min, props.max);
         Callback::from(move |event: Event| {
             if let Some(value) = read_number(&event) {
-                on_change.emit(value.clamp(min, max));
+                on_change.emit(clamp(value, min, max));
             }
         })
     };
@@ -69,10 +67,10 @@ pub fn NumberField(props: &NumberProps) -> Html {
             <input
                 id={id.clone()}
                 type="number"
-                min={props.min.to_string()}
-                max={props.max.to_string()}
-                step={props.step.to_string()}
-                value={props.value.to_string()}
+                min={shortest(props.min)}
+                max={shortest(props.max)}
+                step={shortest(props.step)}
+                value={shortest(props.value)}
                 disabled={props.disabled}
                 aria-describedby={hint_id}
                 {onchange}
@@ -114,16 +112,16 @@ impl Slider {
                 }
             })
         };
-        let shown = format!("{} {}", self.value, self.unit);
+        let shown = format!("{} {}", shortest(self.value), self.unit);
         let input = html! {
             <>
                 <input
                     id={id.clone()}
                     type="range"
-                    min={self.min.to_string()}
-                    max={self.max.to_string()}
-                    step={self.step.to_string()}
-                    value={self.value.to_string()}
+                    min={shortest(self.min)}
+                    max={shortest(self.max)}
+                    step={shortest(self.step)}
+                    value={shortest(self.value)}
                     disabled={self.disabled}
                     aria-describedby={hint_id}
                     aria-valuetext={shown.clone()}

@@ -11,6 +11,7 @@
 //! runs through another mark's label. The count axis has
 //! whole-number ticks ([`CountAxis`]), so a bar's height can be read off it.
 
+use rpc_lab::number_format::{fixed, shortest};
 use yew::prelude::*;
 
 use crate::latency::{Bins, Summary, nice_ceiling};
@@ -162,7 +163,7 @@ impl LatencyHistogram {
         if mark.kind == "timeout" {
             let on_scale = mark.ms <= upper;
             html! {
-                <g class="timeout-line" data-ms={format!("{:.3}", mark.ms)} data-on-scale={on_scale.to_string()}>
+                <g class="timeout-line" data-ms={fixed(mark.ms, 3)} data-on-scale={on_scale.to_string()}>
                     if on_scale {
                         <line x1={line_x.clone()} x2={line_x} y1={px(label_y + 2.0)} y2={px(bottom)}
                               stroke={TIMEOUT} stroke-width="2" />
@@ -177,7 +178,7 @@ impl LatencyHistogram {
             }
         } else {
             html! {
-                <g class="percentile" data-percentile={mark.kind} data-ms={format!("{:.3}", mark.ms)}>
+                <g class="percentile" data-percentile={mark.kind} data-ms={fixed(mark.ms, 3)}>
                     <line x1={line_x.clone()} x2={line_x} y1={px(label_y + 2.0)} y2={px(bottom)}
                           stroke="#1d2330" stroke-dasharray="4 3" />
                     { text }
@@ -200,7 +201,7 @@ impl LatencyHistogram {
             let anchor = if last { "end" } else { "middle" };
             html! {
                 <text x={px(x.at(ms))} y={px(bottom + 16.0)} text-anchor={anchor} class="tick x-tick"
-                      data-ms={format!("{ms:.3}")}>{ label }</text>
+                      data-ms={fixed(ms, 3)}>{ label }</text>
             }
         });
         let count = self.summary.count;
@@ -217,9 +218,9 @@ impl LatencyHistogram {
 
         html! {
             <figure class="histogram" data-testid="histogram" data-protocol={self.title.clone()}
-                    data-count={count.to_string()} data-p50={format!("{:.3}", self.summary.p50)}
-                    data-p99={format!("{:.3}", self.summary.p99)} data-y-top={y_axis.top.to_string()}>
-                <svg viewBox={format!("0 0 {WIDTH} {}", px(height))} role="img"
+                    data-count={count.to_string()} data-p50={fixed(self.summary.p50, 3)}
+                    data-p99={fixed(self.summary.p99, 3)} data-y-top={y_axis.top.to_string()}>
+                <svg viewBox={format!("0 0 {} {}", shortest(WIDTH), px(height))} role="img"
                      aria-label={format!("{heading}: latency histogram, p50 {}, p99 {}",
                          format_ms(self.summary.p50), format_ms(self.summary.p99))}>
                     if let Some(id) = &pattern_id {

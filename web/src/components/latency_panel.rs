@@ -7,6 +7,7 @@
 //! up here, in the calls' tail (p99). Both histograms share their bins and
 //! their bar scale ([`Bins::shared`]), so equal bars mean equal things.
 
+use rpc_lab::number_format::fixed;
 use yew::prelude::*;
 
 use super::latency_histogram::{Fill, LatencyHistogram};
@@ -96,7 +97,7 @@ pub fn latency_panel(log: &RunLog, labels: &[String], pick: &UseStateHandle<Pick
         <div class="latency-panel" data-plot="latency"
                  data-step={step.map_or("all".into(), |s| s.to_string())}
                  data-calls={calls.len().to_string()} data-attempts={attempts.len().to_string()}
-                 data-timeouts={timeouts.iter().map(|t| format!("{t:.3}")).collect::<Vec<_>>().join(" ")}>
+                 data-timeouts={timeouts.iter().map(|t| fixed(*t, 3)).collect::<Vec<_>>().join(" ")}>
             { for picker }
             <p class="hint">
                 { "A logical call includes every attempt it needed and the backoff waits between them, \

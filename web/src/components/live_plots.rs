@@ -9,6 +9,7 @@
 
 use std::rc::Rc;
 
+use rpc_lab::number_format::fixed;
 use yew::prelude::*;
 
 use super::{attempt_timeline, breaker_plot, budget_plot, latency_panel, run_summary, truth_panel};
@@ -138,11 +139,11 @@ pub fn LivePlots(props: &Props) -> Html {
                     </section>
                     <p class="render-stats" data-testid="render-stats"
                         data-redraws={render.count.to_string()}
-                        data-last-ms={format!("{:.2}", render.last_ms)}
-                        data-max-ms={format!("{:.2}", render.max_ms)}
-                        data-mean-ms={format!("{average:.2}")}>
-                        { format!("Page: {} redraws, last {:.1} ms, mean {:.1} ms, longest {:.1} ms ({} calls drawn).",
-                            render.count, render.last_ms, average, render.max_ms, calls_drawn) }
+                        data-last-ms={fixed(render.last_ms, 2)}
+                        data-max-ms={fixed(render.max_ms, 2)}
+                        data-mean-ms={fixed(average, 2)}>
+                        { format!("Page: {} redraws, last {} ms, mean {} ms, longest {} ms ({} calls drawn).",
+                            render.count, fixed(render.last_ms, 1), fixed(average, 1), fixed(render.max_ms, 1), calls_drawn) }
                     </p>
                 </div>
     }

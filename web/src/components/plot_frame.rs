@@ -5,6 +5,7 @@
 //! that a moment can be read off one plot against another. Drawn here once,
 //! their frames cannot drift apart, and the page carries this code once.
 
+use rpc_lab::number_format::fixed;
 use yew::prelude::*;
 
 use crate::plot_scale::{Linear, format_ms, px};
@@ -14,7 +15,7 @@ use crate::plot_scale::{Linear, format_ms, px};
 pub fn time_tick(ms: f64, x: &Linear, top: f64, bottom: f64) -> Html {
     let at = px(x.at(ms));
     html! {
-        <g class="tick" data-ms={format!("{ms:.3}")}>
+        <g class="tick" data-ms={fixed(ms, 3)}>
             <line class="grid" x1={at.clone()} x2={at.clone()} y1={px(top)} y2={px(bottom)} stroke="#e3e7f0" />
             <text x={at} y={px(bottom + 16.0)} text-anchor="middle">{ format_ms(ms) }</text>
         </g>

@@ -4,6 +4,7 @@
 //! The measuring is in [`crate::comparison`]; this component only holds the
 //! controls' values and shows the results.
 
+use rpc_lab::number_format::fixed;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -167,19 +168,18 @@ fn results_view(grpc: &Run, rest: &Run) -> Html {
         .max()
         .unwrap_or(1);
     let (grpc_summary, rest_summary) = (summarize(&grpc.latencies), summarize(&rest.latencies));
-    let bytes = |value: Option<f64>| {
-        value.map_or("hidden by the browser".to_owned(), |b| format!("{b:.0}"))
-    };
+    let bytes =
+        |value: Option<f64>| value.map_or("hidden by the browser".to_owned(), |b| fixed(b, 0));
     let row = |run: &Run, summary: &crate::latency::Summary| {
         html! {
             <tr data-protocol={run.protocol.label()}>
                 <th scope="row">{ run.protocol.label() }</th>
                 <td class="num">{ summary.count }</td>
                 <td class="num" data-field="errors">{ run.errors }</td>
-                <td class="num">{ format!("{:.2}", summary.p50) }</td>
-                <td class="num">{ format!("{:.2}", summary.p90) }</td>
-                <td class="num">{ format!("{:.2}", summary.p99) }</td>
-                <td class="num">{ format!("{:.0}", summary.count as f64 / (run.elapsed_ms / 1000.0)) }</td>
+                <td class="num">{ fixed(summary.p50, 2) }</td>
+                <td class="num">{ fixed(summary.p90, 2) }</td>
+                <td class="num">{ fixed(summary.p99, 2) }</td>
+                <td class="num">{ fixed(summary.count as f64 / (run.elapsed_ms / 1000.0), 0) }</td>
                 <td class="num" data-field="request-bytes"
                     data-sent-min={run.request_body_range.0.to_string()} data-sent-max={run.request_body_range.1.to_string()}
                     title={format!("The calls sent, add(a, 2) for a = 0, 1, …, had bodies of {}–{} B", run.request_body_range.0, run.request_body_range.1)}>

@@ -4,6 +4,7 @@
 //! rejected by the breaker, time spent in calls that failed anyway — side by
 //! side for the steps of a lesson.
 
+use rpc_lab::number_format::fixed;
 use yew::prelude::*;
 
 use crate::plot_scale::format_ms;
@@ -50,15 +51,15 @@ pub fn run_summary(log: &RunLog, labels: &[String]) -> Html {
                             data-calls={t.calls.to_string()} data-ok={t.ok.to_string()}
                             data-failed={t.failed.to_string()} data-attempts={t.attempts.to_string()}
                             data-rejected={t.rejected.to_string()} data-timeouts={t.timeouts.to_string()}
-                            data-failed-ms={format!("{:.1}", t.failed_ms)}
-                            data-slowest-ms={format!("{slowest:.1}")}
-                            data-wall-ms={format!("{:.1}", t.wall_ms())}>
+                            data-failed-ms={fixed(t.failed_ms, 1)}
+                            data-slowest-ms={fixed(slowest, 1)}
+                            data-wall-ms={fixed(t.wall_ms(), 1)}>
                             <th scope="row">{ label }</th>
                             <td>{ t.calls }</td>
                             <td>{ t.ok }</td>
                             <td>{ t.failed }</td>
                             <td>{ t.attempts }</td>
-                            <td>{ format!("{per_call:.2}") }</td>
+                            <td>{ fixed(per_call, 2) }</td>
                             <td>{ t.rejected }</td>
                             <td>{ t.timeouts }</td>
                             <td>{ format_ms(t.failed_ms) }</td>

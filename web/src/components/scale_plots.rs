@@ -12,6 +12,7 @@
 //! Every point carries `data-series`, `data-at-ms` and `data-value`, every
 //! level `data-level` and its steps, so a browser test reads what is drawn.
 
+use rpc_lab::number_format::shortest;
 use yew::prelude::*;
 
 use crate::plot_scale::{
@@ -218,7 +219,7 @@ impl Chart<'_> {
         html! {
             <figure class="plot scale-plot" data-plot={self.name}>
                 <figcaption>{ self.title }</figcaption>
-                <svg viewBox={format!("0 0 {WIDTH} {height}")} role="img" aria-label={self.title}>
+                <svg viewBox={format!("0 0 {} {}", shortest(WIDTH), shortest(height))} role="img" aria-label={self.title}>
                     { for svg }
                     <line class="axis" x1={px(LEFT)} x2={px(WIDTH - RIGHT)} y1={px(bottom)} y2={px(bottom)} stroke={GREY} />
                 </svg>

@@ -9,6 +9,7 @@
 //! the table, in sentences with each run's own numbers, what the client never
 //! saw, and the server's other counters for each run.
 
+use rpc_lab::number_format::shortest;
 use yew::prelude::*;
 
 use crate::truth::{ServerCounters, Truth};
@@ -120,8 +121,8 @@ fn row(truth: &Truth) -> Html {
             data-duplicates-harmless={(duplicates > 0 && truth.duplicates_harmless()).to_string()}
             data-unseen={truth.unseen().to_string()}
             data-answered={truth.seen.answered.to_string()}
-            data-off-by={off.to_string()}
-            data-client-off-by={wrong.to_string()}>
+            data-off-by={shortest(off)}
+            data-client-off-by={shortest(wrong)}>
             <th scope="row">{ &truth.label }</th>
             <td>{ truth.intended }</td>
             <td>{ truth.client_ok }</td>
