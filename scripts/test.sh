@@ -63,7 +63,7 @@ step "format (cargo fmt --check)" cargo fmt --all --check
 step "clippy, native" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "clippy, wasm32" cargo clippy -p rpc-lab -p rpc-lab-web --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
 step "native tests (unit, and integration over real sockets)" cargo test --workspace --locked --no-fail-fast
-step "wasm32 tests in headless Chromium (wasm-bindgen-test)" env CHROMEDRIVER=/usr/bin/chromedriver cargo test -p rpc-lab --target wasm32-unknown-unknown --test web_clock --locked
+step "wasm32 tests in headless Chromium (wasm-bindgen-test)" env CHROMEDRIVER=/usr/bin/chromedriver cargo test -p rpc-lab --target wasm32-unknown-unknown --test web_clock --test number_format --locked
 step "server build for the interop and browser tests" cargo build -p rpc-lab-server --locked
 step "interop: a stock Python grpcio client against the real server" interop/python/.venv/bin/python -m pytest -q -p no:cacheprovider interop/python
 step "starter kit: the course's Python client and its solution against the real server" interop/python/.venv/bin/python -m pytest -q -p no:cacheprovider starter/python/tests

@@ -83,7 +83,7 @@ describe('the Scale view', () => {
     // The capacity line: 8 workers of 20 ms = 400/s, 100/s in the brownout (S × 4).
     const [capacity] = await rows(page, '[data-level="capacity"]');
     assert.equal(capacity.steps, '400 100 400');
-    const [shade] = await rows(page, '[data-plot="load"] rect.shade');
+    const [shade] = await rows(page, '[data-plot="scale-load"] rect.shade');
     assert.deepEqual([shade.shadeFromMs, shade.shadeToMs], [1000, 1500]);
     const [timeout] = await rows(page, '[data-level="attempt timeout"]');
     assert.equal(timeout.steps, 250);

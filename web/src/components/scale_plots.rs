@@ -59,7 +59,8 @@ pub struct Level {
 }
 
 pub struct Chart<'a> {
-    /// `data-plot`.
+    /// `data-plot`: prefixed `scale-`, as the lab above has plots of its
+    /// own (`latency`) and a test must find exactly one.
     pub name: &'static str,
     /// What the plot shows, above it.
     pub title: &'static str,

@@ -329,7 +329,7 @@ pub fn ScaleView(props: &Props) -> Html {
     };
     let plots = [
         Chart {
-            name: "load",
+            name: "scale-load",
             title: "Offered load (attempts/s), goodput (successful calls/s) and what the server can finish",
             axis: &axis,
             lines: vec![
@@ -342,7 +342,7 @@ pub fn ScaleView(props: &Props) -> Html {
             right: None,
         },
         Chart {
-            name: "latency",
+            name: "scale-latency",
             title: "Latency of the calls that ended in each 100 ms (ms, from each call's intended start)",
             axis: &axis,
             lines: vec![
@@ -355,7 +355,7 @@ pub fn ScaleView(props: &Props) -> Html {
             right: None,
         },
         Chart {
-            name: "queue",
+            name: "scale-queue",
             title: "The server: requests waiting in the queue, executions in flight",
             axis: &axis,
             lines: vec![
@@ -368,7 +368,7 @@ pub fn ScaleView(props: &Props) -> Html {
             right: None,
         },
         Chart {
-            name: "retries",
+            name: "scale-retries",
             title: "Retries/s, the breakers' states (band) and the budget's tokens (right scale)",
             axis: &axis,
             lines: vec![
