@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use clap::builder::TypedValueParser as _;
 
 use crate::capacity::CapacityLimits;
 use crate::fault::{FaultProfile, FaultSettings};
@@ -108,6 +109,16 @@ pub struct Config {
     /// Most list items in all of one session's lists together.
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_list_items_per_session: usize,
+
+    /// Requests each lab session's log keeps (Lab/WatchRequests streams it):
+    /// the most recent ones; older ones are dropped and counted. A record
+    /// takes about 200 bytes (2 MB a session at the default), at worst about
+    /// 840 (a client inventing a new user agent and method name on every
+    /// request), and the server keeps at most --max-sessions logs. 0 keeps
+    /// none (watchers still see each request as it completes).
+    #[arg(long, value_name = "N", default_value_t = crate::request_log::DEFAULT_CAPACITY,
+          value_parser = clap::value_parser!(u64).range(0..=1_000_000).map(|n| n as usize))]
+    pub request_log_capacity: usize,
 
     /// Most workers (executions at once) a lab session may ask for with
     /// Lab/SetCapacity, inside a brownout too.
@@ -214,6 +225,7 @@ impl Config {
                 max_list_items: self.max_list_items_per_session,
             },
             seed,
+            request_log_capacity: self.request_log_capacity,
         }
     }
 
@@ -352,6 +364,20 @@ mod tests {
             .unwrap_err();
         assert!(
             error.to_string().contains("max-concurrent-streams"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_request_log_keeps_ten_thousand_unless_told() {
+        assert_eq!(Config::default().request_log_capacity, 10_000);
+        let config =
+            Config::try_parse_from(["rpc-lab-server", "--request-log-capacity", "0"]).unwrap();
+        assert_eq!(config.session_settings(1).request_log_capacity, 0);
+        let error = Config::try_parse_from(["rpc-lab-server", "--request-log-capacity", "2000000"])
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("request-log-capacity"),
             "{error}"
         );
     }

@@ -20,6 +20,8 @@
 //! - [`idempotency`]: the store that makes a keyed request run once, and its layer.
 //! - [`capacity`]: a session's workers, queue and service time (none unless
 //!   `Lab/SetCapacity` sets them), and the layers that make requests wait.
+//! - [`request_log`]: the server's own record of each session's requests —
+//!   what the server did with each — and `Lab/WatchRequests`, its stream.
 //! - [`layers`]: the order in which those layers meet each request, and the
 //!   last two: execution counts (the server's truth) and undecodable requests.
 //! - [`deadline`]: the client's `grpc-timeout`; [`random`]: seeded
@@ -49,6 +51,7 @@ pub mod load;
 pub mod page;
 pub mod quote;
 pub mod random;
+pub mod request_log;
 pub mod rest;
 pub mod rules;
 pub mod services;
@@ -81,10 +84,12 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 /// Which of the lab's layers stand in front of the handlers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layers {
-    /// Everything: sessions, faults, idempotency, capacity, execution counts.
+    /// Everything: sessions, the request log, faults, idempotency, capacity,
+    /// execution counts.
     All,
-    /// Without the fault, idempotency and capacity layers: the baseline the
-    /// benchmark compares against (handlers still need their session).
+    /// Without the request log, fault, idempotency and capacity layers: the
+    /// baseline the benchmark compares against (handlers still need their
+    /// session).
     WithoutFaultsAndIdempotency,
 }
 
@@ -106,6 +111,8 @@ pub async fn serve(
         lab.sessions.close_capacities();
         // Load runs end too, each with its summary, rather than run on.
         lab.load_runs.stop_all();
+        // And the streams of the request logs, which would never end.
+        lab.stop_watching.stop();
     };
     connections::serve(listener, app, config.connection_settings(), shutdown).await
 }
@@ -140,6 +147,7 @@ pub async fn app(config: &Config, stack: Layers) -> Result<(axum::Router, Arc<La
         capacity_limits: config.capacity_limits(),
         load_runs: load::Runs::new(config.load_limits()),
         own_address: Default::default(),
+        stop_watching: Default::default(),
     });
 
     // The health service starts with the overall service "" reported SERVING.
@@ -207,9 +215,9 @@ pub async fn app(config: &Config, stack: Layers) -> Result<(axum::Router, Arc<La
 }
 
 /// Puts the lab's layers around `routes`. Each `.layer` goes around the ones
-/// before it, so a request meets them bottom to top: session, faults, the
-/// client watch, idempotency, capacity, then the execution count next to the
-/// handler (see `layers`).
+/// before it, so a request meets them bottom to top: session, the request
+/// log, faults, the client watch, idempotency, capacity, then the execution
+/// count next to the handler (see `layers`).
 fn with_lab_layers(routes: axum::Router, lab: &Arc<LabState>, stack: Layers) -> axum::Router {
     let mut routes = routes.layer(from_fn(layers::executions::count));
     if stack == Layers::All {
@@ -217,7 +225,8 @@ fn with_lab_layers(routes: axum::Router, lab: &Arc<LabState>, stack: Layers) -> 
             .layer(from_fn(capacity::layer::limit))
             .layer(from_fn_with_state(lab.clone(), idempotency::layer::once))
             .layer(from_fn(capacity::layer::watch_client))
-            .layer(from_fn_with_state(lab.clone(), fault::layer::inject));
+            .layer(from_fn_with_state(lab.clone(), fault::layer::inject))
+            .layer(from_fn(request_log::layer::record));
     }
     routes.layer(from_fn_with_state(lab.clone(), session::layer::attach))
 }

@@ -1,5 +1,6 @@
 //! What every request can reach: sessions, the idempotency store, the fault
-//! settings, the caps on a session's capacity, the load runs. Built once from the flags in
+//! settings, the caps on a session's capacity, the load runs, the signal
+//! that ends the request logs' watchers. Built once from the flags in
 //! [`crate::config`].
 
 use std::net::SocketAddr;
@@ -9,6 +10,7 @@ use crate::capacity::CapacityLimits;
 use crate::fault::FaultSettings;
 use crate::idempotency::IdempotencyStore;
 use crate::load::Runs;
+use crate::request_log;
 use crate::session::Sessions;
 
 #[derive(Debug)]
@@ -23,4 +25,6 @@ pub struct LabState {
     /// The address the server listens on, which the load engine's virtual
     /// clients call; set by `serve` once it knows its listener.
     pub own_address: OnceLock<SocketAddr>,
+    /// Ends every `Lab/WatchRequests` stream when the server stops.
+    pub stop_watching: request_log::watch::Stop,
 }

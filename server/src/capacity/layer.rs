@@ -38,6 +38,8 @@ use super::state::Capacity;
 use super::{AbandonedWork, OVERLOAD, Overload, now};
 use crate::deadline::{self, GRPC_TIMEOUT};
 use crate::layers::{Protocol, contract_operation};
+use crate::request_log::layer::Pending;
+use crate::request_log::{self, RequestOutcome};
 use crate::session::Session;
 
 /// Whether the client of a request is still there. Put on the request by
@@ -95,7 +97,11 @@ pub async fn limit(request: Request, next: Next) -> Response {
         Arrival::Queued(ticket) => Stage::Waiting(ticket, grant),
     };
     let served = Served {
-        slot: Slot { capacity, stage },
+        slot: Slot {
+            capacity,
+            stage,
+            record: request_log::layer::marks(&request).cloned(),
+        },
         client: request.extensions().get::<ClientWatch>().cloned(),
         arrived,
         deadline,
@@ -167,13 +173,30 @@ enum Stage {
 struct Slot {
     capacity: Arc<Capacity>,
     stage: Stage,
+    /// The request's record in the making (`crate::request_log`).
+    record: Option<Arc<Pending>>,
+}
+
+impl Slot {
+    /// What the request's record says happened here.
+    fn mark(&self, outcome: RequestOutcome) {
+        if let Some(record) = &self.record {
+            record.decide(outcome);
+        }
+    }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         match std::mem::replace(&mut self.stage, Stage::Done) {
-            Stage::Waiting(ticket, mut grant) => self.capacity.leave(ticket, &mut grant, now()),
-            Stage::Working(_) => self.capacity.cancel(now()),
+            Stage::Waiting(ticket, mut grant) => {
+                self.capacity.leave(ticket, &mut grant, now());
+                self.mark(RequestOutcome::Cancelled);
+            }
+            Stage::Working(_) => {
+                self.capacity.cancel(now());
+                self.mark(RequestOutcome::Cancelled);
+            }
             Stage::Done => {}
         }
     }
@@ -200,9 +223,14 @@ impl Served {
     async fn whatever_happens(mut self, request: Request, next: Next) -> Response {
         if let Stage::Waiting(_, grant) = &mut self.slot.stage {
             match grant.await {
-                Ok(Grant::Start(service)) => self.slot.stage = Stage::Working(service),
+                Ok(Grant::Start(service)) => {
+                    self.slot.stage = Stage::Working(service);
+                    self.waited();
+                }
                 Ok(Grant::Skip) => {
                     self.slot.stage = Stage::Done;
+                    self.waited();
+                    self.slot.mark(RequestOutcome::Skipped);
                     return self.protocol.reject(self.skipped());
                 }
                 Err(_) => return self.lost(),
@@ -227,7 +255,10 @@ impl Served {
                 }
             };
             match granted {
-                Ok(Grant::Start(service)) => self.slot.stage = Stage::Working(service),
+                Ok(Grant::Start(service)) => {
+                    self.slot.stage = Stage::Working(service);
+                    self.waited();
+                }
                 // Only SKIP_EXPIRED skips, and it was not this request's policy.
                 Ok(Grant::Skip) | Err(_) => return self.lost(),
             }
@@ -256,6 +287,13 @@ impl Served {
             .capacity
             .finish(finished, self.gone(finished).is_some());
         reply
+    }
+
+    /// Notes on the request's record how long it waited for a worker.
+    fn waited(&self) {
+        if let Some(record) = &self.slot.record {
+            record.queued(now().saturating_duration_since(self.arrived));
+        }
     }
 
     /// Whether the client has gone by `at`.

@@ -13,6 +13,7 @@ use tonic::Status;
 use crate::deadline::{self, GRPC_TIMEOUT};
 use crate::layers::executions::Executed;
 use crate::layers::{Protocol, contract_operation, session_of};
+use crate::request_log::{self, RequestOutcome};
 use crate::session::Stats;
 use crate::state::LabState;
 
@@ -44,7 +45,11 @@ pub async fn inject(
 
     let delayed = !plan.delay.is_zero();
     if delayed {
+        let record = request_log::layer::marks(&request).cloned();
         Stats::bump(&session.stats.faults_delay);
+        if let Some(record) = &record {
+            record.delayed();
+        }
         let timeout = match request
             .headers()
             .get(GRPC_TIMEOUT)
@@ -58,6 +63,9 @@ pub async fn inject(
             Some(timeout) if timeout <= plan.delay => {
                 // Nobody will wait for the answer: do not execute at all.
                 tokio::time::sleep(timeout).await;
+                if let Some(record) = &record {
+                    record.decide(RequestOutcome::DeadlineBeforeExecution);
+                }
                 return injected(
                     protocol,
                     Status::deadline_exceeded(format!(

@@ -22,6 +22,7 @@ use tonic::{Code, Status};
 use crate::deadline::{self, GRPC_TIMEOUT};
 use crate::idempotency::{Begin, Pending, STORED_CODES, StoredReply, time_left};
 use crate::layers::{Protocol, contract_operation, session_of};
+use crate::request_log::{self, RequestOutcome};
 use crate::rest;
 use crate::session::Stats;
 use crate::state::LabState;
@@ -135,6 +136,9 @@ pub async fn once(State(lab): State<Arc<LabState>>, request: Request, next: Next
         }
         Begin::Mismatch { method } => {
             Stats::bump(&session.stats.key_reuse_rejected);
+            if let Some(record) = request_log::layer::marks_in(&parts.extensions) {
+                record.decide(RequestOutcome::KeyReused);
+            }
             let what = if *method == *operation {
                 "with a different request body".to_owned()
             } else {

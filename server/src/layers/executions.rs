@@ -8,6 +8,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::{contract_operation, operation_name, session_of};
+use crate::request_log;
 
 /// Marks a reply whose request reached a handler, so the layers above can
 /// tell an execution from a refusal (the fault layer's *drop* must not claim
@@ -32,11 +33,15 @@ pub async fn count(request: Request, next: Next) -> Response {
     };
     let session = session_of(&request);
     let operation = operation_name(&request, protocol);
+    let record = request_log::layer::marks(&request).cloned();
     let mut response = next.run(request).await;
     if names_no_operation(&response) {
         return response;
     }
     session.stats.executed(&operation);
+    if let Some(record) = record {
+        record.executed();
+    }
     response.extensions_mut().insert(Executed);
     response
 }

@@ -1,15 +1,17 @@
 //! The layers every contract request passes through, outermost first:
 //!
 //! 1. [`crate::session::layer`]: finds the caller's lab session (`x-lab-session`).
-//! 2. [`crate::fault::layer`]: injects the failures the lab asks for (fail, delay, drop).
-//! 3. [`crate::capacity::layer::watch_client`]: notes when the client hangs up
+//! 2. [`crate::request_log::layer`]: records the request in its session's
+//!    log; the layers below mark on the record what only they know.
+//! 3. [`crate::fault::layer`]: injects the failures the lab asks for (fail, delay, drop).
+//! 4. [`crate::capacity::layer::watch_client`]: notes when the client hangs up
 //!    (only in a session with a capacity).
-//! 4. [`crate::idempotency::layer`]: executes a keyed request once and replays its outcome.
-//! 5. [`crate::capacity::layer::limit`]: the session's workers and queue
+//! 5. [`crate::idempotency::layer`]: executes a keyed request once and replays its outcome.
+//! 6. [`crate::capacity::layer::limit`]: the session's workers and queue
 //!    (`Lab/SetCapacity`): wait, hold a worker for the service time, or be
 //!    refused `RESOURCE_EXHAUSTED`.
-//! 6. [`executions`]: counts what really reaches a handler — the server's truth.
-//! 7. [`undecodable`] (gRPC only): a request that does not decode is
+//! 7. [`executions`]: counts what really reaches a handler — the server's truth.
+//! 8. [`undecodable`] (gRPC only): a request that does not decode is
 //!    `INVALID_ARGUMENT`, not tonic's `INTERNAL`.
 //!
 //! The order is the lesson. A *fail* happens before the idempotency layer, so

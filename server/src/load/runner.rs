@@ -20,7 +20,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rpc_lab::headers;
-use rpc_lab::proto::calculator_v1::{AmountRequest, IncrementRequest, LoadSnapshot};
+use rpc_lab::proto::calculator_v1::{
+    AmountRequest, CompareAndSetRequest, GetValueRequest, IncrementRequest, LoadSnapshot,
+};
 use rpc_lab::proto::{AccountClient, BinaryOperation, CalculatorClient, StoreClient};
 use rpc_lab::resilience::{
     BreakerState, CircuitBreaker, Clock, Event, EventKind, EventSink, ResilientCaller, SeededRng,
@@ -35,6 +37,7 @@ use tonic::{Request, Response, Status};
 
 use super::RunSlot;
 use super::aggregate::{Aggregator, Gauges};
+use super::client_deadline::named_by_grpc;
 use super::scenario::{Arrival, Faults, Operation, Scenario};
 use super::schedule::Schedule;
 use crate::state::LabState;
@@ -211,8 +214,14 @@ impl Run {
                     }
                     let channel = channels[client as usize % channels.len()].clone();
                     let (this, shared) = (self.clone(), shared.clone());
+                    // Each client's first call is claimed here, in client
+                    // order, before any task runs: with max_calls at most
+                    // the clients, each of the first max_calls clients makes
+                    // exactly one call (N writers, one write each), however
+                    // the tasks happen to be polled.
+                    let mut claimed = take_call(&shared, max_calls);
                     calls.spawn_local(async move {
-                        while Instant::now() < end && take_call(&shared, max_calls) {
+                        while claimed && Instant::now() < end {
                             let intended = Instant::now();
                             shared.aggregator.borrow_mut().call_started(None);
                             let in_flight = InFlight::enter(&shared);
@@ -221,6 +230,7 @@ impl Run {
                             if !think.is_zero() {
                                 tokio::time::sleep(think).await;
                             }
+                            claimed = take_call(&shared, max_calls);
                         }
                     });
                 }
@@ -287,7 +297,13 @@ impl Run {
                         attempt.prepare(&mut request);
                         decorate(request.metadata_mut());
                         let mut client = client.clone();
-                        async move { client.add(request).await.map(drop_body) }
+                        async move {
+                            client
+                                .add(request)
+                                .await
+                                .map(drop_body)
+                                .map_err(named_by_grpc)
+                        }
                     })
                     .await
             }
@@ -305,9 +321,17 @@ impl Run {
                         let mut client = client.clone();
                         async move {
                             if withdraw {
-                                client.withdraw(request).await.map(drop_body)
+                                client
+                                    .withdraw(request)
+                                    .await
+                                    .map(drop_body)
+                                    .map_err(named_by_grpc)
                             } else {
-                                client.deposit(request).await.map(drop_body)
+                                client
+                                    .deposit(request)
+                                    .await
+                                    .map(drop_body)
+                                    .map_err(named_by_grpc)
                             }
                         }
                     })
@@ -324,7 +348,49 @@ impl Run {
                         attempt.prepare(&mut request);
                         decorate(request.metadata_mut());
                         let mut client = client.clone();
-                        async move { client.increment(request).await.map(drop_body) }
+                        async move {
+                            client
+                                .increment(request)
+                                .await
+                                .map(drop_body)
+                                .map_err(named_by_grpc)
+                        }
+                    })
+                    .await
+            }
+            Operation::OptimisticWrite => {
+                let client = StoreClient::new(channel);
+                caller
+                    .call(spec, |attempt| {
+                        // The read gets the attempt's time but never its
+                        // key: a keyed read would be replayed on the retry,
+                        // handing back the stale version for ever.
+                        let mut read = Request::new(GetValueRequest { key: "load".into() });
+                        if let Some(timeout) = attempt.timeout() {
+                            read.set_timeout(timeout);
+                        }
+                        decorate(read.metadata_mut());
+                        let (attempt, decorate) = (*attempt, decorate);
+                        let mut client = client.clone();
+                        async move {
+                            let seen = client
+                                .get_versioned_value(read)
+                                .await
+                                .map_err(named_by_grpc)?
+                                .into_inner();
+                            let mut write = Request::new(CompareAndSetRequest {
+                                key: "load".into(),
+                                expected_version: seen.version,
+                                value: seen.value + 1.0,
+                            });
+                            attempt.prepare(&mut write);
+                            decorate(write.metadata_mut());
+                            client
+                                .compare_and_set(write)
+                                .await
+                                .map(drop_body)
+                                .map_err(named_by_grpc)
+                        }
                     })
                     .await
             }

@@ -63,13 +63,24 @@ pub enum Operation {
     Deposit,
     Withdraw,
     Increment,
+    /// Read key "load"'s version, then `CompareAndSet` it: Brooker's
+    /// optimistic-concurrency client ("Exponential Backoff And Jitter").
+    OptimisticWrite,
 }
 
 impl Operation {
-    /// What the caller is told about it: only `Add` may simply be repeated.
+    /// What the caller is told about it: `Add` may simply be repeated, and
+    /// so may an optimistic write, whose every attempt is *conditional*: its
+    /// compare-and-set can only land on the version that attempt read, so
+    /// an attempt refused with ABORTED changed nothing, and retrying it can
+    /// never overwrite a write the client did not see. (What the declaration
+    /// does not cover: a CAS that landed but whose reply was lost, under
+    /// `faults.drop` — the retry reads again and writes a second time, on
+    /// top of its own first write; the run's `server_executions` show it.)
     pub fn spec(self) -> CallSpec {
         match self {
             Operation::Add => CallSpec::idempotent("Add"),
+            Operation::OptimisticWrite => CallSpec::idempotent("OptimisticWrite"),
             Operation::Deposit => CallSpec::not_idempotent("Deposit"),
             Operation::Withdraw => CallSpec::not_idempotent("Withdraw"),
             Operation::Increment => CallSpec::not_idempotent("Increment"),
@@ -83,6 +94,8 @@ impl Operation {
             Operation::Deposit => "/calculator.v1.Account/Deposit",
             Operation::Withdraw => "/calculator.v1.Account/Withdraw",
             Operation::Increment => "/calculator.v1.Store/Increment",
+            // The writes attempted; each attempt's read is not counted here.
+            Operation::OptimisticWrite => "/calculator.v1.Store/CompareAndSet",
         }
     }
 }
@@ -179,6 +192,7 @@ impl Scenario {
             Ok(LoadOperation::Deposit) => Operation::Deposit,
             Ok(LoadOperation::Withdraw) => Operation::Withdraw,
             Ok(LoadOperation::Increment) => Operation::Increment,
+            Ok(LoadOperation::OptimisticWrite) => Operation::OptimisticWrite,
             Err(_) => {
                 return Err(invalid(format!(
                     "operation {} is not a LoadOperation",

@@ -6,13 +6,14 @@ use std::sync::Arc;
 use rpc_lab::proto::calculator_v1::lab_server::{Lab, LabServer};
 use rpc_lab::proto::calculator_v1::{
     Capacity, GetStatsRequest, LabStats, LoadScenario, LoadSnapshot, ResetSessionReply,
-    ResetSessionRequest, SetCapacityRequest,
+    ResetSessionRequest, SetCapacityRequest, WatchRequestsRequest,
 };
 use tonic::{Request, Response, Status};
 
 use super::session;
 use crate::capacity::{self, CapacitySettings};
 use crate::load::{runner, scenario::Scenario};
+use crate::request_log::watch;
 use crate::state::LabState;
 
 #[derive(Clone, Debug)]
@@ -37,6 +38,7 @@ type SnapshotStream =
 #[tonic::async_trait]
 impl Lab for LabService {
     type RunLoadStream = SnapshotStream;
+    type WatchRequestsStream = watch::Records;
 
     async fn get_stats(
         &self,
@@ -130,5 +132,15 @@ impl Lab for LabService {
         )?;
         let stream = futures_util::stream::poll_fn(move |cx| snapshots.poll_recv(cx));
         Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn watch_requests(
+        &self,
+        request: Request<WatchRequestsRequest>,
+    ) -> Result<Response<Self::WatchRequestsStream>, Status> {
+        let session = session(&request)?;
+        let records = watch::watch(&session.requests, &self.lab.stop_watching)?;
+        tracing::debug!(session = %session.name, "watching the session's requests");
+        Ok(Response::new(records))
     }
 }

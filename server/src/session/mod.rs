@@ -21,6 +21,7 @@ use tonic::Status;
 
 use crate::capacity::state::SessionCapacity;
 use crate::random::{self, SeededRng};
+use crate::request_log::RequestLog;
 use crate::rules::key_value::{KeyValueStore, StoreLimits};
 use crate::rules::ledger::Ledger;
 use crate::shop::tier::PaymentTier;
@@ -118,6 +119,10 @@ pub struct Session {
     /// The payment tier behind `shop.v1.Shop/Checkout`: its own capacity
     /// and the front tier's client of it (`crate::shop`).
     pub payment: Arc<PaymentTier>,
+    /// The server's record of the session's requests (`Lab/WatchRequests`).
+    /// Kept across `Lab/ResetSession`: it records what reached the server,
+    /// not the session's state.
+    pub requests: Arc<RequestLog>,
     last_used: AtomicU64,
 }
 
@@ -127,10 +132,19 @@ pub struct SessionSettings {
     pub max_sessions: usize,
     pub store: StoreLimits,
     pub seed: u64,
+    /// Records each session's request log keeps (`--request-log-capacity`).
+    pub request_log_capacity: usize,
 }
 
 impl Session {
-    fn new(name: &str, settings: &SessionSettings, seed: Option<u64>) -> Self {
+    /// A fresh session; `requests`: the log of the session it replaces, if
+    /// any (a reset), else a new one.
+    fn new(
+        name: &str,
+        settings: &SessionSettings,
+        seed: Option<u64>,
+        requests: Option<Arc<RequestLog>>,
+    ) -> Self {
         Session {
             name: Arc::from(name),
             data: Mutex::new(SessionData {
@@ -144,6 +158,8 @@ impl Session {
             }),
             capacity: SessionCapacity::default(),
             payment: Arc::default(),
+            requests: requests
+                .unwrap_or_else(|| Arc::new(RequestLog::new(settings.request_log_capacity))),
             last_used: AtomicU64::new(0),
         }
     }
@@ -192,7 +208,7 @@ impl Sessions {
                 evicted = Some(oldest);
             }
         }
-        let session = Arc::new(Session::new(name, &self.settings, None));
+        let session = Arc::new(Session::new(name, &self.settings, None, None));
         session.last_used.store(tick, Ordering::Relaxed);
         table.insert(session.name.clone(), session.clone());
         (session, evicted)
@@ -200,14 +216,14 @@ impl Sessions {
 
     /// Replaces the session with a fresh one (new data, counters and random
     /// stream: from `seed` if given, else from the server's seed and the
-    /// name). Requests already holding the old one finish on it.
+    /// name). Requests already holding the old one finish on it. The request
+    /// log carries over, so its watchers see what comes after the reset.
     pub fn reset(&self, name: &str, seed: Option<u64>) -> Arc<Session> {
-        let session = Arc::new(Session::new(name, &self.settings, seed));
-        let replaced = self
-            .table
-            .lock()
-            .unwrap()
-            .insert(session.name.clone(), session.clone());
+        let mut table = self.table.lock().unwrap();
+        let requests = table.get(name).map(|old| old.requests.clone());
+        let session = Arc::new(Session::new(name, &self.settings, seed, requests));
+        let replaced = table.insert(session.name.clone(), session.clone());
+        drop(table);
         if let Some(replaced) = replaced {
             // Its waiting requests are let go rather than left queued.
             replaced.capacity.close();
@@ -244,6 +260,7 @@ mod tests {
             max_sessions,
             store: StoreLimits::default(),
             seed: 1,
+            request_log_capacity: 10,
         })
     }
 
@@ -290,5 +307,9 @@ mod tests {
         let fresh = all.reset("a", None);
         assert_eq!(fresh.rng.lock().unwrap().next_u64(), first);
         assert!(fresh.stats.snapshot().executions.is_empty());
+        assert!(
+            Arc::ptr_eq(&fresh.requests, &s.requests),
+            "the record of what reached the server survives a reset"
+        );
     }
 }

@@ -35,6 +35,7 @@
 //! address; the lab leaves that to the machine's file-descriptor limit.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -72,6 +73,17 @@ impl Default for ConnectionSettings {
     }
 }
 
+/// Which TCP connection a request came on: numbered in the order the server
+/// accepted them (from 1), and the peer's address. Each connection puts it on
+/// every request it receives (an extension), with a mark on each gRPC-Web
+/// one, so the server's record of a session can tell two clients in it
+/// apart, and how each request came (`crate::request_log`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Connection {
+    pub id: u64,
+    pub peer: SocketAddr,
+}
+
 /// After a connection was told to finish, how long it may take to say
 /// goodbye once it has nothing in flight (an HTTP/2 `GOAWAY` waits for one
 /// ping round trip) before it is simply closed — so a client that never
@@ -102,13 +114,14 @@ pub async fn serve(
     // `closed()` on the sender resolves when the last connection has ended.
     let (stop, stopping) = watch::channel(false);
     let mut shutdown = pin!(shutdown);
+    let mut accepted_so_far = 0;
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let tcp = match accepted {
-            Ok((tcp, _peer)) => tcp,
+        let (tcp, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(error) => {
                 on_accept_error(error).await;
                 continue;
@@ -120,9 +133,15 @@ pub async fn serve(
         if let Err(error) = tcp.set_nodelay(true) {
             tracing::warn!(%error, "cannot set TCP_NODELAY");
         }
+        accepted_so_far += 1;
+        let identity = Arc::new(Connection {
+            id: accepted_so_far,
+            peer,
+        });
         tokio::spawn(connection(
             builder.clone(),
             tcp,
+            identity,
             app.clone(),
             settings,
             stopping.clone(),
@@ -158,6 +177,7 @@ async fn on_accept_error(error: std::io::Error) {
 async fn connection(
     builder: Arc<auto::Builder<TokioExecutor>>,
     tcp: TcpStream,
+    identity: Arc<Connection>,
     app: Router,
     settings: ConnectionSettings,
     mut stopping: watch::Receiver<bool>,
@@ -167,8 +187,11 @@ async fn connection(
     let (in_flight, mut watch_in_flight) = watch::channel(0usize);
     let service = tower::service_fn(move |request: Request<Incoming>| {
         let started = InFlight::start(&in_flight);
-        let request = request
+        let mut request = request
             .map(|body| axum::body::Body::new(ReadDeadline::new(body, settings.body_read_timeout)));
+        request.extensions_mut().insert(identity.clone());
+        // Noted here, before tonic-web makes it look like native gRPC.
+        let request = crate::request_log::layer::note_grpc_web(request);
         let app = app.clone();
         async move {
             let _in_flight = started;
