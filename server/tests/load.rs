@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use common::{TestServer, request};
 use rpc_lab::proto::calculator_v1::{
-    ClosedLoop, LoadFaults, LoadOperation, LoadPolicy, LoadScenario, LoadSnapshot, OpenLoop,
-    load_scenario::Arrival,
+    Capacity, ClosedLoop, LoadFaults, LoadOperation, LoadPolicy, LoadScenario, LoadSnapshot,
+    OpenLoop, load_scenario::Arrival,
 };
 use rpc_lab_server::config::Config;
 use tonic::Code;
@@ -351,4 +351,44 @@ async fn an_open_loop_never_has_more_calls_in_flight_than_its_cap() {
             .await,
         summary.calls_started
     );
+}
+
+/// An attempt that outlives its timeout ends DEADLINE_EXCEEDED, as gRPC
+/// names it, and is retried — not CANCELLED (tonic's name for its own timer,
+/// which no policy retries), or a full queue could never start a retry storm.
+#[tokio::test]
+async fn an_attempt_past_its_timeout_is_deadline_exceeded_and_retried() {
+    let server = TestServer::start().await;
+    let scenario = LoadScenario {
+        operation: LoadOperation::Add as i32,
+        max_calls: 4,
+        // One worker, 300 ms a call, and it finishes abandoned work: the
+        // server never answers within an attempt's 40 ms, the client's
+        // timer does.
+        capacity: Some(Capacity {
+            workers: 1,
+            queue: 16,
+            service_ms: 300,
+            ..Default::default()
+        }),
+        policy: Some(LoadPolicy {
+            max_attempts: 2,
+            initial_backoff_ms: 1,
+            max_backoff_ms: 1,
+            backoff_multiplier: 1.0,
+            attempt_timeout_ms: Some(40),
+            ..Default::default()
+        }),
+        ..closed(4, 5_000)
+    };
+    let all = run(&server, "deadline-named", scenario).await;
+    let summary = all.last().unwrap();
+    adds_up(summary);
+    assert_eq!(summary.calls_failed, 4, "{summary:?}");
+    assert_eq!(
+        summary.attempts_by_code.get("DEADLINE_EXCEEDED"),
+        Some(&8),
+        "two attempts a call, each past its timeout: {summary:?}"
+    );
+    assert_eq!(summary.retries, 4, "{summary:?}");
 }
