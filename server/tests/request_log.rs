@@ -691,3 +691,27 @@ async fn the_stream_works_over_grpc_web() {
     assert_eq!((record.sequence, record.live), (1, true));
     assert_eq!(record.transport(), RequestTransport::Grpc);
 }
+
+/// A watch outlives the server's idle timeout: a streaming reply is a request
+/// in flight until its last message, so its quiet connection is not closed
+/// under it (idle timeout 200 ms, and a second's grace after the goodbye).
+#[tokio::test]
+async fn a_watch_outlives_the_idle_timeout() {
+    let server = TestServer::start_with(Config {
+        seed: Some(1),
+        idle_timeout_ms: 200,
+        ..Config::default()
+    })
+    .await;
+    let mut records = watch(&server, "long-watch").await;
+    // Long enough for the idle timer and the goodbye grace to have closed
+    // the watch's connection, had its stream not counted as in flight.
+    tokio::time::sleep(Duration::from_millis(1_600)).await;
+    AccountClient::new(server.channel().await)
+        .deposit(request(deposit(100), &[session("long-watch")]))
+        .await
+        .expect("a deposit on another connection");
+    let record = next(&mut records).await;
+    assert!(record.live, "{record:?}");
+    assert_eq!(record.operation, "/calculator.v1.Account/Deposit");
+}

@@ -17,7 +17,8 @@
 //!   first (an injected `x-fault-delay-ms`) is never held against the client.
 //! - **idle**: a connection with no request in flight for the idle timeout is
 //!   closed — an HTTP/2 connection between calls, and any connection that
-//!   never sent a complete request. A request in flight is never cut short.
+//!   never sent a complete request. A request in flight is never cut short,
+//!   and a streaming reply is in flight until its last message.
 //! - **streams**: one HTTP/2 connection may carry at most so many requests at
 //!   once (`SETTINGS_MAX_CONCURRENT_STREAMS`); a client that wants more waits
 //!   for a free stream, on its own side.
@@ -194,8 +195,16 @@ async fn connection(
         let request = crate::request_log::layer::note_grpc_web(request);
         let app = app.clone();
         async move {
-            let _in_flight = started;
-            app.oneshot(request).await
+            let response = app.oneshot(request).await?;
+            // Counted until the reply's last byte is written, not only until
+            // its headers: a streaming reply (a load run, a watched request
+            // log) is a request in flight for as long as it streams.
+            Ok::<_, std::convert::Infallible>(response.map(|body| {
+                axum::body::Body::new(Counted {
+                    body,
+                    _in_flight: started,
+                })
+            }))
         }
     });
     let mut conn =
@@ -254,7 +263,7 @@ async fn quiet_for(in_flight: &mut watch::Receiver<usize>, limit: Duration) {
 }
 
 /// One request in flight on a connection; counted until it is dropped, when
-/// the handler has produced its reply.
+/// the reply's body has been sent (or abandoned with the connection).
 struct InFlight(watch::Sender<usize>);
 
 impl InFlight {
@@ -267,6 +276,32 @@ impl InFlight {
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.send_modify(|n| *n -= 1);
+    }
+}
+
+/// A reply body that keeps its request counted in flight while it lasts.
+struct Counted {
+    body: axum::body::Body,
+    _in_flight: InFlight,
+}
+
+impl Body for Counted {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 
