@@ -33,6 +33,10 @@
 //! - [`scale`]: its controls turned into a `LoadScenario`, and the streamed snapshots folded
 //!   into plot series and a summary (pure, tested natively).
 //!
+//! The server's view (what the server did with every request of the tab's session, whoever sent it):
+//! - [`server_view`]: the records grouped into logical calls, their duplicates, and the commands
+//!   that put a student's own client in the session (pure, tested natively).
+//!
 //! The RPC-vs-REST lesson:
 //! - [`comparison`]: its measurement: the same call over gRPC-Web and over `fetch` with JSON.
 //!
@@ -67,6 +71,7 @@ pub mod policy_form;
 pub mod run_log;
 pub mod scale;
 pub mod server_url;
+pub mod server_view;
 pub mod session;
 pub mod state;
 pub mod step_view;
