@@ -31,6 +31,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_transport(false)
         // Server traits are only compiled for the server crate.
         .server_mod_attribute(".", r#"#[cfg(feature = "server")]"#)
+        // Boxed: a scenario is passed around whole (the page keeps it in an
+        // action enum), and these two would double its size when unset.
+        .boxed(".calculator.v1.LoadScenario.payment_tier")
+        .boxed(".calculator.v1.LoadScenario.background")
         .compile_fds(descriptors)?;
     Ok(())
 }

@@ -9,11 +9,15 @@
 //!
 //! Memory is bounded whatever the run's length: counters, two fixed-size
 //! histograms per tally, and a map with one entry per status code seen.
+//!
+//! A run with background calls (`LoadScenario.background`) counts them in
+//! a tally of their own, so the main counts stay those of the run's
+//! operation and the background's goodput can be plotted beside them.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use rpc_lab::proto::calculator_v1::LoadSnapshot;
+use rpc_lab::proto::calculator_v1::{LoadSnapshot, OperationCounts};
 use rpc_lab::status::code_name;
 use tonic::Code;
 
@@ -31,6 +35,8 @@ pub struct Gauges {
     pub executions_in_flight: u64,
     /// Executions of the run's method on the server during the window.
     pub server_executions: u64,
+    /// The session's checkouts waiting on payment now.
+    pub waiting_on_payment: u32,
 }
 
 /// Counts of one window, or of the whole run.
@@ -53,11 +59,23 @@ struct Tally {
     lag: Histogram,
 }
 
+/// Counts of the background calls, in one window or the whole run.
+#[derive(Clone, Debug, Default)]
+struct Calls {
+    started: u64,
+    succeeded: u64,
+    failed: u64,
+    not_sent: u64,
+    latency: Histogram,
+}
+
 /// The windowed and whole-run counters of one run.
 #[derive(Debug, Default)]
 pub struct Aggregator {
     window: Tally,
     run: Tally,
+    /// The background's window and run; `None`: the run has none.
+    background: Option<(Calls, Calls)>,
     window_start: Duration,
 }
 
@@ -66,9 +84,46 @@ impl Aggregator {
         Self::default()
     }
 
+    /// An aggregator that also counts background calls.
+    pub fn with_background() -> Self {
+        Aggregator {
+            background: Some(Default::default()),
+            ..Self::default()
+        }
+    }
+
     fn both(&mut self, change: impl Fn(&mut Tally)) {
         change(&mut self.window);
         change(&mut self.run);
+    }
+
+    fn background(&mut self, change: impl Fn(&mut Calls)) {
+        if let Some((window, run)) = &mut self.background {
+            change(window);
+            change(run);
+        }
+    }
+
+    /// A background call began.
+    pub fn background_started(&mut self) {
+        self.background(|c| c.started += 1);
+    }
+
+    /// A background call ended, `latency` after it was meant to start.
+    pub fn background_ended(&mut self, succeeded: bool, latency: Duration) {
+        self.background(|c| {
+            if succeeded {
+                c.succeeded += 1;
+            } else {
+                c.failed += 1;
+            }
+            c.latency.record(latency);
+        });
+    }
+
+    /// The background's schedule wanted a call, but too many were in flight.
+    pub fn background_not_sent(&mut self) {
+        self.background(|c| c.not_sent += 1);
     }
 
     /// A logical call began, `lag` after its scheduled time (zero in closed loop).
@@ -128,7 +183,11 @@ impl Aggregator {
         self.run.server_executions += gauges.server_executions;
         self.window.server_executions = gauges.server_executions;
         let length = now.saturating_sub(self.window_start);
-        let snapshot = to_snapshot(&self.window, now, length, gauges);
+        let mut snapshot = to_snapshot(&self.window, now, length, gauges);
+        if let Some((window, _)) = &mut self.background {
+            snapshot.background = Some(to_counts(window, length));
+            *window = Calls::default();
+        }
         self.window = Tally::default();
         self.window_start = now;
         snapshot
@@ -146,20 +205,37 @@ impl Aggregator {
         LoadSnapshot {
             r#final: true,
             stopped,
+            background: self.background.as_ref().map(|(_, run)| to_counts(run, now)),
             ..to_snapshot(&self.run, now, now, gauges)
         }
     }
 }
 
-fn to_snapshot(t: &Tally, now: Duration, length: Duration, g: Gauges) -> LoadSnapshot {
+fn to_counts(c: &Calls, length: Duration) -> OperationCounts {
+    OperationCounts {
+        calls_started: c.started,
+        calls_succeeded: c.succeeded,
+        calls_failed: c.failed,
+        goodput_per_second: per_second(c.succeeded, length),
+        latency_p50_ms: c.latency.quantile_ms(0.50),
+        latency_p90_ms: c.latency.quantile_ms(0.90),
+        latency_p99_ms: c.latency.quantile_ms(0.99),
+        calls_not_sent: c.not_sent,
+    }
+}
+
+/// `count` over `length`, per second (0 over no time).
+fn per_second(count: u64, length: Duration) -> f64 {
     let seconds = length.as_secs_f64();
-    let per_second = |count: u64| {
-        if seconds > 0.0 {
-            count as f64 / seconds
-        } else {
-            0.0
-        }
-    };
+    if seconds > 0.0 {
+        count as f64 / seconds
+    } else {
+        0.0
+    }
+}
+
+fn to_snapshot(t: &Tally, now: Duration, length: Duration, g: Gauges) -> LoadSnapshot {
+    let per_second = |count: u64| per_second(count, length);
     LoadSnapshot {
         elapsed_ms: millis(now),
         window_ms: millis(length),
@@ -198,6 +274,8 @@ fn to_snapshot(t: &Tally, now: Duration, length: Duration, g: Gauges) -> LoadSna
         executions_in_flight: g.executions_in_flight,
         server_executions: t.server_executions,
         wasted_client_ms: t.wasted.as_secs_f64() * 1000.0,
+        background: None,
+        waiting_on_payment: g.waiting_on_payment,
     }
 }
 
@@ -253,6 +331,53 @@ mod tests {
         );
         assert!(next.attempts_by_code.is_empty());
         assert_eq!(next.latency_p50_ms, 0.0);
+    }
+
+    #[test]
+    fn background_calls_are_counted_apart_from_the_main_ones() {
+        let mut a = Aggregator::with_background();
+        a.call_started(Some(Duration::ZERO));
+        a.call_ended(false, 500 * MS);
+        for ok in [true, true, false] {
+            a.background_started();
+            a.background_ended(ok, 10 * MS);
+        }
+        a.background_not_sent();
+        let gauges = Gauges {
+            waiting_on_payment: 4,
+            ..Gauges::default()
+        };
+        let w = a.window(100 * MS, gauges);
+        assert_eq!(
+            (w.calls_started, w.calls_succeeded, w.calls_failed),
+            (1, 0, 1)
+        );
+        assert_eq!(w.waiting_on_payment, 4);
+        let b = w.background.expect("a run with a background counts it");
+        assert_eq!(
+            (b.calls_started, b.calls_succeeded, b.calls_failed),
+            (3, 2, 1)
+        );
+        assert_eq!(b.calls_not_sent, 1);
+        assert_eq!(b.goodput_per_second, 20.0);
+        assert!(b.latency_p99_ms >= 10.0 && b.latency_p99_ms < 11.0);
+
+        a.background_started();
+        let next = a.window(200 * MS, Gauges::default());
+        let b = next.background.unwrap();
+        assert_eq!((b.calls_started, b.calls_succeeded), (1, 0), "a new window");
+        let s = a.summary(200 * MS, Gauges::default(), false);
+        let b = s.background.unwrap();
+        assert_eq!(
+            (b.calls_started, b.calls_succeeded, b.calls_failed),
+            (4, 2, 1)
+        );
+        assert_eq!(b.goodput_per_second, 10.0);
+
+        assert_eq!(
+            Aggregator::new().window(MS, Gauges::default()).background,
+            None
+        );
     }
 
     #[test]

@@ -25,8 +25,8 @@ use rpc_lab::proto::calculator_v1::{
 };
 use rpc_lab::proto::{AccountClient, BinaryOperation, CalculatorClient, StoreClient};
 use rpc_lab::resilience::{
-    BreakerState, CircuitBreaker, Clock, Event, EventKind, EventSink, ResilientCaller, SeededRng,
-    TokioClock,
+    BreakerConfig, BreakerState, CircuitBreaker, Clock, DiscardEvents, Event, EventKind, EventSink,
+    ResilientCaller, RetryPolicy, SeededRng, TokioClock,
 };
 use tokio::sync::mpsc;
 use tokio::task::{JoinSet, LocalSet};
@@ -38,8 +38,10 @@ use tonic::{Request, Response, Status};
 use super::RunSlot;
 use super::aggregate::{Aggregator, Gauges};
 use super::client_deadline::named_by_grpc;
-use super::scenario::{Arrival, Faults, Operation, Scenario};
-use super::schedule::Schedule;
+use super::scenario::{Arrival, Background, Faults, Operation, Scenario};
+use super::schedule::{Arrivals, Schedule};
+use crate::shop::proto::CheckoutRequest;
+use crate::shop::proto::shop_client::ShopClient;
 use crate::state::LabState;
 
 /// How often a snapshot is sent.
@@ -105,6 +107,8 @@ struct Shared {
     /// gauges: one if shared, one per closed-loop client otherwise.
     callers: RefCell<Vec<Rc<ResilientCaller>>>,
     in_flight: Cell<u64>,
+    /// Background calls in flight (counted apart: they have a cap of their own).
+    background_in_flight: Cell<u64>,
     started: Cell<u64>,
 }
 
@@ -115,10 +119,15 @@ impl Run {
         mut server_stopping: tokio::sync::watch::Receiver<bool>,
     ) {
         let start = Instant::now();
+        let aggregator = match self.scenario.background {
+            Some(_) => Aggregator::with_background(),
+            None => Aggregator::new(),
+        };
         let shared = Rc::new(Shared {
-            aggregator: RefCell::new(Aggregator::new()),
+            aggregator: RefCell::new(aggregator),
             callers: RefCell::default(),
             in_flight: Cell::new(0),
+            background_in_flight: Cell::new(0),
             started: Cell::new(0),
         });
         let mut executions = self.executions();
@@ -173,8 +182,31 @@ impl Run {
         let _ = tx.send(Ok(summary)).await;
     }
 
-    /// Starts every call of the run and waits for them all.
+    /// Starts every call of the run, the background's too, and waits for
+    /// them all. Both are parts of this one task, so aborting it (a stop)
+    /// drops every call in flight.
     async fn drive(self: Rc<Self>, shared: Rc<Shared>, start: Instant) {
+        let channels = self.channels();
+        let background = self.scenario.background.as_ref().map(|background| {
+            self.clone()
+                .drive_background(background, shared.clone(), channels.clone(), start)
+        });
+        let main = self.clone().drive_main(shared, channels, start);
+        match background {
+            Some(background) => {
+                tokio::join!(main, background);
+            }
+            None => main.await,
+        }
+    }
+
+    /// The run's own operation, as its arrival says.
+    async fn drive_main(
+        self: Rc<Self>,
+        shared: Rc<Shared>,
+        channels: Vec<Channel>,
+        start: Instant,
+    ) {
         let sink: Rc<dyn EventSink> = {
             let shared = shared.clone();
             Rc::new(move |event: Event| record(&shared, event))
@@ -182,25 +214,15 @@ impl Run {
         let clock: Rc<dyn Clock> = Rc::new(TokioClock::new());
         let seed = self.scenario.seed;
         let make_caller = |n: u64| -> Rc<ResilientCaller> {
-            // The scenario was validated, so building cannot fail; were it
-            // to, the run still makes one plain attempt per call.
             let rng = SeededRng::new(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            let caller = ResilientCaller::new(
-                self.scenario.policy.clone(),
+            build_caller(
+                &self.scenario.policy,
+                self.scenario.breaker.as_ref(),
                 clock.clone(),
                 rng,
                 sink.clone(),
             )
-            .expect("a validated policy");
-            let caller = match &self.scenario.breaker {
-                Some(config) => caller.with_breaker(
-                    CircuitBreaker::new(config.clone()).expect("a validated breaker"),
-                ),
-                None => caller,
-            };
-            Rc::new(caller)
         };
-        let channels = self.channels();
         let mut calls = JoinSet::new();
         let end = start + self.scenario.duration;
         let max_calls = self.scenario.max_calls;
@@ -224,9 +246,14 @@ impl Run {
                         while claimed && Instant::now() < end {
                             let intended = Instant::now();
                             shared.aggregator.borrow_mut().call_started(None);
-                            let in_flight = InFlight::enter(&shared);
-                            this.call(&shared, &caller, channel.clone(), intended, in_flight)
+                            let in_flight = InFlight::enter(&shared, Counter::Main);
+                            let ok = this
+                                .call(this.scenario.operation, &caller, channel.clone(), in_flight)
                                 .await;
+                            shared
+                                .aggregator
+                                .borrow_mut()
+                                .call_ended(ok, intended.elapsed());
                             if !think.is_zero() {
                                 tokio::time::sleep(think).await;
                             }
@@ -264,10 +291,15 @@ impl Run {
                     let caller = common.clone().unwrap_or_else(|| make_caller(n as u64 + 1));
                     let channel = channels[n % channels.len()].clone();
                     let (this, shared) = (self.clone(), shared.clone());
-                    let in_flight = InFlight::enter(&shared);
+                    let in_flight = InFlight::enter(&shared, Counter::Main);
                     calls.spawn_local(async move {
-                        this.call(&shared, &caller, channel, intended, in_flight)
+                        let ok = this
+                            .call(this.scenario.operation, &caller, channel, in_flight)
                             .await;
+                        shared
+                            .aggregator
+                            .borrow_mut()
+                            .call_ended(ok, intended.elapsed());
                     });
                 }
             }
@@ -275,20 +307,75 @@ impl Run {
         while calls.join_next().await.is_some() {}
     }
 
-    /// One logical call, its latency measured from `intended`.
+    /// The background calls: evenly spaced from the run's start, for the
+    /// run's duration, with their own client. Their events are not the
+    /// run's (the main counts stay the main operation's): only the calls are
+    /// counted, apart.
+    async fn drive_background(
+        self: Rc<Self>,
+        background: &Background,
+        shared: Rc<Shared>,
+        channels: Vec<Channel>,
+        start: Instant,
+    ) {
+        let clock: Rc<dyn Clock> = Rc::new(TokioClock::new());
+        // Another stream of jitter than the main clients'.
+        let seed = self.scenario.seed ^ 0xB4C6_6201_0D00_0001;
+        let make_caller = |n: u64| {
+            build_caller(
+                &background.policy,
+                background.breaker.as_ref(),
+                clock.clone(),
+                SeededRng::new(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+                Rc::new(DiscardEvents),
+            )
+        };
+        let common = background.shared_client.then(|| make_caller(0));
+        let mut calls = JoinSet::new();
+        let schedule = Schedule::new(background.rate, Arrivals::Constant, seed);
+        for (n, offset) in schedule.enumerate() {
+            if offset >= self.scenario.duration {
+                break;
+            }
+            let intended = start + offset;
+            tokio::time::sleep_until(intended).await;
+            while calls.try_join_next().is_some() {}
+            if shared.background_in_flight.get() >= u64::from(background.in_flight) {
+                shared.aggregator.borrow_mut().background_not_sent();
+                continue;
+            }
+            shared.aggregator.borrow_mut().background_started();
+            let caller = common.clone().unwrap_or_else(|| make_caller(n as u64 + 1));
+            let channel = channels[n % channels.len()].clone();
+            let (this, shared) = (self.clone(), shared.clone());
+            let in_flight = InFlight::enter(&shared, Counter::Background);
+            let operation = background.operation;
+            calls.spawn_local(async move {
+                let ok = this.call(operation, &caller, channel, in_flight).await;
+                shared
+                    .aggregator
+                    .borrow_mut()
+                    .background_ended(ok, intended.elapsed());
+            });
+        }
+        while calls.join_next().await.is_some() {}
+    }
+
+    /// One logical call of `operation`: whether it succeeded. Every native
+    /// call's error goes through [`named_by_grpc`], so an attempt whose
+    /// deadline passed is DEADLINE_EXCEEDED (retryable), not CANCELLED.
     async fn call(
         &self,
-        shared: &Shared,
+        operation: Operation,
         caller: &ResilientCaller,
         channel: Channel,
-        intended: Instant,
         _in_flight: InFlight,
-    ) {
-        let spec = self.scenario.operation.spec();
+    ) -> bool {
+        let spec = operation.spec();
         let decorate = |request: &mut tonic::metadata::MetadataMap| {
             self.decorate(request);
         };
-        let result = match self.scenario.operation {
+        let result = match operation {
             Operation::Add => {
                 let client = CalculatorClient::new(channel);
                 caller
@@ -309,7 +396,7 @@ impl Run {
             }
             Operation::Deposit | Operation::Withdraw => {
                 let client = AccountClient::new(channel);
-                let withdraw = self.scenario.operation == Operation::Withdraw;
+                let withdraw = operation == Operation::Withdraw;
                 caller
                     .call(spec, |attempt| {
                         let mut request = Request::new(AmountRequest {
@@ -394,11 +481,26 @@ impl Run {
                     })
                     .await
             }
+            Operation::Checkout => {
+                let client = ShopClient::new(channel);
+                caller
+                    .call(spec, |attempt| {
+                        let mut request = Request::new(CheckoutRequest { amount_cents: 100 });
+                        attempt.prepare(&mut request);
+                        decorate(request.metadata_mut());
+                        let mut client = client.clone();
+                        async move {
+                            client
+                                .checkout(request)
+                                .await
+                                .map(drop_body)
+                                .map_err(named_by_grpc)
+                        }
+                    })
+                    .await
+            }
         };
-        shared
-            .aggregator
-            .borrow_mut()
-            .call_ended(result.is_ok(), intended.elapsed());
+        result.is_ok()
     }
 
     /// The session and the scenario's fault headers, on every attempt.
@@ -434,7 +536,9 @@ impl Run {
             Arrival::Closed { clients, .. } => clients,
             Arrival::Open { in_flight, .. } => in_flight,
         };
+        let background = self.scenario.background.as_ref().map_or(0, |b| b.in_flight);
         let count = in_flight
+            .saturating_add(background)
             .div_ceil(CALLS_PER_CONNECTION)
             .clamp(1, MAX_CONNECTIONS);
         let endpoint = Endpoint::from_shared(format!("http://{}", self.target))
@@ -488,6 +592,7 @@ impl Run {
             gauges.budget_tokens = Some(tokens.iter().sum::<f64>() / tokens.len() as f64);
         }
         let (session, _) = self.lab.sessions.get(&self.session);
+        gauges.waiting_on_payment = session.payment.bulkhead.waiting();
         if let Some(capacity) = session.capacity.active() {
             let (_, load) = capacity.snapshot();
             gauges.queue_depth = load.queue_depth.into();
@@ -502,19 +607,57 @@ impl Run {
 /// is gone.
 /// Counted from when the call is handed to its task, so the open loop's
 /// cap on calls in flight also holds for tasks not yet polled.
-struct InFlight(Rc<Shared>);
+struct InFlight(Rc<Shared>, Counter);
+
+/// Which calls an [`InFlight`] counts among.
+#[derive(Clone, Copy)]
+enum Counter {
+    Main,
+    Background,
+}
+
+impl Counter {
+    fn of(self, shared: &Shared) -> &Cell<u64> {
+        match self {
+            Counter::Main => &shared.in_flight,
+            Counter::Background => &shared.background_in_flight,
+        }
+    }
+}
 
 impl InFlight {
-    fn enter(shared: &Rc<Shared>) -> Self {
-        shared.in_flight.set(shared.in_flight.get() + 1);
-        InFlight(shared.clone())
+    fn enter(shared: &Rc<Shared>, counter: Counter) -> Self {
+        let cell = counter.of(shared);
+        cell.set(cell.get() + 1);
+        InFlight(shared.clone(), counter)
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.in_flight.set(self.0.in_flight.get() - 1);
+        let cell = self.1.of(&self.0);
+        cell.set(cell.get() - 1);
     }
+}
+
+/// A caller for `policy` and `breaker`, both validated with the scenario, so
+/// building cannot fail; were it to, the run would be a bug, not a request.
+fn build_caller(
+    policy: &RetryPolicy,
+    breaker: Option<&BreakerConfig>,
+    clock: Rc<dyn Clock>,
+    rng: SeededRng,
+    sink: Rc<dyn EventSink>,
+) -> Rc<ResilientCaller> {
+    let caller =
+        ResilientCaller::new(policy.clone(), clock, rng, sink).expect("a validated policy");
+    let caller = match breaker {
+        Some(config) => {
+            caller.with_breaker(CircuitBreaker::new(config.clone()).expect("a validated breaker"))
+        }
+        None => caller,
+    };
+    Rc::new(caller)
 }
 
 /// Counts one more call started, unless the scenario's `max_calls` are all

@@ -10,7 +10,8 @@
 use std::time::Duration;
 
 use rpc_lab::proto::calculator_v1::{
-    LoadBreaker, LoadJitter, LoadOperation, LoadPolicy, LoadScenario, load_scenario,
+    BackgroundLoad, LoadBreaker, LoadBudget, LoadJitter, LoadOperation, LoadPolicy, LoadScenario,
+    load_scenario,
 };
 use rpc_lab::resilience::{
     BreakerConfig, BudgetConfig, CallSpec, ConfigError, Jitter, RetryPolicy, SlidingWindow,
@@ -19,6 +20,7 @@ use tonic::Status;
 
 use super::schedule::Arrivals;
 use crate::capacity::{CapacityLimits, CapacitySettings};
+use crate::shop::PaymentTierSettings;
 
 /// The server's caps on one run, and on runs at once (flags in `config`).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -66,6 +68,8 @@ pub enum Operation {
     /// Read key "load"'s version, then `CompareAndSet` it: Brooker's
     /// optimistic-concurrency client ("Exponential Backoff And Jitter").
     OptimisticWrite,
+    /// `Shop/Checkout`: the front tier's call that waits on payment.
+    Checkout,
 }
 
 impl Operation {
@@ -84,6 +88,7 @@ impl Operation {
             Operation::Deposit => CallSpec::not_idempotent("Deposit"),
             Operation::Withdraw => CallSpec::not_idempotent("Withdraw"),
             Operation::Increment => CallSpec::not_idempotent("Increment"),
+            Operation::Checkout => CallSpec::not_idempotent("Checkout"),
         }
     }
 
@@ -96,8 +101,38 @@ impl Operation {
             Operation::Increment => "/calculator.v1.Store/Increment",
             // The writes attempted; each attempt's read is not counted here.
             Operation::OptimisticWrite => "/calculator.v1.Store/CompareAndSet",
+            Operation::Checkout => crate::shop::CHECKOUT_METHOD,
         }
     }
+
+    /// The operation a request names in its field `name`.
+    fn from_proto(operation: i32, name: &str) -> Result<Operation, Status> {
+        match LoadOperation::try_from(operation) {
+            Ok(LoadOperation::Add) => Ok(Operation::Add),
+            Ok(LoadOperation::Deposit) => Ok(Operation::Deposit),
+            Ok(LoadOperation::Withdraw) => Ok(Operation::Withdraw),
+            Ok(LoadOperation::Increment) => Ok(Operation::Increment),
+            Ok(LoadOperation::OptimisticWrite) => Ok(Operation::OptimisticWrite),
+            Ok(LoadOperation::Checkout) => Ok(Operation::Checkout),
+            Err(_) => Err(invalid(format!(
+                "{name} {operation} is not a LoadOperation"
+            ))),
+        }
+    }
+}
+
+/// Calls beside the run's operation, in open loop at a rate of their own,
+/// with a client of their own, counted apart: the `Add`s of the cascade
+/// lesson, which share the front tier's workers with the checkouts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Background {
+    pub rate: f64,
+    pub operation: Operation,
+    pub policy: RetryPolicy,
+    pub breaker: Option<BreakerConfig>,
+    pub shared_client: bool,
+    /// At most this many background calls in flight at once.
+    pub in_flight: u32,
 }
 
 /// Fault headers for every attempt.
@@ -122,6 +157,9 @@ pub struct Scenario {
     pub seed: u64,
     /// At most this many logical calls (none: as many as the time allows).
     pub max_calls: Option<u64>,
+    /// Set on the session when the run starts, after `capacity`.
+    pub payment_tier: Option<PaymentTierSettings>,
+    pub background: Option<Background>,
 }
 
 impl Scenario {
@@ -187,20 +225,8 @@ impl Scenario {
                 limits.max_duration.as_millis()
             )));
         }
-        let operation = match LoadOperation::try_from(request.operation) {
-            Ok(LoadOperation::Add) => Operation::Add,
-            Ok(LoadOperation::Deposit) => Operation::Deposit,
-            Ok(LoadOperation::Withdraw) => Operation::Withdraw,
-            Ok(LoadOperation::Increment) => Operation::Increment,
-            Ok(LoadOperation::OptimisticWrite) => Operation::OptimisticWrite,
-            Err(_) => {
-                return Err(invalid(format!(
-                    "operation {} is not a LoadOperation",
-                    request.operation
-                )));
-            }
-        };
-        let (policy, breaker) = policy_from_proto(request.policy.as_ref())?;
+        let operation = Operation::from_proto(request.operation, "operation")?;
+        let (policy, breaker) = policy_from_proto(request.policy.as_ref(), "policy")?;
         let capacity = match &request.capacity {
             Some(capacity) => Some(CapacitySettings::from_proto(
                 Some(capacity),
@@ -216,6 +242,17 @@ impl Scenario {
                 )));
             }
         }
+        let payment_tier = match request.payment_tier.as_deref() {
+            Some(tier) => Some(PaymentTierSettings::from_proto(
+                Some(tier),
+                capacity_limits,
+            )?),
+            None => None,
+        };
+        let background = match &request.background {
+            Some(background) => Some(Background::from_proto(background, limits)?),
+            None => None,
+        };
         Ok(Scenario {
             arrival,
             duration,
@@ -231,14 +268,47 @@ impl Scenario {
             },
             seed: request.seed.unwrap_or(clock_seed),
             max_calls: (request.max_calls > 0).then_some(request.max_calls),
+            payment_tier,
+            background,
+        })
+    }
+}
+
+impl Background {
+    fn from_proto(request: &BackgroundLoad, limits: &LoadLimits) -> Result<Background, Status> {
+        let rate = request.rate_per_second;
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(invalid(format!(
+                "background.rate_per_second is {rate}: it must be more than 0"
+            )));
+        }
+        if rate > limits.max_rate {
+            return Err(Status::resource_exhausted(format!(
+                "background.rate_per_second {rate} is more than this server allows \
+                 (--max-load-rate {})",
+                limits.max_rate
+            )));
+        }
+        let operation = Operation::from_proto(request.operation, "background.operation")?;
+        let (policy, breaker) = policy_from_proto(request.policy.as_ref(), "background.policy")?;
+        Ok(Background {
+            rate,
+            operation,
+            policy,
+            breaker,
+            shared_client: request.shared_client,
+            in_flight: limits.max_clients,
         })
     }
 }
 
 /// The core's `RetryPolicy` and `BreakerConfig` from the request, validated
-/// by the core. Unset: one attempt and nothing else.
+/// by the core; a problem is told as the field `name.…` (`policy`,
+/// `background.policy`, `payment_tier.client`). Unset: one attempt and
+/// nothing else.
 pub fn policy_from_proto(
     policy: Option<&LoadPolicy>,
+    name: &str,
 ) -> Result<(RetryPolicy, Option<BreakerConfig>), Status> {
     let Some(p) = policy else {
         return Ok((RetryPolicy::no_retries(), None));
@@ -255,7 +325,7 @@ pub fn policy_from_proto(
             Ok(LoadJitter::Decorrelated) => Jitter::Decorrelated,
             Err(_) => {
                 return Err(invalid(format!(
-                    "policy.jitter {} is not a LoadJitter",
+                    "{name}.jitter {} is not a LoadJitter",
                     p.jitter
                 )));
             }
@@ -272,14 +342,59 @@ pub fn policy_from_proto(
     };
     retry
         .validate()
-        .map_err(|problems| core_words("policy", &problems))?;
+        .map_err(|problems| core_words(name, &problems))?;
     let breaker = p.breaker.as_ref().map(breaker_from_proto);
     if let Some(breaker) = &breaker {
         breaker
             .validate()
-            .map_err(|problems| core_words("policy.breaker", &problems))?;
+            .map_err(|problems| core_words(&format!("{name}.breaker"), &problems))?;
     }
     Ok((retry, breaker))
+}
+
+/// The request that [`policy_from_proto`] turns into `retry` and `breaker`:
+/// how the server says what it stored. (The retryable and failure codes are
+/// not on the wire: always the core's defaults.)
+pub fn policy_to_proto(retry: &RetryPolicy, breaker: Option<&BreakerConfig>) -> LoadPolicy {
+    LoadPolicy {
+        max_attempts: retry.max_attempts,
+        initial_backoff_ms: millis(retry.initial_backoff),
+        max_backoff_ms: millis(retry.max_backoff),
+        backoff_multiplier: retry.multiplier,
+        jitter: match retry.jitter {
+            Jitter::Full => LoadJitter::Full,
+            Jitter::None => LoadJitter::None,
+            Jitter::Equal => LoadJitter::Equal,
+            Jitter::Decorrelated => LoadJitter::Decorrelated,
+        }
+        .into(),
+        attempt_timeout_ms: retry.per_attempt_timeout.map(millis),
+        deadline_ms: retry.deadline.map(millis),
+        idempotency_keys: retry.idempotency_keys,
+        budget: retry.budget.map(|b| LoadBudget {
+            max_tokens: b.max_tokens,
+            token_ratio: b.token_ratio,
+        }),
+        breaker: breaker.map(|b| LoadBreaker {
+            window_calls: match b.window {
+                SlidingWindow::Count { calls } => calls,
+                // Never built from the wire.
+                SlidingWindow::Time { .. } => 0,
+            },
+            minimum_calls: b.minimum_calls,
+            failure_rate_threshold: b.failure_rate_threshold,
+            slow_call_ms: millis(b.slow_call_duration),
+            slow_call_rate_threshold: b.slow_call_rate_threshold,
+            wait_in_open_ms: millis(b.wait_in_open),
+            wait_multiplier: b.wait_multiplier,
+            max_wait_in_open_ms: millis(b.max_wait_in_open),
+            half_open_probes: b.half_open_probes,
+        }),
+    }
+}
+
+fn millis(d: Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
 }
 
 fn breaker_from_proto(b: &LoadBreaker) -> BreakerConfig {
@@ -315,7 +430,7 @@ fn ms(millis: u32) -> Duration {
 
 #[cfg(test)]
 mod tests {
-    use rpc_lab::proto::calculator_v1::{ClosedLoop, LoadBudget, OpenLoop};
+    use rpc_lab::proto::calculator_v1::{ClosedLoop, OpenLoop};
     use tonic::Code;
 
     use super::*;

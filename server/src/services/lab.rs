@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use rpc_lab::proto::calculator_v1::lab_server::{Lab, LabServer};
 use rpc_lab::proto::calculator_v1::{
-    Capacity, GetStatsRequest, LabStats, LoadScenario, LoadSnapshot, ResetSessionReply,
-    ResetSessionRequest, SetCapacityRequest, WatchRequestsRequest,
+    Capacity, GetStatsRequest, LabStats, LoadScenario, LoadSnapshot, PaymentTier,
+    ResetSessionReply, ResetSessionRequest, SetCapacityRequest, SetPaymentTierRequest,
+    WatchRequestsRequest,
 };
 use tonic::{Request, Response, Status};
 
@@ -14,6 +15,7 @@ use super::session;
 use crate::capacity::{self, CapacitySettings};
 use crate::load::{runner, scenario::Scenario};
 use crate::request_log::watch;
+use crate::shop::PaymentTierSettings;
 use crate::state::LabState;
 
 #[derive(Clone, Debug)]
@@ -53,6 +55,7 @@ impl Lab for LabService {
             }
             None => (None, Default::default()),
         };
+        let checkouts = session.payment.snapshot();
         Ok(Response::new(LabStats {
             session: session.name.to_string(),
             executions: stats.executions,
@@ -72,6 +75,11 @@ impl Lab for LabService {
             executions_cancelled: load.counts.cancelled,
             refused_overloaded: load.counts.refused,
             capacity,
+            checkouts_paid: checkouts.paid,
+            checkouts_payment_failed: checkouts.payment_failed,
+            checkouts_rejected_by_breaker: checkouts.rejected_by_breaker,
+            checkouts_bulkhead_full: checkouts.bulkhead_full,
+            checkouts_waiting_on_payment: checkouts.waiting_on_payment,
         }))
     }
 
@@ -101,6 +109,20 @@ impl Lab for LabService {
         Ok(Response::new(settings.to_proto()))
     }
 
+    async fn set_payment_tier(
+        &self,
+        request: Request<SetPaymentTierRequest>,
+    ) -> Result<Response<PaymentTier>, Status> {
+        let session = session(&request)?;
+        let settings = PaymentTierSettings::from_proto(
+            request.get_ref().payment_tier.as_ref(),
+            &self.lab.capacity_limits,
+        )?;
+        session.payment.set(settings.clone(), capacity::now());
+        tracing::info!(session = %session.name, ?settings, "payment tier set");
+        Ok(Response::new(session.payment.settings().to_proto()))
+    }
+
     async fn run_load(
         &self,
         request: Request<LoadScenario>,
@@ -119,8 +141,13 @@ impl Lab for LabService {
             ));
         };
         let slot = self.lab.load_runs.begin(&session.name)?;
+        // Both set at the same moment, so their brownouts line up.
+        let now = capacity::now();
         if let Some(capacity) = scenario.capacity {
-            session.capacity.set(capacity, capacity::now());
+            session.capacity.set(capacity, now);
+        }
+        if let Some(tier) = scenario.payment_tier.clone() {
+            session.payment.set(tier, now);
         }
         tracing::info!(session = %session.name, ?scenario, "load run started");
         let mut snapshots = runner::start(

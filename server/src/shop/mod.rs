@@ -47,9 +47,12 @@ pub mod client;
 pub mod service;
 pub mod tier;
 
+use rpc_lab::proto::calculator_v1 as lab_proto;
 use rpc_lab::resilience::{BreakerConfig, RetryPolicy};
+use tonic::{Code, Status};
 
-use crate::capacity::CapacitySettings;
+use crate::capacity::{CapacityLimits, CapacitySettings};
+use crate::load::scenario::{policy_from_proto, policy_to_proto};
 
 /// Types generated from `proto/shop/v1/shop.proto` (by `server/build.rs`).
 pub mod proto {
@@ -111,6 +114,67 @@ pub struct PaymentTierSettings {
     pub client: PaymentClientSettings,
 }
 
+impl PaymentTierSettings {
+    /// The settings a `PaymentTier` message asks for (`Lab/SetPaymentTier`,
+    /// or a load scenario's `payment_tier`), checked as `SetCapacity` checks
+    /// a capacity and `RunLoad` a policy; a bad value is `INVALID_ARGUMENT`
+    /// naming the field from `payment_tier.` on. `None`: no limit and the
+    /// naive client.
+    pub fn from_proto(
+        tier: Option<&lab_proto::PaymentTier>,
+        limits: &CapacityLimits,
+    ) -> Result<PaymentTierSettings, Status> {
+        let Some(tier) = tier else {
+            return Ok(PaymentTierSettings::default());
+        };
+        let capacity = match &tier.capacity {
+            Some(capacity) => Some(
+                CapacitySettings::from_proto(Some(capacity), limits)
+                    .map_err(|status| named_in_tier(&status))?,
+            ),
+            None => None,
+        };
+        let client = match &tier.client {
+            Some(policy) => {
+                let (policy, breaker) = policy_from_proto(Some(policy), "payment_tier.client")?;
+                PaymentClientSettings {
+                    policy,
+                    breaker,
+                    bulkhead: tier.bulkhead,
+                }
+            }
+            None => PaymentClientSettings {
+                bulkhead: tier.bulkhead,
+                ..PaymentClientSettings::default()
+            },
+        };
+        Ok(PaymentTierSettings { capacity, client })
+    }
+
+    /// What the server stored, as the wire says it.
+    pub fn to_proto(&self) -> lab_proto::PaymentTier {
+        lab_proto::PaymentTier {
+            capacity: self.capacity.map(|capacity| capacity.to_proto()),
+            client: Some(policy_to_proto(
+                &self.client.policy,
+                self.client.breaker.as_ref(),
+            )),
+            bulkhead: self.client.bulkhead,
+        }
+    }
+}
+
+/// A capacity's refusal ("capacity.workers …") told from the request's own
+/// field on: `payment_tier.capacity.workers …`.
+fn named_in_tier(status: &Status) -> Status {
+    match status.code() {
+        Code::InvalidArgument => {
+            Status::invalid_argument(format!("payment_tier.{}", status.message()))
+        }
+        _ => status.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +185,105 @@ mod tests {
         assert!(!is_payment(CHECKOUT_METHOD));
         assert!(!is_payment("/calculator.v1.Calculator/Add"));
         assert!(!is_payment("/shop.v1.PaymentX/Charge"));
+    }
+
+    fn limits() -> CapacityLimits {
+        CapacityLimits::default()
+    }
+
+    #[test]
+    fn a_tier_from_the_wire_is_checked_and_said_back_as_stored() {
+        let request = lab_proto::PaymentTier {
+            capacity: Some(lab_proto::Capacity {
+                workers: 2,
+                queue: 10,
+                service_ms: 5,
+                ..Default::default()
+            }),
+            client: Some(lab_proto::LoadPolicy {
+                max_attempts: 1,
+                initial_backoff_ms: 10,
+                max_backoff_ms: 100,
+                backoff_multiplier: 2.0,
+                attempt_timeout_ms: Some(500),
+                breaker: Some(lab_proto::LoadBreaker {
+                    window_calls: 10,
+                    minimum_calls: 4,
+                    failure_rate_threshold: 50.0,
+                    slow_call_ms: 60_000,
+                    slow_call_rate_threshold: 100.0,
+                    wait_in_open_ms: 30_000,
+                    wait_multiplier: 1.0,
+                    max_wait_in_open_ms: 30_000,
+                    half_open_probes: 1,
+                }),
+                ..Default::default()
+            }),
+            bulkhead: Some(3),
+        };
+        let settings = PaymentTierSettings::from_proto(Some(&request), &limits()).unwrap();
+        assert_eq!(settings.capacity.unwrap().workers, Some(2));
+        assert_eq!(
+            settings.client.policy.per_attempt_timeout,
+            Some(std::time::Duration::from_millis(500))
+        );
+        assert_eq!(settings.client.bulkhead, Some(3));
+        let breaker = settings.client.breaker.clone().expect("a breaker");
+        assert_eq!(breaker.minimum_calls, 4);
+        // Said back, and read again: the same settings.
+        let said = settings.to_proto();
+        assert_eq!(said.bulkhead, Some(3));
+        assert_eq!(
+            PaymentTierSettings::from_proto(Some(&said), &limits()).unwrap(),
+            settings
+        );
+    }
+
+    #[test]
+    fn no_tier_and_no_client_are_the_naive_default() {
+        assert_eq!(
+            PaymentTierSettings::from_proto(None, &limits()).unwrap(),
+            PaymentTierSettings::default()
+        );
+        let only_a_bulkhead = lab_proto::PaymentTier {
+            bulkhead: Some(0),
+            ..Default::default()
+        };
+        let settings = PaymentTierSettings::from_proto(Some(&only_a_bulkhead), &limits()).unwrap();
+        assert_eq!(settings.capacity, None);
+        assert_eq!(
+            settings.client.policy,
+            PaymentClientSettings::default().policy
+        );
+        assert_eq!(settings.client.bulkhead, Some(0));
+        // The naive client said back reads as the naive client again.
+        assert_eq!(
+            PaymentTierSettings::from_proto(Some(&settings.to_proto()), &limits()).unwrap(),
+            settings
+        );
+    }
+
+    #[test]
+    fn a_bad_value_names_its_field_from_payment_tier_on() {
+        let too_many_workers = lab_proto::PaymentTier {
+            capacity: Some(lab_proto::Capacity {
+                workers: limits().max_workers + 1,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let no_attempts = lab_proto::PaymentTier {
+            client: Some(lab_proto::LoadPolicy::default()),
+            ..Default::default()
+        };
+        for (request, field) in [
+            (too_many_workers, "payment_tier.capacity.workers"),
+            (no_attempts, "payment_tier.client.max_attempts"),
+        ] {
+            let error = PaymentTierSettings::from_proto(Some(&request), &limits()).unwrap_err();
+            assert_eq!(error.code(), Code::InvalidArgument);
+            assert!(error.message().starts_with(field), "{}", error.message());
+        }
     }
 
     #[test]

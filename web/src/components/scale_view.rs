@@ -150,7 +150,10 @@ pub fn ScaleView(props: &Props) -> Html {
         Callback::from(move |_: MouseEvent| {
             let Ok(scenario) = built.clone() else { return };
             let id = state.run + 1;
-            state.dispatch(ScaleAction::Start { run: id, scenario });
+            state.dispatch(ScaleAction::Start {
+                run: id,
+                scenario: scenario.clone(),
+            });
             let dispatcher = state.dispatcher();
             let (task, handle) = abortable(run(bench.clone(), id, scenario, move |a| {
                 dispatcher.dispatch(a)

@@ -178,6 +178,7 @@ pub fn scenario(form: &ScaleForm, policy: &PolicyForm) -> Result<LoadScenario, V
         // two presses of Run are two samples, not one replayed.
         seed: None,
         max_calls: 0,
+        ..Default::default()
     })
 }
 
