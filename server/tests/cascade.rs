@@ -18,21 +18,30 @@
 //! The assertions are on counts: which share of the `Add` calls made in the
 //! second half of the run (after the breaker has had time to learn)
 //! succeeded, with wide margins between the steps.
+//!
+//! Every setting goes over the wire, as a lesson's would: the front tier's
+//! capacity with `Lab/SetCapacity`, the payment tier with
+//! `Lab/SetPaymentTier`. The same steps are then driven by the load engine
+//! (`Lab/RunLoad` with `operation: CHECKOUT`, a `payment_tier` and a
+//! background of `Add`s), which is how the page runs the lesson.
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::{TestServer, request};
-use rpc_lab::proto::{BinaryOperation, CalculatorClient};
+use rpc_lab::proto::calculator_v1::{
+    AbandonedWork, BackgroundLoad, Brownout, Capacity, GetStatsRequest, LabStats, LoadOperation,
+    LoadPolicy, LoadScenario, LoadSnapshot, OpenLoop, PaymentTier, ResetSessionRequest,
+    SetCapacityRequest, SetPaymentTierRequest, load_scenario::Arrival,
+};
+use rpc_lab::proto::{BinaryOperation, CalculatorClient, LabClient};
 use rpc_lab::resilience::{BreakerConfig, RetryPolicy, SlidingWindow};
-use rpc_lab_server::capacity::{self, AbandonedWork, Brownout, CapacitySettings};
-use rpc_lab_server::config::Config;
+use rpc_lab_server::load::client_deadline::named_by_grpc;
+use rpc_lab_server::load::scenario::policy_to_proto;
+use rpc_lab_server::shop::PaymentClientSettings;
 use rpc_lab_server::shop::proto::CheckoutRequest;
 use rpc_lab_server::shop::proto::shop_client::ShopClient;
-use rpc_lab_server::shop::{PaymentClientSettings, PaymentTierSettings};
-use rpc_lab_server::state::LabState;
 use tokio::time::Instant;
 use tonic::Code;
 use tonic::transport::Channel;
@@ -48,6 +57,8 @@ const ADDS_PER_SECOND: u64 = 50;
 const ADD_DEADLINE: Duration = Duration::from_millis(300);
 /// How long the front tier's client waits for each payment attempt.
 const PAYMENT_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long a checkout's own client waits.
+const CHECKOUT_DEADLINE: Duration = Duration::from_secs(2);
 
 /// What the traffic saw.
 #[derive(Debug, Default)]
@@ -92,134 +103,151 @@ impl Outcome {
     }
 }
 
-struct Tiers {
-    server: TestServer,
-    lab: Arc<LabState>,
+/// Four front workers, a queue, 2 ms of service: the session's own capacity,
+/// which checkouts and `Add`s share.
+fn front_capacity() -> Capacity {
+    Capacity {
+        workers: 4,
+        queue: 1000,
+        service_ms: 2,
+        ..Capacity::default()
+    }
 }
 
-impl Tiers {
-    async fn start() -> Tiers {
-        let config = Config {
-            seed: Some(1),
-            ..Config::default()
-        };
-        let (app, lab) = rpc_lab_server::app(&config, rpc_lab_server::Layers::All)
-            .await
-            .expect("the app");
-        let server = TestServer::serve_router(app).await;
-        lab.own_address.set(server.addr).unwrap();
-        Tiers { server, lab }
+/// A payment tier that hangs: four workers, none of them there for the
+/// whole test (a brownout with no workers); and the front tier's `client`.
+fn hanging_payment(client: &PaymentClientSettings) -> PaymentTier {
+    PaymentTier {
+        capacity: Some(Capacity {
+            workers: 4,
+            queue: 1000,
+            abandoned_work: AbandonedWork::CancelOnHangup.into(),
+            brownout: Some(Brownout {
+                start_ms: 0,
+                end_ms: 600_000,
+                service_time_factor: None,
+                workers: Some(0),
+            }),
+            ..Capacity::default()
+        }),
+        client: Some(policy_to_proto(&client.policy, client.breaker.as_ref())),
+        bulkhead: client.bulkhead,
     }
+}
 
-    /// Four front workers; a payment tier with no workers at all.
-    fn configure(&self, client: PaymentClientSettings) {
-        let (session, _) = self.lab.sessions.get(SESSION);
-        let now = capacity::now();
-        session.capacity.set(
-            CapacitySettings {
-                workers: Some(4),
-                queue: 1000,
-                service: Duration::from_millis(2),
-                ..CapacitySettings::default()
-            },
-            now,
-        );
-        session.payment.set(
-            PaymentTierSettings {
-                capacity: Some(CapacitySettings {
-                    workers: Some(4),
-                    queue: 1000,
-                    abandoned_work: AbandonedWork::CancelOnHangup,
-                    brownout: Some(Brownout {
-                        start: Duration::ZERO,
-                        end: Duration::from_secs(600),
-                        service_time_factor: 1.0,
-                        workers: Some(0),
-                    }),
-                    ..CapacitySettings::default()
-                }),
-                client,
-            },
-            now,
-        );
-    }
+fn in_session<T>(message: T) -> tonic::Request<T> {
+    request(message, &[("x-lab-session", SESSION)])
+}
 
-    /// Checkouts and Adds side by side, on two connections, for [`RUN`].
-    async fn traffic(&self) -> Outcome {
-        let shop = ShopClient::new(self.server.channel().await);
-        let calculator = CalculatorClient::new(self.server.channel().await);
-        let start = Instant::now();
-        let (session, _) = self.lab.sessions.get(SESSION);
-        let sampler = tokio::spawn(async move {
-            let mut most = 0;
-            while start.elapsed() < RUN + ADD_DEADLINE {
-                most = most.max(session.payment.bulkhead.waiting());
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            most
-        });
-        let mut checkouts = tokio::task::JoinSet::new();
-        let mut adds = tokio::task::JoinSet::new();
-        let every = |per_second: u64| Duration::from_micros(1_000_000 / per_second);
-        let mut next_checkout = start;
-        let mut next_add = start;
-        while next_checkout < start + RUN || next_add < start + RUN {
-            if next_checkout <= next_add {
-                tokio::time::sleep_until(next_checkout).await;
-                checkouts.spawn(checkout(shop.clone()));
-                next_checkout += every(CHECKOUTS_PER_SECOND);
-            } else {
-                tokio::time::sleep_until(next_add).await;
-                let judged = next_add >= start + JUDGED_FROM;
-                let calculator = calculator.clone();
-                adds.spawn(async move {
-                    let sent = Instant::now();
-                    (judged, add(calculator).await.then(|| sent.elapsed()))
-                });
-                next_add += every(ADDS_PER_SECOND);
-            }
+async fn lab(server: &TestServer) -> LabClient<Channel> {
+    server.clients().await.lab
+}
+
+async fn stats(lab: &mut LabClient<Channel>) -> LabStats {
+    lab.get_stats(in_session(GetStatsRequest {}))
+        .await
+        .expect("GetStats")
+        .into_inner()
+}
+
+/// The front tier's capacity and the hanging payment tier, over the wire.
+async fn configure(server: &TestServer, client: &PaymentClientSettings) {
+    let mut lab = lab(server).await;
+    lab.set_capacity(in_session(SetCapacityRequest {
+        capacity: Some(front_capacity()),
+    }))
+    .await
+    .expect("SetCapacity");
+    let tier = hanging_payment(client);
+    let stored = lab
+        .set_payment_tier(in_session(SetPaymentTierRequest {
+            payment_tier: Some(tier),
+        }))
+        .await
+        .expect("SetPaymentTier")
+        .into_inner();
+    assert_eq!(stored.client, tier.client, "the client, as it was stored");
+    assert_eq!(stored.bulkhead, tier.bulkhead);
+    let stored_brownout = stored.capacity.and_then(|c| c.brownout);
+    assert_eq!(
+        stored_brownout.and_then(|b| b.workers),
+        Some(0),
+        "payment's outage, as it was stored"
+    );
+}
+
+/// Checkouts and Adds side by side, on two connections, for [`RUN`].
+async fn traffic(server: &TestServer) -> Outcome {
+    let shop = ShopClient::new(server.channel().await);
+    let calculator = CalculatorClient::new(server.channel().await);
+    let start = Instant::now();
+    // The server's own gauge, read over the wire as the run goes.
+    let mut watcher = lab(server).await;
+    let sampler = tokio::spawn(async move {
+        let mut most = 0;
+        while start.elapsed() < RUN + ADD_DEADLINE {
+            most = most.max(stats(&mut watcher).await.checkouts_waiting_on_payment);
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let mut outcome = Outcome {
-            most_waiting_on_payment: sampler.await.unwrap(),
-            ..Outcome::default()
-        };
-        while let Some(done) = adds.join_next().await {
-            let (judged, ok) = done.unwrap();
-            if judged {
-                outcome.adds_judged += 1;
-                outcome.adds_ok += u32::from(ok.is_some());
-                outcome.add_ok_latencies.extend(ok);
-            }
+        most
+    });
+    let mut checkouts = tokio::task::JoinSet::new();
+    let mut adds = tokio::task::JoinSet::new();
+    let every = |per_second: u64| Duration::from_micros(1_000_000 / per_second);
+    let mut next_checkout = start;
+    let mut next_add = start;
+    while next_checkout < start + RUN || next_add < start + RUN {
+        if next_checkout <= next_add {
+            tokio::time::sleep_until(next_checkout).await;
+            checkouts.spawn(checkout(shop.clone()));
+            next_checkout += every(CHECKOUTS_PER_SECOND);
+        } else {
+            tokio::time::sleep_until(next_add).await;
+            let judged = next_add >= start + JUDGED_FROM;
+            let calculator = calculator.clone();
+            adds.spawn(async move {
+                let sent = Instant::now();
+                (judged, add(calculator).await.then(|| sent.elapsed()))
+            });
+            next_add += every(ADDS_PER_SECOND);
         }
-        while let Some(code) = checkouts.join_next().await {
-            outcome.checkouts += 1;
-            *outcome
-                .checkouts_by_code
-                .entry(format!("{:?}", code.unwrap()))
-                .or_default() += 1;
-        }
-        outcome.add_ok_latencies.sort();
-        outcome
     }
+    let mut outcome = Outcome {
+        most_waiting_on_payment: sampler.await.unwrap(),
+        ..Outcome::default()
+    };
+    while let Some(done) = adds.join_next().await {
+        let (judged, ok) = done.unwrap();
+        if judged {
+            outcome.adds_judged += 1;
+            outcome.adds_ok += u32::from(ok.is_some());
+            outcome.add_ok_latencies.extend(ok);
+        }
+    }
+    while let Some(code) = checkouts.join_next().await {
+        outcome.checkouts += 1;
+        *outcome
+            .checkouts_by_code
+            .entry(format!("{:?}", code.unwrap()))
+            .or_default() += 1;
+    }
+    outcome.add_ok_latencies.sort();
+    outcome
 }
 
 async fn add(mut calculator: CalculatorClient<Channel>) -> bool {
-    // (`then` below: the latency is kept only for an Add that succeeded.)
-    let mut call = request(
-        BinaryOperation { a: 1.0, b: 2.0 },
-        &[("x-lab-session", SESSION)],
-    );
+    // (`then` above: the latency is kept only for an Add that succeeded.)
+    let mut call = in_session(BinaryOperation { a: 1.0, b: 2.0 });
     call.set_timeout(ADD_DEADLINE);
     calculator.add(call).await.is_ok()
 }
 
 async fn checkout(mut shop: ShopClient<Channel>) -> Code {
-    let mut call = request(
-        CheckoutRequest { amount_cents: 100 },
-        &[("x-lab-session", SESSION)],
-    );
-    call.set_timeout(Duration::from_secs(2));
-    match shop.checkout(call).await {
+    let mut call = in_session(CheckoutRequest { amount_cents: 100 });
+    call.set_timeout(CHECKOUT_DEADLINE);
+    // tonic's own expired deadline is CANCELLED; gRPC calls it
+    // DEADLINE_EXCEEDED, and so does the report.
+    match shop.checkout(call).await.map_err(named_by_grpc) {
         Ok(_) => Code::Ok,
         Err(status) => status.code(),
     }
@@ -245,18 +273,39 @@ fn breaker() -> BreakerConfig {
     }
 }
 
-async fn run(client: PaymentClientSettings) -> (Outcome, Tiers) {
-    let tiers = Tiers::start().await;
-    tiers.configure(client);
-    let outcome = tiers.traffic().await;
-    let (session, _) = tiers.lab.sessions.get(SESSION);
-    eprintln!("{}\n{:?}", outcome.summary(), session.payment.snapshot());
-    (outcome, tiers)
+fn with_breaker() -> PaymentClientSettings {
+    PaymentClientSettings {
+        breaker: Some(breaker()),
+        ..timeout_only()
+    }
+}
+
+fn with_bulkhead() -> PaymentClientSettings {
+    PaymentClientSettings {
+        bulkhead: Some(2),
+        ..timeout_only()
+    }
+}
+
+async fn run(client: PaymentClientSettings) -> (Outcome, TestServer) {
+    let server = TestServer::start().await;
+    configure(&server, &client).await;
+    let outcome = traffic(&server).await;
+    let s = stats(&mut lab(&server).await).await;
+    eprintln!(
+        "{}\ncheckouts: {} paid, {} payment failed, {} rejected by the breaker, {} bulkhead full",
+        outcome.summary(),
+        s.checkouts_paid,
+        s.checkouts_payment_failed,
+        s.checkouts_rejected_by_breaker,
+        s.checkouts_bulkhead_full
+    );
+    (outcome, server)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_breaker_a_hanging_payment_takes_add_down_with_it() {
-    let (outcome, _tiers) = run(timeout_only()).await;
+    let (outcome, _server) = run(timeout_only()).await;
     assert!(
         outcome.add_success() < 0.2,
         "Add should starve behind checkouts waiting on payment: {outcome:?}"
@@ -265,11 +314,7 @@ async fn without_a_breaker_a_hanging_payment_takes_add_down_with_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_breaker_in_the_front_tier_fails_checkouts_fast_and_add_stays_healthy() {
-    let (outcome, _tiers) = run(PaymentClientSettings {
-        breaker: Some(breaker()),
-        ..timeout_only()
-    })
-    .await;
+    let (outcome, _server) = run(with_breaker()).await;
     assert!(
         outcome.add_success() > 0.8,
         "Add should be served once the breaker is open: {outcome:?}"
@@ -278,13 +323,261 @@ async fn a_breaker_in_the_front_tier_fails_checkouts_fast_and_add_stays_healthy(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bulkhead_leaves_workers_for_add() {
-    let (outcome, _tiers) = run(PaymentClientSettings {
-        bulkhead: Some(2),
-        ..timeout_only()
-    })
-    .await;
+    let (outcome, _server) = run(with_bulkhead()).await;
     assert!(
         outcome.add_success() > 0.8,
         "two workers are always left for Add: {outcome:?}"
+    );
+}
+
+// ---- Lab/SetPaymentTier itself ---------------------------------------------
+
+#[tokio::test]
+async fn set_payment_tier_names_a_bad_field_and_reset_session_clears_it() {
+    let server = TestServer::start().await;
+    let mut lab = lab(&server).await;
+    let mut shop = ShopClient::new(server.channel().await);
+
+    for (tier, field) in [
+        (
+            PaymentTier {
+                capacity: Some(Capacity {
+                    queue: u32::MAX,
+                    ..Capacity::default()
+                }),
+                ..PaymentTier::default()
+            },
+            "payment_tier.capacity.queue",
+        ),
+        (
+            PaymentTier {
+                client: Some(LoadPolicy::default()),
+                ..PaymentTier::default()
+            },
+            "payment_tier.client.max_attempts",
+        ),
+    ] {
+        let error = lab
+            .set_payment_tier(in_session(SetPaymentTierRequest {
+                payment_tier: Some(tier),
+            }))
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), Code::InvalidArgument);
+        assert!(error.message().starts_with(field), "{}", error.message());
+    }
+
+    // A bulkhead of 0 lets no checkout wait: refused, payment not called.
+    lab.set_payment_tier(in_session(SetPaymentTierRequest {
+        payment_tier: Some(PaymentTier {
+            bulkhead: Some(0),
+            ..PaymentTier::default()
+        }),
+    }))
+    .await
+    .expect("SetPaymentTier");
+    let refused = shop
+        .checkout(in_session(CheckoutRequest { amount_cents: 100 }))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    let s = stats(&mut lab).await;
+    assert_eq!((s.checkouts_bulkhead_full, s.checkouts_paid), (1, 0));
+    assert_eq!(
+        s.executions.get("/shop.v1.Payment/Charge"),
+        None,
+        "payment was not called"
+    );
+
+    // ResetSession forgets the tier (and its counts): the next checkout pays.
+    lab.reset_session(in_session(ResetSessionRequest { seed: None }))
+        .await
+        .expect("ResetSession");
+    let paid = shop
+        .checkout(in_session(CheckoutRequest { amount_cents: 100 }))
+        .await
+        .expect("a checkout with the default tier pays")
+        .into_inner();
+    assert_eq!(paid.payment_attempts, 1);
+    let s = stats(&mut lab).await;
+    assert_eq!((s.checkouts_bulkhead_full, s.checkouts_paid), (0, 1));
+    assert_eq!(s.executions.get("/shop.v1.Payment/Charge"), Some(&1));
+}
+
+// ---- The same lesson, driven by the load engine ----------------------------
+
+/// The cascade as the page runs it: checkouts as the run's operation (open
+/// loop, 20/s), `Add`s as its background (50/s, 300 ms deadline), the front
+/// capacity and the hanging payment tier in the scenario itself.
+fn cascade_scenario(client: &PaymentClientSettings) -> LoadScenario {
+    let one_attempt = |timeout: Duration| LoadPolicy {
+        max_attempts: 1,
+        initial_backoff_ms: 10,
+        max_backoff_ms: 100,
+        backoff_multiplier: 2.0,
+        attempt_timeout_ms: Some(timeout.as_millis() as u32),
+        ..LoadPolicy::default()
+    };
+    LoadScenario {
+        arrival: Some(Arrival::Open(OpenLoop {
+            rate_per_second: CHECKOUTS_PER_SECOND as f64,
+            poisson: false,
+        })),
+        duration_ms: RUN.as_millis() as u32,
+        operation: LoadOperation::Checkout.into(),
+        policy: Some(one_attempt(CHECKOUT_DEADLINE)),
+        capacity: Some(front_capacity()),
+        payment_tier: Some(Box::new(hanging_payment(client))),
+        background: Some(Box::new(BackgroundLoad {
+            rate_per_second: ADDS_PER_SECOND as f64,
+            operation: LoadOperation::Add.into(),
+            policy: Some(one_attempt(ADD_DEADLINE)),
+            shared_client: false,
+        })),
+        seed: Some(1),
+        ..LoadScenario::default()
+    }
+}
+
+/// What the engine reported about the background `Add`s that ended after
+/// [`JUDGED_FROM`], and the run's summary.
+struct EngineOutcome {
+    judged_started: u64,
+    judged_ok: u64,
+    judged_failed: u64,
+    /// The worst p99 of the judged windows (ms).
+    judged_p99_ms: f64,
+    most_waiting_on_payment: u32,
+    summary: LoadSnapshot,
+}
+
+impl EngineOutcome {
+    fn add_success(&self) -> f64 {
+        self.judged_ok as f64 / (self.judged_ok + self.judged_failed).max(1) as f64
+    }
+}
+
+async fn engine_run(client: PaymentClientSettings) -> EngineOutcome {
+    let server = TestServer::start().await;
+    let mut lab = lab(&server).await;
+    let mut stream = lab
+        .run_load(in_session(cascade_scenario(&client)))
+        .await
+        .expect("RunLoad")
+        .into_inner();
+    let mut all = Vec::new();
+    while let Some(snapshot) = stream.message().await.expect("a snapshot") {
+        all.push(snapshot);
+    }
+    let summary = all.pop().expect("a summary");
+    assert!(summary.r#final && !summary.stopped);
+    let judged: Vec<_> = all
+        .iter()
+        .filter(|w| u128::from(w.elapsed_ms) > JUDGED_FROM.as_millis())
+        .map(|w| {
+            w.background
+                .expect("every window of a run with a background has it")
+        })
+        .collect();
+    let outcome = EngineOutcome {
+        judged_started: judged.iter().map(|b| b.calls_started).sum(),
+        judged_ok: judged.iter().map(|b| b.calls_succeeded).sum(),
+        judged_failed: judged.iter().map(|b| b.calls_failed).sum(),
+        judged_p99_ms: judged.iter().map(|b| b.latency_p99_ms).fold(0.0, f64::max),
+        most_waiting_on_payment: all.iter().map(|w| w.waiting_on_payment).max().unwrap_or(0),
+        summary,
+    };
+    let background = outcome.summary.background.expect("the run's background");
+    let s = stats(&mut lab).await;
+    eprintln!(
+        "background Add after {} ms: {} started, {} ok, {} failed ({:.0} % ok, {:.0}/s), worst \
+         window p99 {:.0} ms; whole run: {}/{} ok, p99 {:.0} ms; checkouts {:?}; at most {} \
+         waiting on payment; server: {} paid, {} payment failed, {} rejected by the breaker, \
+         {} bulkhead full",
+        JUDGED_FROM.as_millis(),
+        outcome.judged_started,
+        outcome.judged_ok,
+        outcome.judged_failed,
+        outcome.add_success() * 100.0,
+        outcome.judged_ok as f64 / (RUN - JUDGED_FROM).as_secs_f64(),
+        outcome.judged_p99_ms,
+        background.calls_succeeded,
+        background.calls_started,
+        background.latency_p99_ms,
+        outcome.summary.attempts_by_code,
+        outcome.most_waiting_on_payment,
+        s.checkouts_paid,
+        s.checkouts_payment_failed,
+        s.checkouts_rejected_by_breaker,
+        s.checkouts_bulkhead_full
+    );
+    // The background's counts are its own: every call it started ended,
+    // and none of them is among the run's (checkout) calls.
+    assert_eq!(
+        background.calls_started,
+        background.calls_succeeded + background.calls_failed
+    );
+    assert_eq!(
+        outcome.summary.calls_started,
+        outcome.summary.calls_succeeded + outcome.summary.calls_failed
+    );
+    assert_eq!(
+        s.executions
+            .get("/shop.v1.Shop/Checkout")
+            .copied()
+            .unwrap_or(0),
+        outcome.summary.server_executions,
+        "the run's executions are the checkouts'"
+    );
+    outcome
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_shows_add_collapse_without_a_breaker_and_stay_up_with_one() {
+    let naive = engine_run(timeout_only()).await;
+    assert!(
+        naive.judged_started >= 40,
+        "about 50 Adds are started in the judged second: {}",
+        naive.judged_started
+    );
+    assert!(
+        naive.add_success() < 0.2,
+        "without a breaker the background Adds starve: {} ok of {}",
+        naive.judged_ok,
+        naive.judged_ok + naive.judged_failed
+    );
+    assert_eq!(
+        naive.most_waiting_on_payment, 4,
+        "every front worker ends up waiting on payment"
+    );
+
+    let guarded = engine_run(with_breaker()).await;
+    assert!(
+        guarded.add_success() > 0.8,
+        "with a breaker the background Adds are served: {} ok of {}",
+        guarded.judged_ok,
+        guarded.judged_ok + guarded.judged_failed
+    );
+    assert!(
+        guarded.judged_ok >= 3 * naive.judged_ok.max(1),
+        "goodput: {} with a breaker, {} without",
+        guarded.judged_ok,
+        naive.judged_ok
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_shows_a_bulkhead_keeping_add_up() {
+    let bulkhead = engine_run(with_bulkhead()).await;
+    assert!(
+        bulkhead.add_success() > 0.8,
+        "two workers are always left for Add: {} ok of {}",
+        bulkhead.judged_ok,
+        bulkhead.judged_ok + bulkhead.judged_failed
+    );
+    assert!(
+        bulkhead.most_waiting_on_payment <= 2,
+        "the bulkhead lets at most two wait: {}",
+        bulkhead.most_waiting_on_payment
     );
 }

@@ -1,0 +1,103 @@
+"""The cascade lesson's two tiers (shop.v1.Shop/Checkout and its payment
+dependency), as a stock grpcio client drives them: Lab/SetPaymentTier says
+back what it stored or names the field it refused, a Checkout is charged
+through the front tier's client, the bulkhead refuses cleanly, and
+ResetSession forgets the tier."""
+
+import sys
+import tempfile
+import uuid
+
+import grpc
+import pytest
+
+from conftest import REPO
+
+
+@pytest.fixture(scope="session")
+def shop():
+    """Stubs for shop.proto, generated as a student would (the shared
+    fixture generates the calculator package only)."""
+    from grpc_tools import protoc
+
+    out = tempfile.mkdtemp(prefix="rpc-lab-shop-stubs-")
+    args = ["protoc", f"-I{REPO}/proto", f"--python_out={out}", f"--grpc_python_out={out}"]
+    assert protoc.main(args + ["shop/v1/shop.proto"]) == 0, "protoc failed"
+    sys.path.insert(0, out)
+    from shop.v1 import shop_pb2, shop_pb2_grpc  # noqa: E402
+
+    return shop_pb2, shop_pb2_grpc
+
+
+def session(name):
+    return [("x-lab-session", f"py-{name}-{uuid.uuid4().hex[:8]}")]
+
+
+def one_attempt(lab_pb, timeout_ms):
+    # The core checks backoff settings even for one attempt.
+    return lab_pb.LoadPolicy(
+        max_attempts=1,
+        initial_backoff_ms=10,
+        max_backoff_ms=100,
+        backoff_multiplier=2.0,
+        attempt_timeout_ms=timeout_ms,
+    )
+
+
+def test_set_payment_tier_then_a_checkout_is_charged(stubs, shop, channel):
+    lab_pb, lab_rpc = stubs["lab"]
+    shop_pb, shop_rpc = shop
+    lab = lab_rpc.LabStub(channel)
+    checkout = shop_rpc.ShopStub(channel).Checkout
+    md = session("tier")
+
+    tier = lab_pb.PaymentTier(
+        capacity=lab_pb.Capacity(workers=2, queue=10, service_ms=5),
+        client=one_attempt(lab_pb, 500),
+        bulkhead=3,
+    )
+    stored = lab.SetPaymentTier(lab_pb.SetPaymentTierRequest(payment_tier=tier), metadata=md)
+    assert stored.capacity.workers == 2 and stored.capacity.service_ms == 5
+    assert stored.client.attempt_timeout_ms == 500
+    assert stored.HasField("bulkhead") and stored.bulkhead == 3
+    assert not stored.client.HasField("breaker")
+
+    reply = checkout(shop_pb.CheckoutRequest(amount_cents=250), metadata=md, timeout=5)
+    assert reply.payment_attempts == 1
+    stats = lab.GetStats(lab_pb.GetStatsRequest(), metadata=md)
+    assert stats.checkouts_paid == 1
+    assert stats.checkouts_waiting_on_payment == 0
+    assert stats.executions["/shop.v1.Shop/Checkout"] == 1
+    assert stats.executions["/shop.v1.Payment/Charge"] == 1
+
+
+def test_a_bad_value_is_invalid_argument_naming_the_field(stubs, channel):
+    lab_pb, lab_rpc = stubs["lab"]
+    lab = lab_rpc.LabStub(channel)
+    tier = lab_pb.PaymentTier(capacity=lab_pb.Capacity(queue=4_000_000_000))
+    with pytest.raises(grpc.RpcError) as refused:
+        lab.SetPaymentTier(lab_pb.SetPaymentTierRequest(payment_tier=tier), metadata=session("bad"))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert refused.value.details().startswith("payment_tier.capacity.queue"), refused.value.details()
+
+
+def test_a_full_bulkhead_refuses_cleanly_and_reset_forgets_the_tier(stubs, shop, channel):
+    lab_pb, lab_rpc = stubs["lab"]
+    shop_pb, shop_rpc = shop
+    lab = lab_rpc.LabStub(channel)
+    checkout = shop_rpc.ShopStub(channel).Checkout
+    md = session("bulkhead")
+
+    lab.SetPaymentTier(
+        lab_pb.SetPaymentTierRequest(payment_tier=lab_pb.PaymentTier(bulkhead=0)), metadata=md
+    )
+    with pytest.raises(grpc.RpcError) as refused:
+        checkout(shop_pb.CheckoutRequest(amount_cents=100), metadata=md, timeout=5)
+    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "bulkhead full" in refused.value.details()
+    assert lab.GetStats(lab_pb.GetStatsRequest(), metadata=md).checkouts_bulkhead_full == 1
+
+    lab.ResetSession(lab_pb.ResetSessionRequest(), metadata=md)
+    assert checkout(shop_pb.CheckoutRequest(amount_cents=100), metadata=md, timeout=5).payment_attempts == 1
+    stats = lab.GetStats(lab_pb.GetStatsRequest(), metadata=md)
+    assert (stats.checkouts_paid, stats.checkouts_bulkhead_full) == (1, 0)
