@@ -471,9 +471,15 @@ async fn engine_run(client: PaymentClientSettings) -> EngineOutcome {
     }
     let summary = all.pop().expect("a summary");
     assert!(summary.r#final && !summary.stopped);
+    let judged_ms: u32 = all
+        .iter()
+        .filter(|w| u128::from(w.elapsed_ms - w.window_ms) >= JUDGED_FROM.as_millis())
+        .map(|w| w.window_ms)
+        .sum();
     let judged: Vec<_> = all
         .iter()
-        .filter(|w| u128::from(w.elapsed_ms) > JUDGED_FROM.as_millis())
+        // Windows that began at JUDGED_FROM or later (their calls ended then).
+        .filter(|w| u128::from(w.elapsed_ms - w.window_ms) >= JUDGED_FROM.as_millis())
         .map(|w| {
             w.background
                 .expect("every window of a run with a background has it")
@@ -490,7 +496,7 @@ async fn engine_run(client: PaymentClientSettings) -> EngineOutcome {
     let background = outcome.summary.background.expect("the run's background");
     let s = stats(&mut lab).await;
     eprintln!(
-        "background Add after {} ms: {} started, {} ok, {} failed ({:.0} % ok, {:.0}/s), worst \
+        "background Add in the {judged_ms} ms after {} ms: {} started, {} ok, {} failed ({:.0} % ok, {:.0}/s), worst \
          window p99 {:.0} ms; whole run: {}/{} ok, p99 {:.0} ms; checkouts {:?}; at most {} \
          waiting on payment; server: {} paid, {} payment failed, {} rejected by the breaker, \
          {} bulkhead full",
@@ -499,7 +505,7 @@ async fn engine_run(client: PaymentClientSettings) -> EngineOutcome {
         outcome.judged_ok,
         outcome.judged_failed,
         outcome.add_success() * 100.0,
-        outcome.judged_ok as f64 / (RUN - JUDGED_FROM).as_secs_f64(),
+        outcome.judged_ok as f64 * 1000.0 / f64::from(judged_ms.max(1)),
         outcome.judged_p99_ms,
         background.calls_succeeded,
         background.calls_started,
