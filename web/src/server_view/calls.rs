@@ -18,8 +18,6 @@
 //!   a client that does not retry (the solution without keys) has lost
 //!   replies and no duplicates.
 
-use std::collections::HashMap;
-
 use rpc_lab::proto::calculator_v1::{RequestOutcome, RequestRecord};
 
 use crate::operations::LabOperation;
@@ -188,21 +186,17 @@ impl Call<'_> {
 /// The records as logical calls, in the order each call's first attempt
 /// was completed.
 pub fn calls<'a>(records: impl IntoIterator<Item = &'a RequestRecord>) -> Vec<Call<'a>> {
+    // A search rather than a map: a few hundred calls at most, and the page
+    // downloads no hash map's code for it.
     let mut calls: Vec<Call<'a>> = Vec::new();
-    let mut by_key: HashMap<&str, usize> = HashMap::new();
     for record in records {
         let key = record.idempotency_key.as_deref();
-        match key.and_then(|k| by_key.get(k)) {
-            Some(&at) => calls[at].attempts.push(record),
-            None => {
-                if let Some(key) = key {
-                    by_key.insert(key, calls.len());
-                }
-                calls.push(Call {
-                    key,
-                    attempts: vec![record],
-                });
-            }
+        match key.and_then(|k| calls.iter_mut().rev().find(|c| c.key == Some(k))) {
+            Some(call) => call.attempts.push(record),
+            None => calls.push(Call {
+                key,
+                attempts: vec![record],
+            }),
         }
     }
     calls
@@ -262,21 +256,26 @@ pub fn tally<'a>(calls: &[Call<'a>]) -> (Vec<(&'a str, Tally)>, Tally) {
     (rows, all)
 }
 
-/// The clients by connection, in the order first seen: `A`, `B`, … then
-/// `#27`, … (a client is a TCP connection to the server: grpcurl opens one
-/// per command; behind a proxy the page's calls come on the proxy's).
-pub fn client_names(records: &[&RequestRecord]) -> HashMap<u64, String> {
-    let mut names = HashMap::new();
+/// The clients by connection (a client is a TCP connection to the server:
+/// grpcurl opens one per command; behind a proxy the page's calls come on
+/// the proxy's): their connection numbers in the order first seen.
+pub fn clients(records: &[&RequestRecord]) -> Vec<u64> {
+    let mut seen = Vec::new();
     for record in records {
-        let n = names.len();
-        names
-            .entry(record.connection_id)
-            .or_insert_with(|| match n {
-                0..26 => char::from(b'A' + n as u8).to_string(),
-                _ => format!("#{}", n + 1),
-            });
+        if !seen.contains(&record.connection_id) {
+            seen.push(record.connection_id);
+        }
     }
-    names
+    seen
+}
+
+/// A client's name: `A`, `B`, … by the order first seen, then `#27`, ….
+pub fn client_name(clients: &[u64], connection: u64) -> String {
+    match clients.iter().position(|&c| c == connection) {
+        Some(n @ 0..26) => char::from(b'A' + n as u8).to_string(),
+        Some(n) => format!("#{}", n + 1),
+        None => "?".into(),
+    }
 }
 
 #[cfg(test)]
@@ -402,7 +401,12 @@ mod tests {
         let mut b = a.clone();
         a.connection_id = 9;
         b.connection_id = 4;
-        let names = client_names(&[&a, &b, &a]);
-        assert_eq!((names[&9].as_str(), names[&4].as_str()), ("A", "B"));
+        let seen = clients(&[&a, &b, &a]);
+        assert_eq!(seen, [9, 4]);
+        assert_eq!(
+            (client_name(&seen, 9), client_name(&seen, 4)),
+            ("A".into(), "B".into())
+        );
+        assert_eq!(client_name(&(1..=30).collect::<Vec<_>>(), 27), "#27");
     }
 }
