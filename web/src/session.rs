@@ -2,9 +2,11 @@
 //!
 //! The server keeps a separate world per `x-lab-session` name: its own
 //! values, accounts, idempotency keys and execution counters. The page picks
-//! a fresh name when it loads and sends it with every request, so two students
+//! a fresh name in a new tab and sends it with every request, so two students
 //! on one server — or one student with two tabs — never see each other's
-//! numbers. Reloading the page starts a new session, as a fresh lab bench.
+//! numbers. A reload keeps the tab's name (in the tab's `sessionStorage`):
+//! a student who gave it to their own client keeps watching that client in
+//! the server's view. (A tab the browser duplicates shares its name.)
 
 use rpc_lab::headers::LAB_SESSION;
 use tonic::Request;
@@ -22,6 +24,30 @@ pub fn new_name() -> String {
     let high = (js_sys::Math::random() * f64::from(u32::MAX)) as u64;
     let low = (js_sys::Math::random() * f64::from(u32::MAX)) as u64;
     name_from(high << 24 ^ low)
+}
+
+/// Where the tab keeps its session's name.
+const STORED_AS: &str = "rpc-lab-session";
+
+/// This tab's session: the name it had before a reload, or a new one.
+pub fn tab_name() -> String {
+    let storage = web_sys::window().and_then(|w| w.session_storage().ok().flatten());
+    let kept = storage
+        .as_ref()
+        .and_then(|s| s.get_item(STORED_AS).ok().flatten())
+        .filter(|name| is_tab_name(name));
+    kept.unwrap_or_else(|| {
+        let name = new_name();
+        if let Some(storage) = storage {
+            let _ = storage.set_item(STORED_AS, &name);
+        }
+        name
+    })
+}
+
+/// Is `name` one [`name_from`] makes? (Storage is the user's to edit.)
+pub fn is_tab_name(name: &str) -> bool {
+    name.len() == 16 && name.starts_with("tab-") && name[4..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Puts the session's name on a request.
@@ -48,10 +74,16 @@ mod tests {
     #[test]
     fn names_follow_the_contract() {
         for random in [0, 1, u64::MAX, 0xdead_beef_cafe_f00d] {
-            let name = name_from(random);
-            assert_eq!(name.len(), 16);
-            assert!(name.starts_with("tab-"));
-            assert!(name[4..].bytes().all(|b| b.is_ascii_hexdigit()));
+            assert!(is_tab_name(&name_from(random)));
+        }
+        for kept in [
+            "",
+            "tab-",
+            "tab-00000000000g",
+            "tab-0000000000001",
+            "cli-000000000001",
+        ] {
+            assert!(!is_tab_name(kept), "{kept}");
         }
         assert_ne!(name_from(1), name_from(2));
         let mut request = Request::new(());
