@@ -9,7 +9,7 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::components::{
-    ResilienceLab, RpcVsRest, ScaleView, call_history, call_result, operand_input,
+    ResilienceLab, RpcVsRest, ScaleView, ServerView, call_history, call_result, operand_input,
     operation_buttons, server_banner, status_table,
 };
 use crate::state::{Action, CalculatorState, CallRecord, Outcome};
@@ -20,7 +20,7 @@ pub fn App() -> Html {
     let server = use_memo((), |()| browser::server_choice());
     // This tab's lab session: every call of the page carries it, so the
     // server keeps this tab's values, accounts and counters apart.
-    let session = use_memo((), |()| session::new_name());
+    let session = use_memo((), |()| session::tab_name());
     let state = use_reducer(CalculatorState::new);
     let next_number = use_mut_ref(|| 0u64);
 
@@ -101,6 +101,7 @@ pub fn App() -> Html {
                 { call_history(&state.history) }
                 { status_table() }
                 <ResilienceLab base_url={server.base_url.clone()} session={(*session).clone()} />
+                <ServerView base_url={server.base_url.clone()} session={(*session).clone()} />
                 <RpcVsRest base_url={server.base_url.clone()} session={(*session).clone()} />
                 <ScaleView base_url={server.base_url.clone()} session={(*session).clone()} />
             </main>
