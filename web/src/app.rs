@@ -3,8 +3,8 @@
 //! view, which make their own calls (through [`crate::lab`],
 //! [`crate::comparison`] and the server's load engine).
 
-use rpc_lab::calculator::{ArithmeticOperation, calculate};
-use rpc_lab::proto::CalculatorClient;
+use rpc_lab::calculator::ArithmeticOperation;
+use rpc_lab::proto::{BinaryOperation, Number};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
@@ -13,7 +13,7 @@ use crate::components::{
     operation_buttons, server_banner, status_table,
 };
 use crate::state::{Action, CalculatorState, CallRecord, Outcome};
-use crate::{browser, session};
+use crate::{browser, session, wire};
 
 #[component]
 pub fn App() -> Html {
@@ -43,14 +43,14 @@ pub fn App() -> Html {
             let dispatcher = state.dispatcher();
             let (base_url, session) = (base_url.clone(), session.clone());
             spawn_local(async move {
-                let mut client = CalculatorClient::with_interceptor(
-                    tonic_web_wasm_client::Client::new(base_url),
-                    session::tagger(session),
-                );
+                let transport = tonic_web_wasm_client::Client::new(base_url);
+                let mut request = tonic::Request::new(BinaryOperation { a, b });
+                session::tag(&mut request, &session);
                 let started = browser::now_ms();
-                let outcome = match calculate(&mut client, operation, a, b).await {
-                    Ok(value) => Outcome::Value(value),
-                    Err(error) => Outcome::Failed(error),
+                let reply = wire::unary::<_, Number>(transport, &operation.path(), request).await;
+                let outcome = match reply {
+                    Ok(number) => Outcome::Value(number.into_inner().value),
+                    Err(status) => Outcome::Failed(status.into()),
                 };
                 let elapsed_ms = browser::now_ms() - started;
                 dispatcher.dispatch(Action::Finished(CallRecord {

@@ -21,13 +21,13 @@ use std::cell::{Cell, RefCell};
 use prost::Message;
 use rpc_lab::headers::LAB_SESSION;
 use rpc_lab::number_format::shortest;
-use rpc_lab::proto::{BinaryOperation, CalculatorClient};
+use rpc_lab::proto::{BinaryOperation, Number};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, PerformanceResourceTiming, Request, RequestInit, Response};
 
 use crate::server_url::PageHost;
-use crate::{browser, session};
+use crate::{browser, session, wire};
 
 /// Which protocol a run used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,10 +172,7 @@ pub async fn run(
     let next = Cell::new(0usize);
     let latencies = RefCell::new(Vec::with_capacity(calls));
     let errors = Cell::new(0usize);
-    let grpc = CalculatorClient::with_interceptor(
-        tonic_web_wasm_client::Client::new(base_url.to_owned()),
-        session::tagger(session.to_owned()),
-    );
+    let grpc = tonic_web_wasm_client::Client::new(base_url.to_owned());
     let rest_url = format!("{base_url}{}", Protocol::Rest.path());
     let page_origin = web_sys::window()
         .and_then(|w| w.location().origin().ok())
@@ -192,11 +189,14 @@ pub async fn run(
             let (a, b) = (i as f64, 2.0);
             let sent = browser::now_ms();
             let ok = match protocol {
-                Protocol::GrpcWeb => grpc
-                    .clone()
-                    .add(BinaryOperation { a, b })
-                    .await
-                    .is_ok_and(|r| r.into_inner().value == a + b),
+                Protocol::GrpcWeb => {
+                    let mut request = tonic::Request::new(BinaryOperation { a, b });
+                    session::tag(&mut request, session);
+                    let add = "/calculator.v1.Calculator/Add";
+                    wire::unary(grpc.clone(), add, request)
+                        .await
+                        .is_ok_and(|r: tonic::Response<Number>| r.into_inner().value == a + b)
+                }
                 Protocol::Rest => rest_add(&rest_url, session, a, b)
                     .await
                     .is_ok_and(|value| value == a + b),

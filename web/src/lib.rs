@@ -45,13 +45,14 @@
 //!   wasm32), its address, performance marks, downloads.
 //! - [`server_url`]: which server to call: this origin, or `?server=` (pure, tested natively).
 //! - [`session`]: each tab is its own lab session, named on every request.
+//! - [`wire`]: the one gRPC-Web call the page's requests go through (one compiled copy
+//!   of tonic's call machinery instead of one per method).
 //!
-//! Requests leave the page in four places: [`app`] (the calculator, through
-//! [`rpc_lab::calculator::calculate`], the same function the native tests
-//! use), [`lab::bench`] (the lab's runs and its reads of the server's
-//! truth), [`operations::perform`] (one attempt of any operation, for the
-//! bench and the by-hand key group) and [`comparison`]. All but the REST
-//! twin's `fetch` go over `tonic-web-wasm-client`'s `fetch` transport.
+//! Requests leave the page from [`app`] (the calculator), [`lab::bench`] (the lab's runs and its
+//! reads of the server's truth), [`operations::perform`] (one attempt of any operation, for the
+//! bench and the by-hand key group), [`comparison`], and the server's and Scale views' streams.
+//! All but the REST twin's `fetch` go over `tonic-web-wasm-client`'s `fetch` transport, and all
+//! but the Scale view's through [`wire`].
 
 pub mod app;
 pub mod attempt_rate;
@@ -76,3 +77,4 @@ pub mod session;
 pub mod state;
 pub mod step_view;
 pub mod truth;
+pub mod wire;

@@ -14,14 +14,15 @@ use std::fmt;
 
 use rpc_lab::number_format::{parse, shortest};
 use rpc_lab::proto::calculator_v1::{
-    AmountRequest, AppendRequest, DeleteValueRequest, GetBalanceRequest, GetValueRequest,
-    IncrementRequest, SetValueRequest,
+    AmountRequest, AppendReply, AppendRequest, Balance, DeleteValueReply, DeleteValueRequest,
+    GetBalanceRequest, GetValueRequest, IncrementRequest, SetValueRequest,
 };
-use rpc_lab::proto::{AccountClient, BinaryOperation, CalculatorClient, StoreClient};
+use rpc_lab::proto::{BinaryOperation, Number};
 use rpc_lab::resilience::Attempt;
 use tonic::{Request, Response, Status};
 
 use crate::faults::AttemptFaults;
+use crate::wire;
 
 /// One RPC of the lab's three services.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -317,60 +318,53 @@ pub async fn perform(
         faults.apply(&mut request);
         request
     }
+    // One path per operation; the messages differ, the call does not.
+    let path = &call.operation().method();
     use LabOperation::*;
     match call {
-        Call::Arithmetic { operation, a, b } => {
-            let mut client = CalculatorClient::new(transport);
+        Call::Arithmetic { a, b, .. } => {
             let request = prepared(BinaryOperation { a: *a, b: *b }, attempt, session, faults);
-            let reply = match operation {
-                Add => client.add(request).await,
-                Subtract => client.subtract(request).await,
-                Multiply => client.multiply(request).await,
-                _ => client.divide(request).await,
-            }?;
-            Ok(reply.map(|n| format!("= {}", shortest(n.value))))
+            let reply = wire::unary(transport, path, request).await?;
+            Ok(reply.map(|n: Number| format!("= {}", shortest(n.value))))
         }
         Call::Store {
             operation,
             key,
             value,
         } => {
-            let mut client = StoreClient::new(transport);
-            let key = key.clone();
-            let (value, r) = (*value, (attempt, session, faults));
+            let (key, value) = (key.clone(), *value);
+            let number = |n: Number| format!("= {}", shortest(n.value));
+            let r = (attempt, session, faults);
             match operation {
-                SetValue => Ok(client
-                    .set_value(prepared(SetValueRequest { key, value }, r.0, r.1, r.2))
-                    .await?
-                    .map(|n| format!("= {}", shortest(n.value)))),
-                GetValue => Ok(client
-                    .get_value(prepared(GetValueRequest { key }, r.0, r.1, r.2))
-                    .await?
-                    .map(|n| format!("= {}", shortest(n.value)))),
-                DeleteValue => Ok(client
-                    .delete_value(prepared(DeleteValueRequest { key }, r.0, r.1, r.2))
-                    .await?
-                    .map(|d| {
+                SetValue => {
+                    let request = prepared(SetValueRequest { key, value }, r.0, r.1, r.2);
+                    Ok(wire::unary(transport, path, request).await?.map(number))
+                }
+                GetValue => {
+                    let request = prepared(GetValueRequest { key }, r.0, r.1, r.2);
+                    Ok(wire::unary(transport, path, request).await?.map(number))
+                }
+                DeleteValue => {
+                    let request = prepared(DeleteValueRequest { key }, r.0, r.1, r.2);
+                    let reply = wire::unary(transport, path, request).await?;
+                    Ok(reply.map(|d: DeleteValueReply| {
                         if d.existed {
                             "deleted"
                         } else {
                             "was not there"
                         }
                         .to_owned()
-                    })),
-                Increment => Ok(client
-                    .increment(prepared(
-                        IncrementRequest { key, delta: value },
-                        r.0,
-                        r.1,
-                        r.2,
-                    ))
-                    .await?
-                    .map(|n| format!("= {}", shortest(n.value)))),
-                _ => Ok(client
-                    .append(prepared(AppendRequest { key, item: value }, r.0, r.1, r.2))
-                    .await?
-                    .map(|l| format!("{} items", l.items.len()))),
+                    }))
+                }
+                Increment => {
+                    let request = prepared(IncrementRequest { key, delta: value }, r.0, r.1, r.2);
+                    Ok(wire::unary(transport, path, request).await?.map(number))
+                }
+                _ => {
+                    let request = prepared(AppendRequest { key, item: value }, r.0, r.1, r.2);
+                    let reply = wire::unary(transport, path, request).await?;
+                    Ok(reply.map(|l: AppendReply| format!("{} items", l.items.len())))
+                }
             }
         }
         Call::Account {
@@ -378,35 +372,22 @@ pub async fn perform(
             account,
             cents,
         } => {
-            let mut client = AccountClient::new(transport);
             let account = account.clone();
-            let amount = AmountRequest {
-                account: account.clone(),
-                amount_cents: *cents,
-            };
             let reply = match operation {
-                Deposit => {
-                    client
-                        .deposit(prepared(amount, attempt, session, faults))
-                        .await
-                }
-                Withdraw => {
-                    client
-                        .withdraw(prepared(amount, attempt, session, faults))
-                        .await
+                Deposit | Withdraw => {
+                    let amount = AmountRequest {
+                        account,
+                        amount_cents: *cents,
+                    };
+                    let request = prepared(amount, attempt, session, faults);
+                    wire::unary(transport, path, request).await
                 }
                 _ => {
-                    client
-                        .get_balance(prepared(
-                            GetBalanceRequest { account },
-                            attempt,
-                            session,
-                            faults,
-                        ))
-                        .await
+                    let request = prepared(GetBalanceRequest { account }, attempt, session, faults);
+                    wire::unary(transport, path, request).await
                 }
             }?;
-            Ok(reply.map(|b| format!("balance {}", cents_to_dollars(b.balance_cents))))
+            Ok(reply.map(|b: Balance| format!("balance {}", cents_to_dollars(b.balance_cents))))
         }
     }
 }

@@ -56,17 +56,6 @@ pub fn tag<M>(request: &mut Request<M>, session: &str) {
     request.metadata_mut().insert(LAB_SESSION, value);
 }
 
-/// A tonic interceptor that tags every request of a generated client with
-/// the session: `CalculatorClient::with_interceptor(transport, tagger(name))`.
-pub fn tagger(
-    session: String,
-) -> impl FnMut(Request<()>) -> Result<Request<()>, tonic::Status> + Clone {
-    move |mut request| {
-        tag(&mut request, &session);
-        Ok(request)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,6 @@ use std::cell::RefCell;
 use std::time::Duration;
 
 use futures_util::future::abortable;
-use rpc_lab::proto::LabClient;
 use rpc_lab::proto::calculator_v1::{RequestRecord, WatchRequestsRequest};
 use rpc_lab::status::code_name;
 use tonic::Request;
@@ -27,7 +26,7 @@ use crate::plot_scale::format_ms;
 use crate::server_view::calls::{self, Call, Mark, short_agent, short_operation};
 use crate::server_view::commands::{self, Target};
 use crate::server_view::log::{Event, KEEP, Link, ServerLog};
-use crate::{browser, session};
+use crate::{browser, session, wire};
 
 /// The view redraws at most this often while records arrive.
 const REDRAW_MS: u64 = 100;
@@ -49,7 +48,8 @@ async fn follow(base_url: String, session: String, apply: impl Fn(Event) -> u32)
         let mut request = Request::new(WatchRequestsRequest {});
         session::tag(&mut request, &session);
         let client = tonic_web_wasm_client::Client::new(base_url.clone());
-        let status = match LabClient::new(client).watch_requests(request).await {
+        let watch = "/calculator.v1.Lab/WatchRequests";
+        let status = match wire::server_streaming(client, watch, request).await {
             Ok(response) => {
                 apply(Event::Opened);
                 let mut stream = response.into_inner();

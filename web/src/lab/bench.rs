@@ -16,11 +16,11 @@ use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
 use futures_util::future::join_all;
+use rpc_lab::proto::Number;
 use rpc_lab::proto::calculator_v1::{
-    AmountRequest, GetBalanceRequest, GetStatsRequest, GetValueRequest, LabStats,
-    ResetSessionRequest,
+    AmountRequest, Balance, GetBalanceRequest, GetStatsRequest, GetValueRequest, LabStats,
+    ResetSessionReply, ResetSessionRequest,
 };
-use rpc_lab::proto::{AccountClient, LabClient, StoreClient};
 use rpc_lab::resilience::{CallSpec, Clock, ResilientCallError, ResilientCaller, SeededRng};
 use rpc_lab::status;
 use tonic::{Code, Request, Status};
@@ -28,7 +28,7 @@ use tonic::{Code, Request, Status};
 use crate::faults::FaultSettings;
 use crate::lessons::RunSpec;
 use crate::operations::{self, Call, LabOperation, Reply};
-use crate::session;
+use crate::{session, wire};
 
 /// The server and the session every request of this tab goes to.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,37 +50,40 @@ impl Bench {
         tonic_web_wasm_client::Client::new(self.base_url.clone())
     }
 
-    fn request<M>(&self, message: M) -> Request<M> {
+    /// Calls `path` in this tab's session.
+    async fn call<M: prost::Message, Reply: prost::Message + Default>(
+        &self,
+        path: &str,
+        message: M,
+    ) -> Result<Reply, Status> {
         let mut request = Request::new(message);
         session::tag(&mut request, &self.session);
-        request
+        Ok(wire::unary(self.transport(), path, request)
+            .await?
+            .into_inner())
     }
 
     /// Forgets the session's state and counters; with a seed, the server's
     /// fault decisions restart from it.
     pub async fn reset(&self, seed: Option<u64>) -> Result<(), Status> {
-        LabClient::new(self.transport())
-            .reset_session(self.request(ResetSessionRequest { seed }))
-            .await?;
+        let path = "/calculator.v1.Lab/ResetSession";
+        let _: ResetSessionReply = self.call(path, ResetSessionRequest { seed }).await?;
         Ok(())
     }
 
     /// The server's counters for this session.
     pub async fn stats(&self) -> Result<LabStats, Status> {
-        Ok(LabClient::new(self.transport())
-            .get_stats(self.request(GetStatsRequest {}))
-            .await?
-            .into_inner())
+        self.call("/calculator.v1.Lab/GetStats", GetStatsRequest {})
+            .await
     }
 
     /// Puts money in an account, without faults or retries (a lesson's set-up).
     pub async fn deposit(&self, account: &str, cents: i64) -> Result<(), Status> {
-        AccountClient::new(self.transport())
-            .deposit(self.request(AmountRequest {
-                account: account.into(),
-                amount_cents: cents,
-            }))
-            .await?;
+        let amount = AmountRequest {
+            account: account.into(),
+            amount_cents: cents,
+        };
+        let _: Balance = self.call("/calculator.v1.Account/Deposit", amount).await?;
         Ok(())
     }
 
@@ -95,23 +98,21 @@ impl Bench {
         }
         match call {
             Call::Account { account, .. } => {
-                let balance = AccountClient::new(self.transport())
-                    .get_balance(self.request(GetBalanceRequest {
-                        account: account.clone(),
-                    }))
-                    .await?;
-                Ok(Some(balance.into_inner().balance_cents as f64))
+                let account = account.clone();
+                let path = "/calculator.v1.Account/GetBalance";
+                let balance: Balance = self.call(path, GetBalanceRequest { account }).await?;
+                Ok(Some(balance.balance_cents as f64))
             }
             Call::Store {
                 operation: LabOperation::Increment | LabOperation::SetValue,
                 key,
                 ..
             } => {
-                let reply = StoreClient::new(self.transport())
-                    .get_value(self.request(GetValueRequest { key: key.clone() }))
-                    .await;
+                let path = "/calculator.v1.Store/GetValue";
+                let reply: Result<Number, _> =
+                    self.call(path, GetValueRequest { key: key.clone() }).await;
                 match reply {
-                    Ok(number) => Ok(Some(number.into_inner().value)),
+                    Ok(number) => Ok(Some(number.value)),
                     Err(status) if status.code() == Code::NotFound => Ok(Some(0.0)),
                     Err(status) => Err(status),
                 }
