@@ -6,7 +6,7 @@
 //! stays smaller without a serializer.
 
 use rpc_lab::number_format::{fixed, shortest};
-use rpc_lab::resilience::EventKind;
+use rpc_lab::resilience::{EventKind, Pushback};
 use rpc_lab::status::code_name;
 
 use crate::operations::LabOperation;
@@ -19,6 +19,28 @@ struct Row {
     code: Option<&'static str>,
     ms: Option<f64>,
     detail: String,
+}
+
+/// A pushback as the export writes it, `RetryAfter(1.5s)` or `DoNotRetry`:
+/// its `Debug` form, spelled out so the page does not carry `Duration`'s
+/// `Debug` code for it. A pushback is whole milliseconds (gRFC A6).
+fn pushback_detail(pushback: Pushback) -> String {
+    let Pushback::RetryAfter(delay) = pushback else {
+        return "DoNotRetry".into();
+    };
+    let ms = delay.as_millis() as u64;
+    let delay = match ms {
+        0 => "0ns".into(),
+        1..1000 => format!("{ms}ms"),
+        _ => {
+            let fraction = format!("{:03}", ms % 1000);
+            match fraction.trim_end_matches('0') {
+                "" => format!("{}s", ms / 1000),
+                digits => format!("{}.{digits}s", ms / 1000),
+            }
+        }
+    };
+    format!("RetryAfter({delay})")
 }
 
 fn ms(duration: std::time::Duration) -> f64 {
@@ -77,7 +99,7 @@ fn row(kind: &EventKind) -> Row {
         },
         EventKind::PushbackReceived { attempt, pushback } => Row {
             attempt: Some(*attempt),
-            detail: format!("{pushback:?}"),
+            detail: pushback_detail(*pushback),
             ..plain("pushback")
         },
         EventKind::BackoffChosen {
@@ -242,6 +264,17 @@ mod tests {
     use tonic::Code;
 
     use super::*;
+
+    #[test]
+    fn a_pushback_reads_as_its_debug_form() {
+        let mut pushbacks = vec![Pushback::DoNotRetry];
+        for ms in [0, 1, 250, 999, 1000, 1500, 1230, 1001, 61_000, 123_456] {
+            pushbacks.push(Pushback::RetryAfter(Duration::from_millis(ms)));
+        }
+        for pushback in pushbacks {
+            assert_eq!(pushback_detail(pushback), format!("{pushback:?}"));
+        }
+    }
 
     fn log() -> RunLog {
         let mut log = RunLog::new(Duration::ZERO);
