@@ -6,7 +6,7 @@
 //! stays smaller without a serializer.
 
 use rpc_lab::number_format::{fixed, shortest};
-use rpc_lab::resilience::{EventKind, Pushback};
+use rpc_lab::resilience::{DelaySource, EventKind, Pushback};
 use rpc_lab::status::code_name;
 
 use crate::operations::LabOperation;
@@ -109,7 +109,12 @@ fn row(kind: &EventKind) -> Row {
         } => Row {
             attempt: Some(*next_attempt),
             ms: Some(ms(*delay)),
-            detail: format!("{source:?}").to_lowercase(),
+            // Spelled out: `to_lowercase` would bring Unicode's case tables.
+            detail: match source {
+                DelaySource::Backoff => "backoff",
+                DelaySource::Pushback => "pushback",
+            }
+            .into(),
             ..plain("backoff")
         },
         EventKind::BudgetUpdated { tokens } => Row {
@@ -273,6 +278,18 @@ mod tests {
         }
         for pushback in pushbacks {
             assert_eq!(pushback_detail(pushback), format!("{pushback:?}"));
+        }
+    }
+
+    #[test]
+    fn a_delay_source_reads_as_before() {
+        for source in [DelaySource::Backoff, DelaySource::Pushback] {
+            let kind = EventKind::BackoffChosen {
+                next_attempt: 2,
+                delay: Duration::from_millis(5),
+                source,
+            };
+            assert_eq!(row(&kind).detail, format!("{source:?}").to_lowercase());
         }
     }
 
