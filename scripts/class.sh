@@ -34,7 +34,9 @@ PAGE_DIR=target/class-page
 scripts/setup.sh
 
 echo "==> building the server"
-cargo build -p rpc-lab-server --locked
+# Optimised: the Scale view's load engine runs inside the server, and a
+# debug build reaches a fraction of the capacity the lessons draw.
+cargo build --release -p rpc-lab-server --locked
 
 echo "==> building the release page into $PAGE_DIR (the first build takes a few minutes)"
 trunk build --release --offline --dist "$PAGE_DIR"

@@ -3,6 +3,9 @@
 # 127.0.0.1:8080, which forwards the page's calls to the server. Ctrl-C stops
 # both. Installs whatever is missing first (scripts/setup.sh).
 set -euo pipefail
+case "${1:-}" in
+  -h | --help) sed -n '2,4s/^# \{0,1\}//p' "$0"; exit 0 ;;
+esac
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/start_server.sh
 source scripts/start_server.sh
@@ -16,7 +19,9 @@ PAGE=http://127.0.0.1:8080/
 scripts/setup.sh
 
 echo "==> building the server"
-cargo build -p rpc-lab-server --locked
+# Optimised: the Scale view's load engine runs inside the server, and a
+# debug build reaches a fraction of the capacity the lessons draw.
+cargo build --release -p rpc-lab-server --locked
 
 server_pid=""
 trunk_pid=""

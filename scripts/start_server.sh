@@ -9,7 +9,7 @@ start_server() {
   local listen=$1 log listening=false
   shift
   log=$(mktemp)
-  target/debug/rpc-lab-server --listen "$listen" "$@" > >(tee "$log") &
+  target/release/rpc-lab-server --listen "$listen" "$@" > >(tee "$log") &
   server_pid=$!
   for _ in $(seq 1 100); do
     grep -q "listening on" "$log" && { listening=true; break; }

@@ -28,6 +28,11 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         // Colours for a person at a terminal, plain text for log files and pipes.
         .with_ansi(std::io::stderr().is_terminal())
+        // When nobody reads the log any more (`./lab run | head`), a line
+        // is lost, not the request: tracing-subscriber would report the
+        // failed write with `eprintln!`, which panics on the same broken
+        // pipe, in whichever handler logged.
+        .log_internal_errors(false)
         .init();
 
     let listener = match TcpListener::bind(config.listen).await {
