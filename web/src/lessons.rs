@@ -292,7 +292,8 @@ fn service_down() -> Lesson {
                      timeouts opened the breaker, and it refused the calls after them for \
                      its open time, though every one of them would have succeeded. A breaker \
                      trades a few refused calls after a short failure for a lot of waiting \
-                     during a long one.",
+                     during a long one. At the seeds' own scale — 1000 calls, 5 s each — see \
+                     the Scale view's lesson 'Payment service down: 1000 calls × 5 s'.",
         seed: 3,
         steps: vec![
             payments("no breaker", false),
@@ -361,7 +362,11 @@ fn when_to_stop() -> Lesson {
         question: "The server refuses 60 % of requests. Eight callers retry up to five times. \
                    Without jitter their retries may fall in lock-step; jitter spreads them \
                    out; with a retry budget they stop retrying while most calls fail. Which \
-                   sends the fewest extra requests to a struggling server, and at what cost?",
+                   sends the fewest extra requests, and at what cost? (Here the failures are a \
+                   fixed 60 % coin flip: the server is not overloaded, so retries cost it \
+                   work but cannot make it fail more. For a server that really struggles, \
+                   kept overloaded by its clients' retries after the trouble is gone, see the \
+                   Scale view's lesson 'A metastable retry storm'.)",
         check: Check {
             prompt: "Which step sends the fewest attempts to the server?",
             choices: &["no jitter", "full jitter", "full jitter + budget"],
@@ -378,7 +383,8 @@ fn when_to_stop() -> Lesson {
                      insurance against them. What reduces the load is the budget (gRFC A6): each \
                      failure costs a token, each success earns a tenth, and below half the \
                      bucket the client stops retrying and fails fast — see the attempts per call \
-                     and the budget plot.",
+                     and the budget plot. Whether retries can sink a server is a question of \
+                     capacity, not of a coin flip: the Scale view's metastable lesson shows it.",
         seed: 13,
         steps: vec![
             storm("no jitter", Jitter::None, false),

@@ -103,15 +103,25 @@ impl FaultControls {
         html! {
             <fieldset class="lab-fieldset" data-testid="fault-controls">
                 <legend>{ "Server faults" }</legend>
-                <ControlGroup id="failures" title="Failures" state={failures_state(faults)} open={true}>
+                { ControlGroup {
+                    id: "failures".into(),
+                    title: "Failures",
+                    state: failures_state(faults),
+                    open: true,
+                    children: html! { <>
                 { percent("fail", "Fail before executing",
                     "UNAVAILABLE before the operation runs: nothing happened, a retry is safe.",
                     faults.fail_pct, |f, v| f.fail_pct = v as u32).view() }
                 { percent("drop", "Execute, then lose the reply",
                     "The operation runs, the reply is lost: the client sees UNAVAILABLE and cannot tell.",
                     faults.drop_pct, |f, v| f.drop_pct = v as u32).view() }
-                </ControlGroup>
-                <ControlGroup id="delays" title="Delays" state={delays_state(faults)}>
+                                </> },
+                }.view() }
+                { ControlGroup {
+                    id: "delays".into(),
+                    title: "Delays",
+                    state: delays_state(faults),
+                    children: html! { <>
                 { millis("delay", "Delay", "The server waits this long before executing.",
                     faults.delay_ms, 3000.0, |f, v| f.delay_ms = v as u32).view() }
                 { millis("delay-jitter", "Delay jitter",
@@ -120,8 +130,15 @@ impl FaultControls {
                 { percent("delay-share", "Requests delayed",
                     "Delay only this share of requests: a few slow ones among fast ones.",
                     faults.delay_pct, |f, v| f.delay_pct = v as u32).view() }
-                </ControlGroup>
-                <ControlGroup id="outage" title="Outage" state={outage_value} open={true}>
+                                </> },
+                    ..Default::default()
+                }.view() }
+                { ControlGroup {
+                    id: "outage".into(),
+                    title: "Outage",
+                    state: outage_value.into(),
+                    open: true,
+                    children: html! { <>
                 <SelectField id="outage" label="Outage" selected={outage_value} disabled={self.disabled}
                     hint={format!("A service that is down either refuses at once or hangs ({} s) until the caller gives up.", HANG_MS / 1000)}
                     choices={vec![
@@ -130,7 +147,8 @@ impl FaultControls {
                         ("hanging".into(), "hanging: every request waits".into()),
                     ]}
                     on_change={on_outage} />
-                </ControlGroup>
+                                </> },
+                }.view() }
             </fieldset>
         }
     }

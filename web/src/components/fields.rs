@@ -11,26 +11,6 @@ use yew::prelude::*;
 
 use crate::plot_scale::clamp;
 
-#[derive(Properties, PartialEq)]
-pub struct NumberProps {
-    /// Also the base of the element's id (`field-<id>`) for labels and tests.
-    pub id: AttrValue,
-    pub label: AttrValue,
-    #[prop_or_default]
-    pub hint: AttrValue,
-    pub value: f64,
-    pub min: f64,
-    pub max: f64,
-    #[prop_or(1.0)]
-    pub step: f64,
-    /// Shown after the field ("ms", "%").
-    #[prop_or_default]
-    pub unit: AttrValue,
-    #[prop_or_default]
-    pub disabled: bool,
-    pub on_change: Callback<f64>,
-}
-
 fn read_number(event: &Event) -> Option<f64> {
     let input: HtmlInputElement = event.target_unchecked_into();
     parse(input.value().trim()).filter(|v| v.is_finite())
@@ -50,35 +30,72 @@ fn labelled(id: &str, label: &str, hint: &str, class: &'static str, input: Html)
 
 /// A number field. Out-of-range input is clamped to `min..=max` when the field
 /// loses focus, so the settings never hold a value the control cannot show.
-#[component]
-pub fn NumberField(props: &NumberProps) -> Html {
-    let id = format!("field-{}", props.id);
-    let hint_id = format!("{id}-hint");
-    let onchange = {
-        let (on_change, min, max) = (props.on_change.clone(), props.min, props.max);
-        Callback::from(move |event: Event| {
-            if let Some(value) = read_number(&event) {
-                on_change.emit(clamp(value, min, max));
-            }
-        })
-    };
-    let input = html! {
-        <>
-            <input
-                id={id.clone()}
-                type="number"
-                min={shortest(props.min)}
-                max={shortest(props.max)}
-                step={shortest(props.step)}
-                value={shortest(props.value)}
-                disabled={props.disabled}
-                aria-describedby={hint_id}
-                {onchange}
-            />
-            if !props.unit.is_empty() { <span class="unit">{ &props.unit }</span> }
-        </>
-    };
-    labelled(&id, &props.label, &props.hint, "number", input)
+///
+/// A plain struct drawn by [`NumberField::view`], not a component, like
+/// [`Slider`]: it keeps no state, and every component type adds about 0.7 KB
+/// gzipped to the page.
+pub struct NumberField {
+    /// Also the base of the element's id (`field-<id>`) for labels and tests.
+    pub id: AttrValue,
+    pub label: &'static str,
+    pub hint: &'static str,
+    pub value: f64,
+    pub min: f64,
+    pub max: f64,
+    pub step: f64,
+    /// Shown after the field ("ms", "%").
+    pub unit: &'static str,
+    pub disabled: bool,
+    pub on_change: Callback<f64>,
+}
+
+impl Default for NumberField {
+    fn default() -> Self {
+        NumberField {
+            id: AttrValue::default(),
+            label: "",
+            hint: "",
+            value: 0.0,
+            min: 0.0,
+            max: 0.0,
+            step: 1.0,
+            unit: "",
+            disabled: false,
+            on_change: Callback::noop(),
+        }
+    }
+}
+
+impl NumberField {
+    pub fn view(&self) -> Html {
+        let id = format!("field-{}", self.id);
+        let hint_id = format!("{id}-hint");
+        let onchange = {
+            let (on_change, min, max) = (self.on_change.clone(), self.min, self.max);
+            Callback::from(move |event: Event| {
+                if let Some(value) = read_number(&event) {
+                    on_change.emit(clamp(value, min, max));
+                }
+            })
+        };
+        let input = html! {
+            <>
+                <input
+                    id={id.clone()}
+                    type="number"
+                    min={shortest(self.min)}
+                    max={shortest(self.max)}
+                    step={shortest(self.step)}
+                    value={shortest(self.value)}
+                    disabled={self.disabled}
+                    aria-describedby={hint_id}
+                    {onchange}
+                />
+                if !self.unit.is_empty() { <span class="unit">{ self.unit }</span> }
+            </>
+        };
+        labelled(&id, self.label, self.hint, "number", input)
+    }
 }
 
 /// A range slider with its value written beside it.
@@ -134,44 +151,44 @@ impl Slider {
     }
 }
 
-#[derive(Properties, PartialEq)]
-pub struct ToggleProps {
+/// An on/off switch (a checkbox, so Space toggles it). A plain struct drawn
+/// by [`Toggle::view`], not a component (see [`NumberField`]).
+#[derive(Default)]
+pub struct Toggle {
     pub id: AttrValue,
-    pub label: AttrValue,
-    #[prop_or_default]
-    pub hint: AttrValue,
+    pub label: &'static str,
+    pub hint: &'static str,
     pub checked: bool,
-    #[prop_or_default]
     pub disabled: bool,
     pub on_change: Callback<bool>,
 }
 
-/// An on/off switch (a checkbox, so Space toggles it).
-#[component]
-pub fn Toggle(props: &ToggleProps) -> Html {
-    let id = format!("field-{}", props.id);
-    let hint_id = format!("{id}-hint");
-    let onchange = {
-        let on_change = props.on_change.clone();
-        Callback::from(move |event: Event| {
-            on_change.emit(event.target_unchecked_into::<HtmlInputElement>().checked());
-        })
-    };
-    html! {
-        <div class="field toggle">
-            <label for={id.clone()}>
-                <input
-                    id={id}
-                    type="checkbox"
-                    checked={props.checked}
-                    disabled={props.disabled}
-                    aria-describedby={hint_id.clone()}
-                    {onchange}
-                />
-                { " " }{ &props.label }
-            </label>
-            <small id={hint_id} class="field-hint">{ &props.hint }</small>
-        </div>
+impl Toggle {
+    pub fn view(&self) -> Html {
+        let id = format!("field-{}", self.id);
+        let hint_id = format!("{id}-hint");
+        let onchange = {
+            let on_change = self.on_change.clone();
+            Callback::from(move |event: Event| {
+                on_change.emit(event.target_unchecked_into::<HtmlInputElement>().checked());
+            })
+        };
+        html! {
+            <div class="field toggle">
+                <label for={id.clone()}>
+                    <input
+                        id={id}
+                        type="checkbox"
+                        checked={self.checked}
+                        disabled={self.disabled}
+                        aria-describedby={hint_id.clone()}
+                        {onchange}
+                    />
+                    { " " }{ self.label }
+                </label>
+                <small id={hint_id} class="field-hint">{ self.hint }</small>
+            </div>
+        }
     }
 }
 
@@ -231,33 +248,34 @@ pub fn SelectField(props: &SelectProps) -> Html {
     labelled(&id, &props.label, &props.hint, "select", input)
 }
 
-#[derive(Properties, PartialEq)]
-pub struct GroupProps {
-    /// `data-group`, for tests and links.
-    pub id: AttrValue,
-    pub title: AttrValue,
-    /// The group's settings in a few words ("on · 4 attempts"), shown while
-    /// it is folded, so a folded group still says what it is set to.
-    pub state: AttrValue,
-    /// Unfolded when first drawn; afterwards the student decides.
-    #[prop_or_default]
-    pub open: bool,
-    #[prop_or_default]
-    pub children: Html,
-}
-
 /// A foldable group of controls (`<details>`): the controls column fits
 /// beside the plots they change, and every group's heading still tells its
 /// settings. Native `<details>` needs no script and works with the keyboard.
-#[component]
-pub fn ControlGroup(props: &GroupProps) -> Html {
-    html! {
-        <details class="control-group" data-group={props.id.clone()} open={props.open}>
-            <summary>
-                <span class="group-title">{ &props.title }</span>
-                <span class="group-state" data-testid={format!("state-{}", props.id)}>{ &props.state }</span>
-            </summary>
-            <div class="group-body">{ props.children.clone() }</div>
-        </details>
+/// A plain struct drawn by [`ControlGroup::view`], not a component (see
+/// [`NumberField`]).
+#[derive(Default)]
+pub struct ControlGroup {
+    /// `data-group`, for tests and links.
+    pub id: AttrValue,
+    pub title: &'static str,
+    /// The group's settings in a few words ("on · 4 attempts"), shown while
+    /// it is folded, so a folded group still says what it is set to.
+    pub state: String,
+    /// Unfolded when first drawn; afterwards the student decides.
+    pub open: bool,
+    pub children: Html,
+}
+
+impl ControlGroup {
+    pub fn view(self) -> Html {
+        html! {
+            <details class="control-group" data-group={self.id.clone()} open={self.open}>
+                <summary>
+                    <span class="group-title">{ self.title }</span>
+                    <span class="group-state" data-testid={format!("state-{}", self.id)}>{ self.state }</span>
+                </summary>
+                <div class="group-body">{ self.children }</div>
+            </details>
+        }
     }
 }

@@ -68,7 +68,7 @@ impl LessonList {
                             <p class="running-note">{ "Running… watch the timeline fill up." }</p>
                         } else {
                             if *phase == LessonPhase::Done {
-                                { verdict(self.verdict.as_ref(), lesson, chosen) }
+                                { verdict(self.verdict.as_ref(), lesson.check.choices, chosen) }
                                 <p class="conclusion" data-testid="conclusion"><strong>{ "What the plots show. " }</strong>{ lesson.conclusion }</p>
                             } else if *phase == LessonPhase::Stopped {
                                 <p class="running-note">{ "Stopped before the end: the plots show the calls that ran. Run it again to see the whole lesson." }</p>
@@ -116,12 +116,13 @@ fn check(
     }
 }
 
-/// After the run: what the numbers bear out, set against the answer.
-fn verdict(verdict: Option<&Verdict>, lesson: &Lesson, chosen: Option<usize>) -> Html {
+/// After the run: what the numbers bear out, set against the answer (also
+/// the Scale view's lessons').
+pub fn verdict(verdict: Option<&Verdict>, choices: &[&str], chosen: Option<usize>) -> Html {
     let Some(verdict) = verdict else {
         return html! {};
     };
-    let choice = |index: &usize| lesson.check.choices.get(*index).copied().unwrap_or("?");
+    let choice = |index: &usize| choices.get(*index).copied().unwrap_or("?");
     let borne_out = verdict
         .right
         .iter()

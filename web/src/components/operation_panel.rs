@@ -144,18 +144,48 @@ impl OperationPanel {
                 </div>
                 <h4>{ "Run many" }</h4>
                 <div class="run-many">
-                    <NumberField id="count" label="Calls" min={1.0} max={5000.0} value={f64::from(s.run.count)}
-                        disabled={self.running} hint="Logical calls in the run."
-                        on_change={number(|s, v| s.run.count = v as u32)} />
-                    <NumberField id="concurrency" label="At once" min={1.0} max={64.0} value={f64::from(s.run.concurrency)}
-                        disabled={self.running} hint="1: one after another."
-                        on_change={number(|s, v| s.run.concurrency = v as u32)} />
-                    <NumberField id="pace" label="Pace" unit="ms" min={0.0} max={10000.0} step={10.0} value={f64::from(s.run.pace_ms)}
-                        disabled={self.running} hint="Call i starts at i × this (0: as fast as possible)."
-                        on_change={number(|s, v| s.run.pace_ms = v as u32)} />
-                    <Toggle id="count-up" label="Send the call's number as the value" checked={s.run.count_up}
-                        disabled={self.running} hint="Set/append: 1, 2, 3, … instead of the same value."
-                        on_change={on_count_up} />
+                    { NumberField {
+                        id: "count".into(),
+                        label: "Calls",
+                        min: 1.0,
+                        max: 5000.0,
+                        value: f64::from(s.run.count),
+                        disabled: self.running,
+                        hint: "Logical calls in the run.",
+                        on_change: number(|s, v| s.run.count = v as u32),
+                        ..Default::default()
+                    }.view() }
+                    { NumberField {
+                        id: "concurrency".into(),
+                        label: "At once",
+                        min: 1.0,
+                        max: 64.0,
+                        value: f64::from(s.run.concurrency),
+                        disabled: self.running,
+                        hint: "1: one after another.",
+                        on_change: number(|s, v| s.run.concurrency = v as u32),
+                        ..Default::default()
+                    }.view() }
+                    { NumberField {
+                        id: "pace".into(),
+                        label: "Pace",
+                        unit: "ms",
+                        min: 0.0,
+                        max: 10000.0,
+                        step: 10.0,
+                        value: f64::from(s.run.pace_ms),
+                        disabled: self.running,
+                        hint: "Call i starts at i × this (0: as fast as possible).",
+                        on_change: number(|s, v| s.run.pace_ms = v as u32),
+                    }.view() }
+                    { Toggle {
+                        id: "count-up".into(),
+                        label: "Send the call's number as the value",
+                        checked: s.run.count_up,
+                        disabled: self.running,
+                        hint: "Set/append: 1, 2, 3, … instead of the same value.",
+                        on_change: on_count_up,
+                    }.view() }
                 </div>
                 <div class="run-buttons">
                     <button type="button" class="primary" data-testid="run-many" disabled={blocked} onclick={self.on_run.clone()}>

@@ -148,96 +148,274 @@ pub fn PolicyControls(props: &Props) -> Html {
     html! {
         <fieldset class="lab-fieldset policy" data-testid={id("policy-controls")}>
             <legend>{ "Client policy" }</legend>
-            <ControlGroup id={id("retries")} title="Retries" state={retries_state(p)} open={true}>
-                <Toggle id={id("retries")} label="Retry failed calls" checked={p.retries} {disabled}
-                    hint="Retry UNAVAILABLE, DEADLINE_EXCEEDED and ABORTED; non-idempotent calls only with a key."
-                    on_change={toggle(|p, on| p.retries = on)} />
+            { ControlGroup {
+                id: id("retries"),
+                title: "Retries",
+                state: retries_state(p),
+                open: true,
+                children: html! { <>
+                { Toggle {
+                    id: id("retries"),
+                    label: "Retry failed calls",
+                    checked: p.retries,
+                    disabled,
+                    hint: "Retry UNAVAILABLE, DEADLINE_EXCEEDED and ABORTED; non-idempotent calls only with a key.",
+                    on_change: toggle(|p, on| p.retries = on),
+                }.view() }
                 if !engine {
-                    <Toggle id={id("retry-unsafe")} label="Retry unsafe calls without a key too" checked={p.retry_unsafe}
-                        disabled={retries_off}
-                        hint="The naive client: treat withdraw, increment, append and deposit as safe to repeat."
-                        on_change={toggle(|p, on| p.retry_unsafe = on)} />
+                    { Toggle {
+                        id: id("retry-unsafe"),
+                        label: "Retry unsafe calls without a key too",
+                        checked: p.retry_unsafe,
+                        disabled: retries_off,
+                        hint: "The naive client: treat withdraw, increment, append and deposit as safe to repeat.",
+                        on_change: toggle(|p, on| p.retry_unsafe = on),
+                    }.view() }
                 }
-                <NumberField id={id("attempts")} label="Attempts" min={1.0} max={10.0} value={f64::from(p.max_attempts)}
-                    disabled={retries_off} hint="In total, the first one included."
-                    on_change={number(|p, v| p.max_attempts = v as u32)} />
-                <NumberField id={id("backoff")} label="First backoff" unit="ms" min={0.0} max={10000.0} step={10.0}
-                    value={f64::from(p.initial_backoff_ms)} disabled={retries_off}
-                    hint="The wait before the first retry, before jitter."
-                    on_change={number(|p, v| p.initial_backoff_ms = v as u32)} />
-                <NumberField id={id("multiplier")} label="Multiplier" min={1.0} max={10.0} step={0.1}
-                    value={p.multiplier} disabled={retries_off} hint="Each wait is this many times the last."
-                    on_change={number(|p, v| p.multiplier = v)} />
-                <NumberField id={id("max-backoff")} label="Longest backoff" unit="ms" min={0.0} max={60000.0} step={10.0}
-                    value={f64::from(p.max_backoff_ms)} disabled={retries_off} hint="Waits never grow beyond this."
-                    on_change={number(|p, v| p.max_backoff_ms = v as u32)} />
+                { NumberField {
+                    id: id("attempts"),
+                    label: "Attempts",
+                    min: 1.0,
+                    max: 10.0,
+                    value: f64::from(p.max_attempts),
+                    disabled: retries_off,
+                    hint: "In total, the first one included.",
+                    on_change: number(|p, v| p.max_attempts = v as u32),
+                    ..Default::default()
+                }.view() }
+                { NumberField {
+                    id: id("backoff"),
+                    label: "First backoff",
+                    unit: "ms",
+                    min: 0.0,
+                    max: 10000.0,
+                    step: 10.0,
+                    value: f64::from(p.initial_backoff_ms),
+                    disabled: retries_off,
+                    hint: "The wait before the first retry, before jitter.",
+                    on_change: number(|p, v| p.initial_backoff_ms = v as u32),
+                }.view() }
+                { NumberField {
+                    id: id("multiplier"),
+                    label: "Multiplier",
+                    min: 1.0,
+                    max: 10.0,
+                    step: 0.1,
+                    value: p.multiplier,
+                    disabled: retries_off,
+                    hint: "Each wait is this many times the last.",
+                    on_change: number(|p, v| p.multiplier = v),
+                    ..Default::default()
+                }.view() }
+                { NumberField {
+                    id: id("max-backoff"),
+                    label: "Longest backoff",
+                    unit: "ms",
+                    min: 0.0,
+                    max: 60000.0,
+                    step: 10.0,
+                    value: f64::from(p.max_backoff_ms),
+                    disabled: retries_off,
+                    hint: "Waits never grow beyond this.",
+                    on_change: number(|p, v| p.max_backoff_ms = v as u32),
+                }.view() }
                 <SelectField id={id("jitter")} label="Jitter" selected={jitter_name(p.jitter)} choices={jitter_choices}
                     disabled={retries_off}
                     hint="Randomness in each wait, so callers that failed together do not retry together."
                     on_change={on_jitter} />
-            </ControlGroup>
-            <ControlGroup id={id("timeouts")} title="Timeouts" state={timeouts_state(p)} open={true}>
-                <NumberField id={id("attempt-timeout")} label="Per attempt" unit="ms" min={0.0} max={60000.0} step={10.0}
-                    value={f64::from(p.attempt_timeout_ms)} {disabled}
-                    hint="Give up on one attempt after this long (0: never). Sent as grpc-timeout."
-                    on_change={number(|p, v| p.attempt_timeout_ms = v as u32)} />
-                <NumberField id={id("deadline")} label="Deadline" unit="ms" min={0.0} max={120000.0} step={10.0}
-                    value={f64::from(p.deadline_ms)} {disabled}
-                    hint="The whole call, every attempt and wait included (0: none)."
-                    on_change={number(|p, v| p.deadline_ms = v as u32)} />
-            </ControlGroup>
-            <ControlGroup id={id("keys")} title="Idempotency" state={on_off(p.idempotency_keys, "keys on", "keys off")} open={true}>
-                <Toggle id={id("keys")} label="Send idempotency keys" checked={p.idempotency_keys} {disabled}
-                    hint="One key per logical call, the same on every retry: the server runs it once and replays the outcome."
-                    on_change={toggle(|p, on| p.idempotency_keys = on)} />
-            </ControlGroup>
+                        </> },
+            }.view() }
+            { ControlGroup {
+                id: id("timeouts"),
+                title: "Timeouts",
+                state: timeouts_state(p),
+                open: true,
+                children: html! { <>
+                { NumberField {
+                    id: id("attempt-timeout"),
+                    label: "Per attempt",
+                    unit: "ms",
+                    min: 0.0,
+                    max: 60000.0,
+                    step: 10.0,
+                    value: f64::from(p.attempt_timeout_ms),
+                    disabled,
+                    hint: "Give up on one attempt after this long (0: never). Sent as grpc-timeout.",
+                    on_change: number(|p, v| p.attempt_timeout_ms = v as u32),
+                }.view() }
+                { NumberField {
+                    id: id("deadline"),
+                    label: "Deadline",
+                    unit: "ms",
+                    min: 0.0,
+                    max: 120000.0,
+                    step: 10.0,
+                    value: f64::from(p.deadline_ms),
+                    disabled,
+                    hint: "The whole call, every attempt and wait included (0: none).",
+                    on_change: number(|p, v| p.deadline_ms = v as u32),
+                }.view() }
+                        </> },
+            }.view() }
+            { ControlGroup {
+                id: id("keys"),
+                title: "Idempotency",
+                state: on_off(p.idempotency_keys, "keys on", "keys off"),
+                open: true,
+                children: html! { <>
+                { Toggle {
+                    id: id("keys"),
+                    label: "Send idempotency keys",
+                    checked: p.idempotency_keys,
+                    disabled,
+                    hint: "One key per logical call, the same on every retry: the server runs it once and replays the outcome.",
+                    on_change: toggle(|p, on| p.idempotency_keys = on),
+                }.view() }
+                        </> },
+            }.view() }
             if !engine {
-                <ControlGroup id={id("hedging")} title="Hedging" state={hedging_state(p)}>
-                    <Toggle id={id("hedging")} label="Hedge slow idempotent calls" checked={p.hedging} disabled={retries_off}
-                        hint="Send another attempt alongside a slow one; the first answer wins."
-                        on_change={toggle(|p, on| p.hedging = on)} />
-                    <NumberField id={id("hedging-delay")} label="Hedge after" unit="ms" min={1.0} max={10000.0} step={10.0}
-                        value={f64::from(p.hedging_delay_ms)} disabled={retries_off || !p.hedging}
-                        hint="Start the next attempt when none has answered for this long."
-                        on_change={number(|p, v| p.hedging_delay_ms = v as u32)} />
-                </ControlGroup>
+                { ControlGroup {
+                    id: id("hedging"),
+                    title: "Hedging",
+                    state: hedging_state(p),
+                    children: html! { <>
+                    { Toggle {
+                        id: id("hedging"),
+                        label: "Hedge slow idempotent calls",
+                        checked: p.hedging,
+                        disabled: retries_off,
+                        hint: "Send another attempt alongside a slow one; the first answer wins.",
+                        on_change: toggle(|p, on| p.hedging = on),
+                    }.view() }
+                    { NumberField {
+                        id: id("hedging-delay"),
+                        label: "Hedge after",
+                        unit: "ms",
+                        min: 1.0,
+                        max: 10000.0,
+                        step: 10.0,
+                        value: f64::from(p.hedging_delay_ms),
+                        disabled: retries_off || !p.hedging,
+                        hint: "Start the next attempt when none has answered for this long.",
+                        on_change: number(|p, v| p.hedging_delay_ms = v as u32),
+                    }.view() }
+                                </> },
+                    ..Default::default()
+                }.view() }
             }
-            <ControlGroup id={id("budget")} title="Retry budget" state={budget_state(p)}>
-                <Toggle id={id("budget")} label="Limit retries with a budget" checked={p.budget} {disabled}
-                    hint="gRFC A6: a failure costs a token, a success earns some back; below half, no retries."
-                    on_change={toggle(|p, on| p.budget = on)} />
-                <NumberField id={id("budget-tokens")} label="Tokens" min={1.0} max={1000.0}
-                    value={p.budget_max_tokens} disabled={disabled || !p.budget} hint="The bucket's size and starting level."
-                    on_change={number(|p, v| p.budget_max_tokens = v)} />
-                <NumberField id={id("budget-ratio")} label="Earned per success" min={0.01} max={1.0} step={0.01}
-                    value={p.budget_token_ratio} disabled={disabled || !p.budget} hint="Tokens a successful attempt gives back."
-                    on_change={number(|p, v| p.budget_token_ratio = v)} />
-            </ControlGroup>
-            <ControlGroup id={id("breaker")} title="Circuit breaker" state={breaker_state(p)}>
-                <Toggle id={id("breaker")} label="Circuit breaker" checked={p.breaker} {disabled}
-                    hint="Stop calling a server that keeps failing; fail fast; probe now and then."
-                    on_change={toggle(|p, on| p.breaker = on)} />
-                <NumberField id={id("breaker-threshold")} label="Open at failure rate" unit="%" min={1.0} max={100.0}
-                    value={p.breaker_threshold_pct} disabled={disabled || !p.breaker}
-                    hint="Of the attempts in the window."
-                    on_change={number(|p, v| p.breaker_threshold_pct = v)} />
-                <NumberField id={id("breaker-window")} label="Window" unit="attempts" min={1.0} max={1000.0}
-                    value={f64::from(p.breaker_window_calls)} disabled={disabled || !p.breaker}
-                    hint="The rate is over the last this-many attempts."
-                    on_change={number(|p, v| p.breaker_window_calls = v as u32)} />
-                <NumberField id={id("breaker-minimum")} label="Minimum attempts" min={1.0} max={1000.0}
-                    value={f64::from(p.breaker_minimum_calls)} disabled={disabled || !p.breaker}
-                    hint="No judgement on fewer attempts than this."
-                    on_change={number(|p, v| p.breaker_minimum_calls = v as u32)} />
-                <NumberField id={id("breaker-open")} label="Open for" unit="ms" min={10.0} max={60000.0} step={10.0}
-                    value={f64::from(p.breaker_open_ms)} disabled={disabled || !p.breaker}
-                    hint="Then half-open: let probes through (doubles after each failed probe)."
-                    on_change={number(|p, v| p.breaker_open_ms = v as u32)} />
-                <NumberField id={id("breaker-probes")} label="Probes" min={1.0} max={100.0}
-                    value={f64::from(p.breaker_probes)} disabled={disabled || !p.breaker}
-                    hint="Calls let through while half-open; they close the breaker unless they fail as often as the threshold."
-                    on_change={number(|p, v| p.breaker_probes = v as u32)} />
-            </ControlGroup>
+            { ControlGroup {
+                id: id("budget"),
+                title: "Retry budget",
+                state: budget_state(p),
+                children: html! { <>
+                { Toggle {
+                    id: id("budget"),
+                    label: "Limit retries with a budget",
+                    checked: p.budget,
+                    disabled,
+                    hint: "gRFC A6: a failure costs a token, a success earns some back; below half, no retries.",
+                    on_change: toggle(|p, on| p.budget = on),
+                }.view() }
+                { NumberField {
+                    id: id("budget-tokens"),
+                    label: "Tokens",
+                    min: 1.0,
+                    max: 1000.0,
+                    value: p.budget_max_tokens,
+                    disabled: disabled || !p.budget,
+                    hint: "The bucket's size and starting level.",
+                    on_change: number(|p, v| p.budget_max_tokens = v),
+                    ..Default::default()
+                }.view() }
+                { NumberField {
+                    id: id("budget-ratio"),
+                    label: "Earned per success",
+                    min: 0.01,
+                    max: 1.0,
+                    step: 0.01,
+                    value: p.budget_token_ratio,
+                    disabled: disabled || !p.budget,
+                    hint: "Tokens a successful attempt gives back.",
+                    on_change: number(|p, v| p.budget_token_ratio = v),
+                    ..Default::default()
+                }.view() }
+                        </> },
+                ..Default::default()
+            }.view() }
+            { ControlGroup {
+                id: id("breaker"),
+                title: "Circuit breaker",
+                state: breaker_state(p),
+                children: html! { <>
+                { Toggle {
+                    id: id("breaker"),
+                    label: "Circuit breaker",
+                    checked: p.breaker,
+                    disabled,
+                    hint: "Stop calling a server that keeps failing; fail fast; probe now and then.",
+                    on_change: toggle(|p, on| p.breaker = on),
+                }.view() }
+                { NumberField {
+                    id: id("breaker-threshold"),
+                    label: "Open at failure rate",
+                    unit: "%",
+                    min: 1.0,
+                    max: 100.0,
+                    value: p.breaker_threshold_pct,
+                    disabled: disabled || !p.breaker,
+                    hint: "Of the attempts in the window.",
+                    on_change: number(|p, v| p.breaker_threshold_pct = v),
+                    ..Default::default()
+                }.view() }
+                { NumberField {
+                    id: id("breaker-window"),
+                    label: "Window",
+                    unit: "attempts",
+                    min: 1.0,
+                    max: 1000.0,
+                    value: f64::from(p.breaker_window_calls),
+                    disabled: disabled || !p.breaker,
+                    hint: "The rate is over the last this-many attempts.",
+                    on_change: number(|p, v| p.breaker_window_calls = v as u32),
+                    ..Default::default()
+                }.view() }
+                { NumberField {
+                    id: id("breaker-minimum"),
+                    label: "Minimum attempts",
+                    min: 1.0,
+                    max: 1000.0,
+                    value: f64::from(p.breaker_minimum_calls),
+                    disabled: disabled || !p.breaker,
+                    hint: "No judgement on fewer attempts than this.",
+                    on_change: number(|p, v| p.breaker_minimum_calls = v as u32),
+                    ..Default::default()
+                }.view() }
+                { NumberField {
+                    id: id("breaker-open"),
+                    label: "Open for",
+                    unit: "ms",
+                    min: 10.0,
+                    max: 60000.0,
+                    step: 10.0,
+                    value: f64::from(p.breaker_open_ms),
+                    disabled: disabled || !p.breaker,
+                    hint: "Then half-open: let probes through (doubles after each failed probe).",
+                    on_change: number(|p, v| p.breaker_open_ms = v as u32),
+                }.view() }
+                { NumberField {
+                    id: id("breaker-probes"),
+                    label: "Probes",
+                    min: 1.0,
+                    max: 100.0,
+                    value: f64::from(p.breaker_probes),
+                    disabled: disabled || !p.breaker,
+                    hint: "Calls let through while half-open; they close the breaker unless they fail as often as the threshold.",
+                    on_change: number(|p, v| p.breaker_probes = v as u32),
+                    ..Default::default()
+                }.view() }
+                        </> },
+                ..Default::default()
+            }.view() }
             if !props.problems.is_empty() {
                 <ul class="input-error" role="alert" data-testid={id("policy-problems")}>
                     { for props.problems.iter().map(|p| html! { <li><code>{ p.field }</code>{ ": " }{ &p.problem }</li> }) }

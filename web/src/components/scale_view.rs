@@ -11,10 +11,17 @@
 //! [`crate::scale::series`]. Stop drops the stream: the fetch is aborted and
 //! the server stops the run.
 //!
+//! Above the controls, lessons that need thousands of calls (the seeds'
+//! payment outage, a metastable retry storm): their steps are settings of
+//! these same controls, run one after the other like presses of Run
+//! (`scale_view/scale_lessons.rs` draws them).
+//!
 //! The runs go to a session of their own, this tab's name + `-scale`, reset
 //! before each run: the capacity a run sets would otherwise slow the lab's
 //! calls above, and the server's counters after the run are the run's alone.
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::time::Duration;
 
 use futures_util::future::{AbortHandle, abortable};
@@ -31,9 +38,76 @@ use super::scale_plots::{BLUE, Chart, GREEN, Level, Line, ORANGE, VERMILION};
 use crate::lab::bench::Bench;
 use crate::plot_scale::{TimeAxis, format_ms, format_number};
 use crate::policy_form::PolicyForm;
+use crate::scale::lessons::{self, time_scaled};
 use crate::scale::scenario::{self, ABANDONED, OPERATIONS, ScaleForm};
 use crate::scale::series::{ScaleAction, ScaleRun, ServerCounts, capacity_steps};
 use crate::{browser, session};
+
+mod scale_lessons;
+use scale_lessons::ScaleLessons;
+
+/// `?scale_time=F` (0.05 to 1): the lessons' times × F, for the browser
+/// test; 1 otherwise.
+fn time_scale() -> f64 {
+    let search = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    search
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("scale_time="))
+        .and_then(rpc_lab::number_format::parse)
+        .filter(|f| (0.05..=1.0).contains(f))
+        .unwrap_or(1.0)
+}
+
+/// What a sequence of runs changes: the controls (so they show what runs)
+/// and the view's state (the plots, and a lesson's step table).
+#[derive(Clone)]
+struct Runner {
+    bench: Bench,
+    form: UseStateHandle<ScaleForm>,
+    policy: UseStateHandle<PolicyForm>,
+    dispatcher: UseReducerDispatcher<ScaleRun>,
+    abort: Rc<RefCell<Option<AbortHandle>>>,
+}
+
+impl Runner {
+    /// Starts runs one after the other: Run is one run of the controls'
+    /// settings, a lesson its steps (their lesson step index, settings). Each
+    /// step's settings go into the controls, the run streams into the plots,
+    /// and the reducer keeps a lesson step's numbers for the table. Stop
+    /// aborts the whole sequence.
+    fn start(&self, first_run: u32, steps: Vec<(Option<usize>, ScaleForm, PolicyForm)>) {
+        let this = self.clone();
+        let (task, handle) = abortable(async move {
+            let d = this.dispatcher.clone();
+            d.dispatch(ScaleAction::Busy(true));
+            for (n, (step, form, policy)) in steps.into_iter().enumerate() {
+                let Ok(scenario) = scenario::scenario(&form, &policy) else {
+                    break;
+                };
+                this.form.set(form);
+                this.policy.set(policy);
+                let id = first_run + n as u32;
+                d.dispatch(ScaleAction::Start {
+                    run: id,
+                    scenario: scenario.clone(),
+                    step,
+                });
+                let dispatch = d.clone();
+                let dispatch = Rc::new(move |a| dispatch.dispatch(a));
+                if !run(this.bench.clone(), id, scenario, dispatch).await {
+                    break;
+                }
+            }
+            d.dispatch(ScaleAction::Busy(false));
+        });
+        *self.abort.borrow_mut() = Some(handle);
+        spawn_local(async move {
+            let _ = task.await;
+        });
+    }
+}
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -41,26 +115,28 @@ pub struct Props {
     /// This tab's lab session (the runs use it + `-scale`).
     pub session: AttrValue,
 }
-
 /// A refusal or failure, as the server put it.
 fn words(status: &Status) -> String {
     format!("{}: {}", code_name(status.code()), status.message())
 }
 
 /// One run: reset the session, stream the run into `dispatch`, then wait for
-/// the server's queue to drain and read its counters.
+/// the server's queue to drain and read its counters. True if the run got
+/// to its final message.
 async fn run(
     bench: Bench,
     run: u32,
     scenario: rpc_lab::proto::calculator_v1::LoadScenario,
-    dispatch: impl Fn(ScaleAction),
-) {
-    let failed = |status: Status| ScaleAction::Failed {
-        run,
-        message: words(&status),
+    // One copy of this function in the page, whoever dispatches (a generic
+    // here would compile it once per caller).
+    dispatch: Rc<dyn Fn(ScaleAction)>,
+) -> bool {
+    let failed = |message: String| {
+        dispatch(ScaleAction::Failed { run, message });
+        false
     };
     if let Err(status) = bench.reset(None).await {
-        return dispatch(failed(status));
+        return failed(words(&status));
     }
     let method = scenario::method(scenario.operation());
     let mut request = Request::new(scenario);
@@ -69,7 +145,7 @@ async fn run(
     let client = tonic_web_wasm_client::Client::new(bench.base_url.clone());
     let mut stream = match LabClient::new(client).run_load(request).await {
         Ok(response) => response.into_inner(),
-        Err(status) => return dispatch(failed(status)),
+        Err(status) => return failed(words(&status)),
     };
     loop {
         match stream.message().await {
@@ -86,12 +162,9 @@ async fn run(
                 }
             }
             Ok(None) => {
-                return dispatch(ScaleAction::Failed {
-                    run,
-                    message: "the stream ended before the run's summary".into(),
-                });
+                return failed("the stream ended before the run's summary".into());
             }
-            Err(status) => return dispatch(failed(status)),
+            Err(status) => return failed(words(&status)),
         }
     }
     drop(stream);
@@ -101,7 +174,7 @@ async fn run(
     let clock = browser::clock();
     for _ in 0..100 {
         let Ok(stats) = bench.stats().await else {
-            return;
+            break;
         };
         if stats.queue_depth == 0 && stats.executions_in_flight == 0 {
             let counts = ServerCounts {
@@ -111,10 +184,12 @@ async fn run(
                 cancelled: stats.executions_cancelled,
                 refused: stats.refused_overloaded,
             };
-            return dispatch(ScaleAction::Server { run, counts });
+            dispatch(ScaleAction::Server { run, counts });
+            break;
         }
         clock.sleep(Duration::from_millis(100)).await;
     }
+    true
 }
 
 /// A summary line: the number, then what it is.
@@ -137,37 +212,45 @@ pub fn ScaleView(props: &Props) -> Html {
     let policy = use_state(scenario::policy_defaults);
     let state = use_reducer(ScaleRun::default);
     let abort = use_mut_ref(|| None::<AbortHandle>);
+    let scale = time_scale();
     let f = (*form).clone();
     let built = scenario::scenario(&f, &policy);
-    let busy = state.phase.busy();
-
-    let on_run = {
-        let (state, abort, built) = (state.clone(), abort.clone(), built.clone());
-        let bench = Bench {
+    let busy = state.phase.busy() || state.lesson.busy;
+    let runner = Runner {
+        bench: Bench {
             base_url: props.base_url.to_string(),
             session: format!("{}-scale", props.session),
-        };
-        Callback::from(move |_: MouseEvent| {
-            let Ok(scenario) = built.clone() else { return };
-            let id = state.run + 1;
-            state.dispatch(ScaleAction::Start {
-                run: id,
-                scenario: scenario.clone(),
+        },
+        form: form.clone(),
+        policy: policy.clone(),
+        dispatcher: state.dispatcher(),
+        abort: abort.clone(),
+    };
+    let open_lesson = state
+        .lesson
+        .open
+        .and_then(|i| lessons::all().into_iter().nth(i));
+
+    let on_lesson_run = {
+        let (runner, next, open) = (runner.clone(), state.run + 1, open_lesson.clone());
+        Callback::from(move |which: Vec<usize>| {
+            let Some(lesson) = &open else { return };
+            let steps = which.into_iter().map(|i| {
+                let step = time_scaled(&lesson.steps[i], scale);
+                (Some(i), step.form, step.policy)
             });
-            let dispatcher = state.dispatcher();
-            let (task, handle) = abortable(run(bench.clone(), id, scenario, move |a| {
-                dispatcher.dispatch(a)
-            }));
-            *abort.borrow_mut() = Some(handle);
-            spawn_local(async move {
-                let _ = task.await;
-            });
+            runner.start(next, steps.collect());
         })
+    };
+    let on_run = {
+        let (runner, next, f, p) = (runner.clone(), state.run + 1, f.clone(), (*policy).clone());
+        Callback::from(move |_: MouseEvent| runner.start(next, vec![(None, f.clone(), p.clone())]))
     };
     let on_stop = {
         let (state, abort) = (state.clone(), abort.clone());
         Callback::from(move |_: MouseEvent| {
-            // Dropping the task drops the stream, which aborts the fetch.
+            // Dropping the task drops the stream, which aborts the fetch
+            // (and, in a lesson, the steps still to come).
             if let Some(handle) = abort.borrow_mut().take() {
                 handle.abort();
             }
@@ -214,66 +297,207 @@ pub fn ScaleView(props: &Props) -> Html {
     let controls = html! {
         <fieldset class="lab-fieldset" disabled={busy}>
             <legend>{ "Scenario" }</legend>
-            <ControlGroup id="scale-load" title="Load" state={if f.closed_loop {
+            { ControlGroup {
+                id: "scale-load".into(),
+                title: "Load",
+                state: if f.closed_loop {
                 format!("{} clients, {} think, {}", f.clients, format_ms(f64::from(f.think_ms)), format_ms(f64::from(f.duration_ms)))
             } else {
                 format!("{} calls/s, {}", format_number(f.rate), format_ms(f64::from(f.duration_ms)))
-            }} open={true}>
+            },
+                open: true,
+                children: html! { <>
                 <SelectField id="scale-arrival" label="Arrival" selected={if f.closed_loop { "1" } else { "0" }} choices={arrivals}
                     hint="Open loop: users arriving whatever happens to them. Closed loop: a pool that slows down when the server does."
                     on_change={select(|f, v| f.closed_loop = v == 1)} />
                 if f.closed_loop {
-                    <NumberField id="scale-clients" label="Clients" min={1.0} max={5000.0} value={f64::from(f.clients)}
-                        hint="Virtual clients, each one call at a time." on_change={number(|f, v| f.clients = v as u32)} />
-                    <NumberField id="scale-think" label="Think time" unit="ms" min={0.0} max={10000.0} step={10.0}
-                        value={f64::from(f.think_ms)} hint="Each client's pause between calls."
-                        on_change={number(|f, v| f.think_ms = v as u32)} />
+                    { NumberField {
+                        id: "scale-clients".into(),
+                        label: "Clients",
+                        min: 1.0,
+                        max: 5000.0,
+                        value: f64::from(f.clients),
+                        hint: "Virtual clients, each one call at a time.",
+                        on_change: number(|f, v| f.clients = v as u32),
+                        ..Default::default()
+                    }.view() }
+                    { NumberField {
+                        id: "scale-think".into(),
+                        label: "Think time",
+                        unit: "ms",
+                        min: 0.0,
+                        max: 10000.0,
+                        step: 10.0,
+                        value: f64::from(f.think_ms),
+                        hint: "Each client's pause between calls.",
+                        on_change: number(|f, v| f.think_ms = v as u32),
+                        ..Default::default()
+                    }.view() }
                 } else {
-                    <NumberField id="scale-rate" label="Rate" unit="calls/s" min={1.0} max={10000.0} step={10.0} value={f.rate}
-                        hint="Logical calls started per second (retries come on top)." on_change={number(|f, v| f.rate = v)} />
-                    <Toggle id="scale-poisson" label="Poisson arrivals" checked={f.poisson}
-                        hint="Random gaps, as independent users arrive; off: evenly spaced." on_change={toggle(|f, on| f.poisson = on)} />
+                    { NumberField {
+                        id: "scale-rate".into(),
+                        label: "Rate",
+                        unit: "calls/s",
+                        min: 1.0,
+                        max: 10000.0,
+                        step: 10.0,
+                        value: f.rate,
+                        hint: "Logical calls started per second (retries come on top).",
+                        on_change: number(|f, v| f.rate = v),
+                        ..Default::default()
+                    }.view() }
+                    { Toggle {
+                        id: "scale-poisson".into(),
+                        label: "Poisson arrivals",
+                        checked: f.poisson,
+                        hint: "Random gaps, as independent users arrive; off: evenly spaced.",
+                        on_change: toggle(|f, on| f.poisson = on),
+                        ..Default::default()
+                    }.view() }
                 }
-                <NumberField id="scale-duration" label="Duration" unit="ms" min={100.0} max={300000.0} step={100.0}
-                    value={f64::from(f.duration_ms)} hint="Calls start for this long; then the run waits for those in flight."
-                    on_change={number(|f, v| f.duration_ms = v as u32)} />
+                { NumberField {
+                    id: "scale-duration".into(),
+                    label: "Duration",
+                    unit: "ms",
+                    min: 100.0,
+                    max: 300000.0,
+                    step: 100.0,
+                    value: f64::from(f.duration_ms),
+                    hint: "Calls start for this long; then the run waits for those in flight.",
+                    on_change: number(|f, v| f.duration_ms = v as u32),
+                    ..Default::default()
+                }.view() }
                 <SelectField id="scale-operation" label="Operation" selected={(f.operation as i32).to_string()} choices={operations}
                     hint="What every virtual call does." on_change={select(|f, v| f.operation = LoadOperation::try_from(v).unwrap_or_default())} />
-                <Toggle id="scale-shared" label="One shared client" checked={f.shared_client}
-                    hint="One breaker and one budget for all, as one service's client library; off: one each."
-                    on_change={toggle(|f, on| f.shared_client = on)} />
-            </ControlGroup>
-            <ControlGroup id="scale-capacity" title="Server capacity"
-                state={format!("W {} · Q {} · S {} · k {}", f.workers, f.queue, format_ms(f64::from(f.service_ms)), format_number(f.slowdown))} open={true}>
-                <NumberField id="scale-workers" label="Workers W" min={0.0} max={10000.0} value={f64::from(f.workers)}
-                    hint="Executions at once (0: no limit)." on_change={number(|f, v| f.workers = v as u32)} />
-                <NumberField id="scale-queue" label="Queue Q" min={0.0} max={100000.0} value={f64::from(f.queue)}
-                    hint="Requests that may wait for a worker; one more is refused RESOURCE_EXHAUSTED." on_change={number(|f, v| f.queue = v as u32)} />
-                <NumberField id="scale-service" label="Service time S" unit="ms" min={0.0} max={60000.0} value={f64::from(f.service_ms)}
-                    hint="How long one execution holds its worker." on_change={number(|f, v| f.service_ms = v as u32)} />
-                <NumberField id="scale-slowdown" label="Slowdown k" min={0.0} max={100.0} step={0.1} value={f.slowdown}
-                    hint="Service time × (1 + k × executions already in flight)." on_change={number(|f, v| f.slowdown = v)} />
+                { Toggle {
+                    id: "scale-shared".into(),
+                    label: "One shared client",
+                    checked: f.shared_client,
+                    hint: "One breaker and one budget for all, as one service's client library; off: one each.",
+                    on_change: toggle(|f, on| f.shared_client = on),
+                    ..Default::default()
+                }.view() }
+                        </> },
+            }.view() }
+            { ControlGroup {
+                id: "scale-capacity".into(),
+                title: "Server capacity",
+                state: format!("W {} · Q {} · S {} · k {}", f.workers, f.queue, format_ms(f64::from(f.service_ms)), format_number(f.slowdown)),
+                open: true,
+                children: html! { <>
+                { NumberField {
+                    id: "scale-workers".into(),
+                    label: "Workers W",
+                    min: 0.0,
+                    max: 10000.0,
+                    value: f64::from(f.workers),
+                    hint: "Executions at once (0: no limit).",
+                    on_change: number(|f, v| f.workers = v as u32),
+                    ..Default::default()
+                }.view() }
+                { NumberField {
+                    id: "scale-queue".into(),
+                    label: "Queue Q",
+                    min: 0.0,
+                    max: 100000.0,
+                    value: f64::from(f.queue),
+                    hint: "Requests that may wait for a worker; one more is refused RESOURCE_EXHAUSTED.",
+                    on_change: number(|f, v| f.queue = v as u32),
+                    ..Default::default()
+                }.view() }
+                { NumberField {
+                    id: "scale-service".into(),
+                    label: "Service time S",
+                    unit: "ms",
+                    min: 0.0,
+                    max: 60000.0,
+                    value: f64::from(f.service_ms),
+                    hint: "How long one execution holds its worker.",
+                    on_change: number(|f, v| f.service_ms = v as u32),
+                    ..Default::default()
+                }.view() }
+                { NumberField {
+                    id: "scale-slowdown".into(),
+                    label: "Slowdown k",
+                    min: 0.0,
+                    max: 100.0,
+                    step: 0.1,
+                    value: f.slowdown,
+                    hint: "Service time × (1 + k × executions already in flight).",
+                    on_change: number(|f, v| f.slowdown = v),
+                    ..Default::default()
+                }.view() }
                 <SelectField id="scale-abandoned" label="Work for a client that gave up" selected={(f.abandoned as i32).to_string()}
                     choices={abandoned} hint="Finishing it anyway keeps workers busy for nobody."
                     on_change={select(|f, v| f.abandoned = AbandonedWork::try_from(v).unwrap_or_default())} />
-            </ControlGroup>
-            <ControlGroup id="scale-brownout" title="Brownout" state={if f.brownout {
+                        </> },
+            }.view() }
+            { ControlGroup {
+                id: "scale-brownout".into(),
+                title: "Brownout",
+                state: if f.brownout {
                 format!("{} to {}, S × {}, {} workers", format_ms(f64::from(f.brownout_start_ms)), format_ms(f64::from(f.brownout_end_ms)),
                     format_number(f.brownout_factor), f.brownout_workers.min(f.workers))
-            } else { "off".into() }}>
-                <Toggle id="scale-brownout" label="A window of trouble" checked={f.brownout}
-                    hint="For a while after the run starts the server is slower, or has fewer workers." on_change={toggle(|f, on| f.brownout = on)} />
-                <NumberField id="scale-brownout-start" label="From" unit="ms" min={0.0} max={300000.0} step={100.0}
-                    value={f64::from(f.brownout_start_ms)} disabled={!f.brownout} on_change={number(|f, v| f.brownout_start_ms = v as u32)} />
-                <NumberField id="scale-brownout-end" label="To" unit="ms" min={0.0} max={300000.0} step={100.0}
-                    value={f64::from(f.brownout_end_ms)} disabled={!f.brownout} on_change={number(|f, v| f.brownout_end_ms = v as u32)} />
-                <NumberField id="scale-brownout-factor" label="Service time ×" min={1.0} max={1000.0} step={0.5}
-                    value={f.brownout_factor} disabled={!f.brownout} hint="1: unchanged."
-                    on_change={number(|f, v| f.brownout_factor = v)} />
-                <NumberField id="scale-brownout-workers" label="Workers" min={0.0} max={10000.0}
-                    value={f64::from(f.brownout_workers)} disabled={!f.brownout} hint="As many as W: unchanged; 0: an outage."
-                    on_change={number(|f, v| f.brownout_workers = v as u32)} />
-            </ControlGroup>
+            } else { "off".into() },
+                children: html! { <>
+                { Toggle {
+                    id: "scale-brownout".into(),
+                    label: "A window of trouble",
+                    checked: f.brownout,
+                    hint: "For a while after the run starts the server is slower, or has fewer workers.",
+                    on_change: toggle(|f, on| f.brownout = on),
+                    ..Default::default()
+                }.view() }
+                { NumberField {
+                    id: "scale-brownout-start".into(),
+                    label: "From",
+                    unit: "ms",
+                    min: 0.0,
+                    max: 300000.0,
+                    step: 100.0,
+                    value: f64::from(f.brownout_start_ms),
+                    disabled: !f.brownout,
+                    on_change: number(|f, v| f.brownout_start_ms = v as u32),
+                    ..Default::default()
+                }.view() }
+                { NumberField {
+                    id: "scale-brownout-end".into(),
+                    label: "To",
+                    unit: "ms",
+                    min: 0.0,
+                    max: 300000.0,
+                    step: 100.0,
+                    value: f64::from(f.brownout_end_ms),
+                    disabled: !f.brownout,
+                    on_change: number(|f, v| f.brownout_end_ms = v as u32),
+                    ..Default::default()
+                }.view() }
+                { NumberField {
+                    id: "scale-brownout-factor".into(),
+                    label: "Service time ×",
+                    min: 1.0,
+                    max: 1000.0,
+                    step: 0.5,
+                    value: f.brownout_factor,
+                    disabled: !f.brownout,
+                    hint: "1: unchanged.",
+                    on_change: number(|f, v| f.brownout_factor = v),
+                    ..Default::default()
+                }.view() }
+                { NumberField {
+                    id: "scale-brownout-workers".into(),
+                    label: "Workers",
+                    min: 0.0,
+                    max: 10000.0,
+                    value: f64::from(f.brownout_workers),
+                    disabled: !f.brownout,
+                    hint: "As many as W: unchanged; 0: an outage.",
+                    on_change: number(|f, v| f.brownout_workers = v as u32),
+                    ..Default::default()
+                }.view() }
+                        </> },
+                ..Default::default()
+            }.view() }
         </fieldset>
     };
 
@@ -436,6 +660,17 @@ pub fn ScaleView(props: &Props) -> Html {
                    and sends what happened every 100 ms. The runs use a session of their own (this tab's, + \"-scale\"), \
                    reset before each run, so the lab above is untouched." }
             </p>
+            { ScaleLessons {
+                open: open_lesson,
+                steps: &state.lesson.steps,
+                running: state.lesson.busy.then_some(state.step).flatten(),
+                answer: state.lesson.answer,
+                time_scale: scale,
+                disabled: busy,
+                on_open: state.dispatcher().to_callback().reform(ScaleAction::Lesson),
+                on_answer: state.dispatcher().to_callback().reform(ScaleAction::Answer),
+                on_run: on_lesson_run,
+            }.view() }
             <div class="lab-grid">
                 <div class="lab-controls">
                     { controls }

@@ -5,9 +5,11 @@
 //! server; the load engine (`Lab/RunLoad`, `server/src/load/`) runs the
 //! virtual clients beside the server and streams what happens. The page
 //! describes the run ([`scenario`]: the controls → `LoadScenario`) and folds
-//! the stream into plots and a summary ([`series`]: a reducer). No I/O and
+//! the stream into plots and a summary ([`series`]: a reducer); its lessons
+//! ([`lessons`]) are steps of those controls, judged by the runs' numbers. No I/O and
 //! no drawing here; both are tested natively. The view is
 //! `components/scale_view.rs`.
 
+pub mod lessons;
 pub mod scenario;
 pub mod series;

@@ -55,6 +55,8 @@ pub struct ScaleForm {
     /// One caller (one breaker, one budget) for every virtual client, as one
     /// service's client library would be; off: one each.
     pub shared_client: bool,
+    /// Seeds arrivals and jitter (a lesson's step); `None`: the server picks.
+    pub seed: Option<u64>,
 }
 
 impl Default for ScaleForm {
@@ -86,6 +88,7 @@ impl Default for ScaleForm {
             brownout_factor: 4.0,
             brownout_workers: 8,
             shared_client: true,
+            seed: None,
         }
     }
 }
@@ -174,9 +177,10 @@ pub fn scenario(form: &ScaleForm, policy: &PolicyForm) -> Result<LoadScenario, V
         shared_client: form.shared_client,
         capacity: Some(capacity(form)),
         faults: None,
-        // Unset: the server seeds arrivals and jitter from its clock, so
-        // two presses of Run are two samples, not one replayed.
-        seed: None,
+        // Unset (the form's default): the server seeds arrivals and jitter
+        // from its clock, so two presses of Run are two samples, not one
+        // replayed. A lesson's step sets one.
+        seed: form.seed,
         max_calls: 0,
         ..Default::default()
     })

@@ -18,6 +18,7 @@ use std::rc::Rc;
 use rpc_lab::proto::calculator_v1::{Capacity, LoadScenario, LoadSnapshot};
 use yew::Reducible;
 
+use super::lessons::{self, StepNumbers};
 use crate::run_log::Sample;
 
 /// What the run is doing.
@@ -183,12 +184,33 @@ pub struct ScaleRun {
     pub first_arrival_ms: Option<f64>,
     pub last_arrival_ms: Option<f64>,
     pub server: Option<ServerCounts>,
+    /// The lesson step this run is (its numbers go into the lesson's
+    /// `steps` when it ends).
+    pub step: Option<usize>,
+    /// Kept from run to run.
+    pub lesson: LessonState,
+}
+
+/// The Scale view's lesson, its answer and its steps' numbers, and whether
+/// runs are going: kept across runs, so one reducer holds the view.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LessonState {
+    /// The open lesson (its index in [`lessons::all`]).
+    pub open: Option<usize>,
+    /// The student's answer to its check, given before the run.
+    pub answer: Option<usize>,
+    pub steps: Vec<Option<StepNumbers>>,
+    /// Runs are going: a lesson's steps or one Run, each with the wait for
+    /// the server to drain after it.
+    pub busy: bool,
 }
 
 pub enum ScaleAction {
     Start {
         run: u32,
         scenario: LoadScenario,
+        /// The lesson step it is, if any.
+        step: Option<usize>,
     },
     Snapshot {
         run: u32,
@@ -207,6 +229,11 @@ pub enum ScaleAction {
         run: u32,
         counts: ServerCounts,
     },
+    /// Lesson `i` was opened: forget the last one's answer and numbers.
+    Lesson(usize),
+    Answer(usize),
+    /// Runs began or ended.
+    Busy(bool),
 }
 
 impl ScaleRun {
@@ -214,9 +241,15 @@ impl ScaleRun {
     pub fn apply(&mut self, action: ScaleAction) {
         let current = |run: u32, this: &ScaleRun| run == this.run;
         match action {
-            ScaleAction::Start { run, scenario } => {
+            ScaleAction::Start {
+                run,
+                scenario,
+                step,
+            } => {
                 let policy = scenario.policy.unwrap_or_default();
                 *self = ScaleRun {
+                    step,
+                    lesson: std::mem::take(&mut self.lesson),
                     run,
                     phase: Phase::Starting,
                     duration_ms: scenario.duration_ms,
@@ -241,6 +274,7 @@ impl ScaleRun {
                         Phase::Done
                     };
                     self.last = Some(snapshot);
+                    self.keep();
                 } else {
                     self.phase = Phase::Running;
                     self.received.add(&snapshot);
@@ -251,13 +285,36 @@ impl ScaleRun {
                 self.phase = Phase::Failed;
                 self.error = Some(message);
             }
-            ScaleAction::Stop { run } if current(run, self) && self.phase.busy() => {
-                self.phase = Phase::Stopped;
+            ScaleAction::Stop { run } if current(run, self) => {
+                if self.phase.busy() {
+                    self.phase = Phase::Stopped;
+                }
+                self.lesson.busy = false;
             }
             ScaleAction::Server { run, counts } if current(run, self) => {
                 self.server = Some(counts);
+                self.keep();
             }
+            ScaleAction::Lesson(i) => {
+                let steps = lessons::all().get(i).map_or(0, |l| l.steps.len());
+                self.lesson = LessonState {
+                    open: Some(i),
+                    steps: vec![None; steps],
+                    ..LessonState::default()
+                };
+            }
+            ScaleAction::Answer(choice) => self.lesson.answer = Some(choice),
+            ScaleAction::Busy(busy) => self.lesson.busy = busy,
             _ => {} // a late message of an older run, or of one already over
+        }
+    }
+
+    /// A lesson step's run ended (or its server counts came): its numbers
+    /// go into the step table.
+    fn keep(&mut self) {
+        let numbers = lessons::numbers(self);
+        if let Some(slot) = self.step.and_then(|i| self.lesson.steps.get_mut(i)) {
+            *slot = numbers;
         }
     }
 
@@ -412,6 +469,7 @@ mod tests {
     fn started(run: u32) -> ScaleRun {
         let mut state = ScaleRun::default();
         state.apply(ScaleAction::Start {
+            step: None,
             run,
             scenario: LoadScenario {
                 duration_ms: 300,
@@ -608,5 +666,61 @@ mod tests {
         assert_eq!(capacity_steps(&slow, 100.0), [(0.0, 100.0, 8000.0 / 90.0)]);
         let unlimited = Capacity { workers: 0, ..c };
         assert!(capacity_steps(&unlimited, 100.0).is_empty());
+    }
+
+    #[test]
+    fn a_lesson_steps_numbers_outlive_the_next_run() {
+        let mut state = ScaleRun::default();
+        state.apply(ScaleAction::Lesson(1));
+        state.apply(ScaleAction::Answer(2));
+        state.apply(ScaleAction::Busy(true));
+        assert_eq!(
+            state.lesson.steps,
+            vec![None; 5],
+            "the storm has five steps"
+        );
+        for (run, step) in [(1, 0), (2, 1)] {
+            state.apply(ScaleAction::Start {
+                run,
+                scenario: LoadScenario {
+                    duration_ms: 300,
+                    ..LoadScenario::default()
+                },
+                step: Some(step),
+            });
+            for at in [100, 200, 300] {
+                let snapshot = window(at, 10, 10 - step as u64 * 10, step as u64 * 10);
+                state.apply(ScaleAction::Snapshot {
+                    run,
+                    snapshot,
+                    arrived_ms: 0.0,
+                });
+            }
+            let last = LoadSnapshot {
+                r#final: true,
+                ..window(300, 30, 30, 0)
+            };
+            state.apply(ScaleAction::Snapshot {
+                run,
+                snapshot: last,
+                arrived_ms: 0.0,
+            });
+        }
+        let goodput: Vec<_> = state
+            .lesson
+            .steps
+            .iter()
+            .map(|s| s.as_ref().map(|n| n.goodput_last))
+            .collect();
+        assert_eq!(goodput, [Some(100.0), Some(0.0), None, None, None]);
+        assert_eq!((state.lesson.answer, state.lesson.busy), (Some(2), true));
+        // Stop ends the sequence; opening the lesson again forgets it all.
+        state.apply(ScaleAction::Stop { run: 2 });
+        assert!(!state.lesson.busy);
+        state.apply(ScaleAction::Lesson(1));
+        assert_eq!(
+            (state.lesson.answer, state.lesson.steps[0].clone()),
+            (None, None)
+        );
     }
 }
