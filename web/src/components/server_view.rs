@@ -16,6 +16,7 @@ use std::cell::RefCell;
 use std::time::Duration;
 
 use futures_util::future::abortable;
+use rpc_lab::number_format::fixed;
 use rpc_lab::proto::calculator_v1::{RequestRecord, WatchRequestsRequest};
 use rpc_lab::status::code_name;
 use tonic::Request;
@@ -249,7 +250,7 @@ pub fn ServerView(props: &Props) -> Html {
                  data-opened={log.opened.to_string()} data-records={records.len().to_string()} data-calls={calls.len().to_string()}
                  data-executions={all.executions.to_string()} data-replays={all.replays.to_string()}
                  data-duplicates={all.duplicates.to_string()} data-possible-duplicates={all.possible_duplicates.to_string()}
-                 data-lag-ms={log.lag_ms.map(|ms| format!("{ms:.1}"))}>
+                 data-lag-ms={log.lag_ms.map(|ms| fixed(ms, 1))}>
             <h2 id="sv-title">{ "The server's view" }</h2>
             <p class="hint">{ format!(
                 "Every request of this tab's session ({}) that reached the server — the page's own calls and any other client's — and what the server did with it. \
