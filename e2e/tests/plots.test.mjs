@@ -172,7 +172,7 @@ describe('reading the plots', () => {
     await panel.scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(ARTIFACTS, 'plots-1440x900-latency.png') });
     // The controls are beside the histograms, not a screen above them.
-    const controls = await page.locator('.lab-controls').boundingBox();
+    const controls = await page.locator('section.lab .lab-controls').boundingBox();
     assert.ok(controls.y < 900 && controls.y + controls.height > 0, `controls on screen: ${JSON.stringify(controls)}`);
     assert.ok(controls.height <= 900, `the controls column fits the window: ${controls.height} px`);
     assert.deepEqual(problems, []);

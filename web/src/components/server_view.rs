@@ -274,10 +274,10 @@ pub fn ServerView(props: &Props) -> Html {
                 <div>
                     <table class="sv-table" data-testid="sv-table">
                         <thead><tr>
-                            <th>{ "operation" }</th><th>{ "requests" }</th><th>{ "executed" }</th><th>{ "replayed" }</th>
-                            <th title="logical calls with an idempotency key">{ "keyed calls" }</th>
-                            <th title="extra executions under one idempotency key">{ "ran again (one key)" }</th>
-                            <th title="requests without a key, of an operation that is not idempotent, that ran and lost their reply">{ "no key: ran, reply lost" }</th>
+                            <th>{ "operation" }</th><th title="requests that reached the server">{ "requests" }</th><th title="executions of the operation">{ "ran" }</th><th title="answered from the idempotency store">{ "replays" }</th>
+                            <th title="logical calls with an idempotency key">{ "keyed" }</th>
+                            <th title="extra executions under one idempotency key">{ "ran again, one key" }</th>
+                            <th title="requests without a key, of an operation that is not idempotent, that ran and lost their reply">{ "no key, ran, reply lost" }</th>
                         </tr></thead>
                         <tbody>{ for per_operation.iter().map(|(op, t)| html! {
                             <tr data-operation={op.to_string()} data-requests={t.requests.to_string()} data-executions={t.executions.to_string()}
