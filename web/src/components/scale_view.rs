@@ -5,8 +5,9 @@
 //! shown from here; `Lab/RunLoad` runs up to thousands of virtual clients
 //! beside the server, every call through the same resilience core as the
 //! lab, and streams a snapshot every 100 ms. This component holds the
-//! controls' values, calls `RunLoad` (server streaming over
-//! `tonic-web-wasm-client`, which reads the reply as it arrives), and folds
+//! controls' values, calls `RunLoad` (server streaming through the page's
+//! one raw-bytes gRPC codec, [`crate::wire`], over `tonic-web-wasm-client`,
+//! which reads the reply as it arrives), and folds
 //! the snapshots into its state with the pure reducer of
 //! [`crate::scale::series`]. Stop drops the stream: the fetch is aborted and
 //! the server stops the run.
@@ -25,8 +26,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures_util::future::{AbortHandle, abortable};
-use rpc_lab::proto::LabClient;
-use rpc_lab::proto::calculator_v1::{AbandonedWork, LoadOperation};
+use rpc_lab::proto::calculator_v1::{AbandonedWork, LoadOperation, LoadSnapshot};
 use rpc_lab::status::code_name;
 use tonic::{Request, Status};
 use wasm_bindgen_futures::spawn_local;
@@ -41,7 +41,7 @@ use crate::policy_form::PolicyForm;
 use crate::scale::lessons::{self, time_scaled};
 use crate::scale::scenario::{self, ABANDONED, OPERATIONS, ScaleForm};
 use crate::scale::series::{ScaleAction, ScaleRun, ServerCounts, capacity_steps};
-use crate::{browser, session};
+use crate::{browser, session, wire};
 
 mod scale_lessons;
 use scale_lessons::ScaleLessons;
@@ -143,7 +143,11 @@ async fn run(
     session::tag(&mut request, &bench.session);
     let started = browser::now_ms();
     let client = tonic_web_wasm_client::Client::new(bench.base_url.clone());
-    let mut stream = match LabClient::new(client).run_load(request).await {
+    // The page's one compiled streaming call (a generated client would
+    // compile tonic's streaming code again for this method alone).
+    let run_load = "/calculator.v1.Lab/RunLoad";
+    let reply = wire::server_streaming::<_, LoadSnapshot>(client, run_load, request).await;
+    let mut stream = match reply {
         Ok(response) => response.into_inner(),
         Err(status) => return failed(words(&status)),
     };
