@@ -13,6 +13,7 @@
 //! | --- | --- |
 //! | [`scenario`] | the request, checked; the server's caps on a run |
 //! | [`schedule`] | open-loop send times, fixed from the run's start (pure, seeded) |
+//! | [`pacer`] | wakes the run at each send time, finer than tokio's 1 ms timer |
 //! | [`histogram`] | percentiles in bounded memory |
 //! | [`aggregate`] | the counters of each 100 ms window and of the run (pure) |
 //! | [`client_deadline`] | tonic's own expired deadline, named DEADLINE_EXCEEDED |
@@ -24,6 +25,7 @@ pub mod client_deadline;
 pub mod histogram;
 pub mod runner;
 pub mod scenario;
+pub mod pacer;
 pub mod schedule;
 
 use std::collections::HashSet;

@@ -38,6 +38,7 @@ use tonic::{Request, Response, Status};
 use super::RunSlot;
 use super::aggregate::{Aggregator, Gauges};
 use super::client_deadline::named_by_grpc;
+use super::pacer::Pacer;
 use super::scenario::{Arrival, Background, Faults, Operation, Scenario};
 use super::schedule::{Arrivals, Schedule};
 use crate::shop::proto::CheckoutRequest;
@@ -71,6 +72,17 @@ pub fn start(
     slot: RunSlot,
 ) -> Result<SnapshotStream, Status> {
     let (tx, rx) = mpsc::channel(64);
+    // The run's clock starts now; an open loop's pacer counts from here.
+    let start = Instant::now();
+    let pacer = match scenario.arrival {
+        Arrival::Open { rate, arrivals, .. } => {
+            let schedule = Schedule::new(rate, arrivals, scenario.seed);
+            let pacer = Pacer::start(schedule, start.into_std(), scenario.duration)
+                .map_err(|e| Status::internal(format!("cannot start a load run: {e}")))?;
+            Some(pacer)
+        }
+        Arrival::Closed { .. } => None,
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .event_interval(EVENT_INTERVAL)
@@ -84,9 +96,10 @@ pub fn start(
                 target,
                 session,
                 lab,
+                pacer: Cell::new(pacer),
             };
             let stopping = slot.stopping.clone();
-            LocalSet::new().block_on(&runtime, run.run(tx, stopping));
+            LocalSet::new().block_on(&runtime, run.run(start, tx, stopping));
             drop(slot);
         })
         .map_err(|e| Status::internal(format!("cannot start a load run: {e}")))?;
@@ -98,6 +111,8 @@ struct Run {
     target: SocketAddr,
     session: Arc<str>,
     lab: Arc<LabState>,
+    /// An open loop's send times, taken by the task that sends the calls.
+    pacer: Cell<Option<Pacer>>,
 }
 
 /// What every task of a run shares (all on the run's one thread).
@@ -115,10 +130,10 @@ struct Shared {
 impl Run {
     async fn run(
         self,
+        start: Instant,
         tx: mpsc::Sender<Result<LoadSnapshot, Status>>,
         mut server_stopping: tokio::sync::watch::Receiver<bool>,
     ) {
-        let start = Instant::now();
         let aggregator = match self.scenario.background {
             Some(_) => Aggregator::with_background(),
             None => Aggregator::new(),
@@ -262,21 +277,21 @@ impl Run {
                     });
                 }
             }
-            Arrival::Open {
-                rate,
-                arrivals,
-                in_flight,
-            } => {
+            Arrival::Open { in_flight, .. } => {
                 let common = self.scenario.shared_client.then(|| make_caller(0));
                 if let Some(caller) = &common {
                     shared.callers.borrow_mut().push(caller.clone());
                 }
-                for (n, offset) in Schedule::new(rate, arrivals, seed).enumerate() {
-                    if offset >= self.scenario.duration {
-                        break;
-                    }
+                // The send times come from the pacer's thread, to a
+                // fraction of a millisecond (tokio's timers tick once a
+                // millisecond; see `pacer`). Dropping it (the run is
+                // aborted) stops that thread.
+                let Some(mut pacer) = self.pacer.take() else {
+                    // `start` made one for every open loop.
+                    return;
+                };
+                while let Some((n, offset)) = pacer.next().await {
                     let intended = start + offset;
-                    tokio::time::sleep_until(intended).await;
                     // Reap finished calls, so the set holds only live ones.
                     while calls.try_join_next().is_some() {}
                     if shared.in_flight.get() >= u64::from(in_flight) {
