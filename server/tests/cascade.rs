@@ -161,7 +161,7 @@ async fn configure(server: &TestServer, client: &PaymentClientSettings) {
     let tier = hanging_payment(client);
     let stored = lab
         .set_payment_tier(in_session(SetPaymentTierRequest {
-            payment_tier: Some(tier),
+            payment_tier: Some(tier.clone()),
         }))
         .await
         .expect("SetPaymentTier")

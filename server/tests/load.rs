@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use common::{TestServer, request};
 use rpc_lab::proto::calculator_v1::{
-    Capacity, ClosedLoop, LoadFaults, LoadOperation, LoadPolicy, LoadScenario, LoadSnapshot,
-    OpenLoop, load_scenario::Arrival,
+    Capacity, ClosedLoop, LoadFaultWindow, LoadFaults, LoadOperation, LoadPolicy, LoadScenario,
+    LoadSnapshot, OpenLoop, load_scenario::Arrival,
 };
 use rpc_lab_server::config::Config;
 use tonic::Code;
@@ -391,4 +391,82 @@ async fn an_attempt_past_its_timeout_is_deadline_exceeded_and_retried() {
         "two attempts a call, each past its timeout: {summary:?}"
     );
     assert_eq!(summary.retries, 4, "{summary:?}");
+}
+
+/// A schedule of faults: attempts sent inside a fault window carry its
+/// faults, the others the run's own (none here). At 50 calls/s, a call every
+/// 20 ms, the window 200–400 ms holds the ten calls sent at 200, 220 … 380
+/// ms; a send would have to be 20 ms late to cross a border.
+#[tokio::test]
+async fn attempts_sent_inside_a_fault_window_carry_its_faults() {
+    let server = TestServer::start_with(Config {
+        seed: Some(1),
+        ..Config::default()
+    })
+    .await;
+    let scenario = LoadScenario {
+        arrival: Some(Arrival::Open(OpenLoop {
+            rate_per_second: 50.0,
+            poisson: false,
+        })),
+        fault_windows: vec![LoadFaultWindow {
+            start_ms: 200,
+            end_ms: 400,
+            faults: Some(LoadFaults {
+                fail: 1.0,
+                ..Default::default()
+            }),
+        }],
+        ..closed(1, 600)
+    };
+    let all = run(&server, "fault-window", scenario).await;
+    let (summary, windows) = all.split_last().unwrap();
+    assert_eq!(summary.calls_started, 30, "{summary:?}");
+    assert_eq!(summary.calls_failed, 10, "{summary:?}");
+    assert_eq!(summary.attempts_by_code["UNAVAILABLE"], 10);
+    assert_eq!(summary.attempts_by_code["OK"], 20);
+    // Failures only while the window was open: none in the snapshots that
+    // end before it opens or start after it has closed.
+    for window in windows {
+        let from = window.elapsed_ms - window.window_ms;
+        if window.elapsed_ms <= 200 || from >= 400 {
+            assert_eq!(window.calls_failed, 0, "{window:?}");
+        }
+    }
+    // The server's own count agrees: twenty executions (a failed attempt
+    // is refused before the operation runs).
+    assert_eq!(
+        server
+            .clients()
+            .await
+            .executions("fault-window", "Calculator/Add")
+            .await,
+        20
+    );
+}
+
+#[tokio::test]
+async fn overlapping_fault_windows_are_refused() {
+    let server = TestServer::start().await;
+    let window = |start_ms, end_ms| LoadFaultWindow {
+        start_ms,
+        end_ms,
+        faults: None,
+    };
+    let mut lab = server.clients().await.lab;
+    let status = lab
+        .run_load(request(
+            LoadScenario {
+                fault_windows: vec![window(300, 500), window(100, 350)],
+                ..closed(1, 600)
+            },
+            &[("x-lab-session", "overlap")],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(
+        status.message(),
+        "fault_windows overlap: one runs from 100 to 350 ms, another starts at 300 ms"
+    );
 }

@@ -21,8 +21,9 @@
 //!   metastable failure: S × (1 + k × executions already in flight);
 //! - **abandoned work** ([`AbandonedWork`]): what the server does with a
 //!   request whose client has given up;
-//! - a **brownout** ([`Brownout`]): from t1 to t2 after the capacity was set,
-//!   service times × m, or fewer workers, or both.
+//! - **brownouts** ([`Brownout`]): from t1 to t2 after the capacity was set,
+//!   service times × m, or fewer workers, or both — one window as a trigger,
+//!   or several as a schedule of capacity over time.
 //!
 //! This file holds the settings, their validation and the service-time
 //! formula; [`queue`] is the waiting line and the workers as a pure model
@@ -104,6 +105,16 @@ impl Brownout {
     fn covers(&self, since_set: Duration) -> bool {
         self.start <= since_set && since_set < self.end
     }
+
+    fn to_proto(self) -> proto::Brownout {
+        let millis = |d: Duration| u32::try_from(d.as_millis()).unwrap_or(u32::MAX);
+        proto::Brownout {
+            start_ms: millis(self.start),
+            end_ms: millis(self.end),
+            service_time_factor: Some(self.service_time_factor),
+            workers: self.workers,
+        }
+    }
 }
 
 /// The server's own caps on what a session may ask for (its flags), so one
@@ -128,7 +139,7 @@ impl Default for CapacityLimits {
 }
 
 /// One session's capacity, validated.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CapacitySettings {
     /// `None`: no limit on executions at once (and so no queue).
     pub workers: Option<u32>,
@@ -137,7 +148,8 @@ pub struct CapacitySettings {
     pub slowdown: f64,
     pub abandoned_work: AbandonedWork,
     pub pushback: Option<Duration>,
-    pub brownout: Option<Brownout>,
+    /// Windows of trouble, in time order, not overlapping.
+    pub brownouts: Vec<Brownout>,
     /// The longest service time, whatever the formula says
     /// ([`CapacityLimits::max_service`]).
     pub max_service: Duration,
@@ -153,7 +165,7 @@ impl Default for CapacitySettings {
             slowdown: 0.0,
             abandoned_work: AbandonedWork::Finish,
             pushback: None,
-            brownout: None,
+            brownouts: Vec::new(),
             max_service: CapacityLimits::default().max_service,
         }
     }
@@ -162,18 +174,27 @@ impl Default for CapacitySettings {
 impl CapacitySettings {
     /// Workers at `since_set` after the capacity was set (`None`: no limit).
     pub fn workers_at(&self, since_set: Duration) -> Option<u32> {
-        match self.brownout {
+        match self.brownout_at(since_set) {
             Some(Brownout {
                 workers: Some(fewer),
                 ..
-            }) if self.brownout_covers(since_set) => Some(fewer),
+            }) => Some(*fewer),
             _ => self.workers,
         }
     }
 
-    /// Whether `since_set` falls inside the brownout window.
-    pub fn brownout_covers(&self, since_set: Duration) -> bool {
-        self.brownout.is_some_and(|b| b.covers(since_set))
+    /// The brownout window `since_set` falls inside, if any.
+    pub fn brownout_at(&self, since_set: Duration) -> Option<&Brownout> {
+        self.brownouts.iter().find(|b| b.covers(since_set))
+    }
+
+    /// When (after the capacity was set) a window that cut the workers
+    /// ends: then waiting requests may start without anyone finishing.
+    pub fn workers_return(&self) -> impl Iterator<Item = Duration> + '_ {
+        self.brownouts
+            .iter()
+            .filter(|b| b.workers.is_some())
+            .map(|b| b.end)
     }
 
     /// The service time of an execution starting at `since_set`, with
@@ -181,10 +202,9 @@ impl CapacitySettings {
     /// S × (1 + k × in_flight), × m inside a brownout, and never more than
     /// [`Self::max_service`]. Computed in whole microseconds.
     pub fn service_time(&self, since_set: Duration, in_flight: u32) -> Duration {
-        let factor = match self.brownout {
-            Some(brownout) if brownout.covers(since_set) => brownout.service_time_factor,
-            _ => 1.0,
-        };
+        let factor = self
+            .brownout_at(since_set)
+            .map_or(1.0, |brownout| brownout.service_time_factor);
         let micros =
             self.service.as_micros() as f64 * (1.0 + self.slowdown * f64::from(in_flight)) * factor;
         let ceiling = self.max_service.as_micros() as f64;
@@ -266,12 +286,10 @@ impl CapacitySettings {
                 ),
             );
         }
-        let brownout = match &capacity.brownout {
-            None => None,
-            Some(brownout) => Some(Self::brownout_from_proto(brownout, capacity, limits)?),
-        };
+        let brownouts = Self::brownouts_from_proto(capacity, limits)?;
         let workers = (capacity.workers > 0).then_some(capacity.workers);
-        if workers.is_none() && capacity.queue > 0 && brownout.is_none_or(|b| b.workers.is_none()) {
+        if workers.is_none() && capacity.queue > 0 && brownouts.iter().all(|b| b.workers.is_none())
+        {
             return invalid(
                 "queue",
                 format!(
@@ -291,19 +309,50 @@ impl CapacitySettings {
                 proto::AbandonedWork::CancelOnHangup => AbandonedWork::CancelOnHangup,
             },
             pushback: (!pushback.is_zero()).then_some(pushback),
-            brownout,
+            brownouts,
             max_service: limits.max_service,
         })
     }
 
+    /// `brownout` and `brownouts`, each checked, in time order; they must
+    /// not overlap.
+    fn brownouts_from_proto(
+        capacity: &proto::Capacity,
+        limits: &CapacityLimits,
+    ) -> Result<Vec<Brownout>, Status> {
+        let first = capacity.brownout.iter().map(|b| (b, "brownout".to_owned()));
+        let more =
+            (capacity.brownouts.iter().enumerate()).map(|(i, b)| (b, format!("brownouts[{i}]")));
+        let mut brownouts = Vec::new();
+        for (brownout, name) in first.chain(more) {
+            brownouts.push(Self::brownout_from_proto(
+                brownout, &name, capacity, limits,
+            )?);
+        }
+        brownouts.sort_by_key(|b| b.start);
+        if let Some(pair) = brownouts
+            .windows(2)
+            .find(|pair| pair[1].start < pair[0].end)
+        {
+            return Err(Status::invalid_argument(format!(
+                "capacity.brownouts overlap: one runs from {} to {} ms, another starts at {} ms",
+                pair[0].start.as_millis(),
+                pair[0].end.as_millis(),
+                pair[1].start.as_millis()
+            )));
+        }
+        Ok(brownouts)
+    }
+
     fn brownout_from_proto(
         brownout: &proto::Brownout,
+        name: &str,
         capacity: &proto::Capacity,
         limits: &CapacityLimits,
     ) -> Result<Brownout, Status> {
         let invalid = |field: &str, rule: String| {
             Err(Status::invalid_argument(format!(
-                "capacity.brownout.{field} {rule}"
+                "capacity.{name}.{field} {rule}"
             )))
         };
         let start = Duration::from_millis(brownout.start_ms.into());
@@ -385,12 +434,13 @@ impl CapacitySettings {
                 AbandonedWork::CancelOnHangup => proto::AbandonedWork::CancelOnHangup,
             } as i32,
             pushback_ms: self.pushback.map_or(0, millis),
-            brownout: self.brownout.map(|b| proto::Brownout {
-                start_ms: millis(b.start),
-                end_ms: millis(b.end),
-                service_time_factor: Some(b.service_time_factor),
-                workers: b.workers,
-            }),
+            brownout: self.brownouts.first().map(|b| b.to_proto()),
+            brownouts: self
+                .brownouts
+                .iter()
+                .skip(1)
+                .map(|b| b.to_proto())
+                .collect(),
         }
     }
 }
@@ -586,11 +636,99 @@ mod tests {
                 service_time_factor: Some(2.5),
                 workers: Some(1),
             }),
+            brownouts: vec![proto::Brownout {
+                start_ms: 30,
+                end_ms: 40,
+                service_time_factor: Some(1.0),
+                workers: Some(0),
+            }],
         };
-        let settings = valid(capacity);
+        let settings = valid(capacity.clone());
         assert_eq!(settings.abandoned_work, AbandonedWork::CancelOnHangup);
         assert_eq!(settings.pushback, Some(ms(250)));
         assert_eq!(settings.to_proto(), capacity);
+    }
+
+    #[test]
+    fn a_schedule_of_windows_is_kept_in_time_order_and_each_applies_inside_itself() {
+        let window = |start_ms, end_ms, factor, workers| proto::Brownout {
+            start_ms,
+            end_ms,
+            service_time_factor: factor,
+            workers,
+        };
+        // Given out of order: a slow spell at 100-200 ms, an outage at
+        // 300-400, one worker of four at 0-50.
+        let settings = valid(proto::Capacity {
+            workers: 4,
+            queue: 10,
+            service_ms: 10,
+            brownout: Some(window(100, 200, Some(3.0), None)),
+            brownouts: vec![
+                window(300, 400, None, Some(0)),
+                window(0, 50, None, Some(1)),
+            ],
+            ..Default::default()
+        });
+        let starts: Vec<u128> = settings
+            .brownouts
+            .iter()
+            .map(|b| b.start.as_millis())
+            .collect();
+        assert_eq!(starts, [0, 100, 300]);
+        assert_eq!(settings.workers_at(ms(10)), Some(1));
+        assert_eq!(settings.workers_at(ms(60)), Some(4), "between windows");
+        assert_eq!(settings.service_time(ms(150), 0), ms(30));
+        assert_eq!(
+            settings.workers_at(ms(150)),
+            Some(4),
+            "a slow spell keeps its workers"
+        );
+        assert_eq!(settings.workers_at(ms(350)), Some(0));
+        assert_eq!(
+            settings.workers_at(ms(400)),
+            Some(4),
+            "a window ends at its end"
+        );
+        assert_eq!(settings.service_time(ms(400), 0), ms(10));
+        // The queue must look again when each window that cut workers ends.
+        let returns: Vec<u128> = settings.workers_return().map(|d| d.as_millis()).collect();
+        assert_eq!(returns, [50, 400]);
+        // Said back in time order: the first as `brownout`, the rest after it.
+        let said = settings.to_proto();
+        assert_eq!(said.brownout, Some(window(0, 50, Some(1.0), Some(1))));
+        assert_eq!(said.brownouts.len(), 2);
+        assert_eq!(said.brownouts[1].start_ms, 300);
+    }
+
+    #[test]
+    fn overlapping_windows_are_refused() {
+        let status = CapacitySettings::from_proto(
+            Some(&proto::Capacity {
+                workers: 4,
+                service_ms: 10,
+                brownout: Some(proto::Brownout {
+                    start_ms: 100,
+                    end_ms: 300,
+                    service_time_factor: Some(2.0),
+                    workers: None,
+                }),
+                brownouts: vec![proto::Brownout {
+                    start_ms: 200,
+                    end_ms: 250,
+                    service_time_factor: None,
+                    workers: Some(1),
+                }],
+                ..Default::default()
+            }),
+            &CapacityLimits::default(),
+        )
+        .unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        assert_eq!(
+            status.message(),
+            "capacity.brownouts overlap: one runs from 100 to 300 ms, another starts at 200 ms"
+        );
     }
 
     #[test]
@@ -601,7 +739,7 @@ mod tests {
         };
         let window = |b: proto::Brownout| proto::Capacity {
             brownout: Some(b),
-            ..base
+            ..base.clone()
         };
         let slower = proto::Brownout {
             start_ms: 0,
@@ -613,56 +751,56 @@ mod tests {
             (
                 proto::Capacity {
                     workers: 10_001,
-                    ..base
+                    ..base.clone()
                 },
                 "capacity.workers",
             ),
             (
                 proto::Capacity {
                     queue: 100_001,
-                    ..base
+                    ..base.clone()
                 },
                 "capacity.queue",
             ),
             (
                 proto::Capacity {
                     service_ms: 60_001,
-                    ..base
+                    ..base.clone()
                 },
                 "capacity.service_ms",
             ),
             (
                 proto::Capacity {
                     slowdown: -0.5,
-                    ..base
+                    ..base.clone()
                 },
                 "capacity.slowdown",
             ),
             (
                 proto::Capacity {
                     slowdown: f64::NAN,
-                    ..base
+                    ..base.clone()
                 },
                 "capacity.slowdown",
             ),
             (
                 proto::Capacity {
                     slowdown: 101.0,
-                    ..base
+                    ..base.clone()
                 },
                 "capacity.slowdown",
             ),
             (
                 proto::Capacity {
                     abandoned_work: 7,
-                    ..base
+                    ..base.clone()
                 },
                 "capacity.abandoned_work",
             ),
             (
                 proto::Capacity {
                     pushback_ms: 600_001,
-                    ..base
+                    ..base.clone()
                 },
                 "capacity.pushback_ms",
             ),
@@ -670,7 +808,7 @@ mod tests {
                 proto::Capacity {
                     workers: 0,
                     queue: 3,
-                    ..base
+                    ..base.clone()
                 },
                 "capacity.queue",
             ),

@@ -130,12 +130,15 @@ impl<W: Waiter> Queue<W> {
         self.dispatch(now);
     }
 
-    /// When a brownout that cut the workers ends: then waiting requests may
-    /// start without anyone finishing, so someone must call [`Self::dispatch`].
-    pub fn workers_return_at(&self) -> Option<Instant> {
-        let brownout = self.settings.brownout?;
-        brownout.workers?;
-        Some(self.set_at + brownout.end)
+    /// When each brownout that cut the workers ends: then waiting requests
+    /// may start without anyone finishing, so someone must call
+    /// [`Self::dispatch`]. In time order.
+    pub fn workers_return_at(&self) -> Vec<Instant> {
+        let set_at = self.set_at;
+        self.settings
+            .workers_return()
+            .map(|end| set_at + end)
+            .collect()
     }
 
     /// A request arrives; `deadline` is when its client stops waiting.
@@ -169,8 +172,10 @@ impl<W: Waiter> Queue<W> {
             workers: workers.unwrap_or(u32::MAX),
             in_flight: self.in_flight,
             queued: self.waiting,
-            brownout: self.settings.brownout_covers(since_set)
-                && self.settings.brownout.is_some_and(|b| b.workers.is_some()),
+            brownout: self
+                .settings
+                .brownout_at(since_set)
+                .is_some_and(|b| b.workers.is_some()),
         })
     }
 
@@ -379,12 +384,12 @@ mod tests {
         // A brownout leaves no workers: both wait. When it ends, the first
         // to arrive is the first to start, however the second arrives.
         let mut world = World::new(CapacitySettings {
-            brownout: Some(Brownout {
+            brownouts: vec![Brownout {
                 start: ms(0),
                 end: ms(100),
                 service_time_factor: 1.0,
                 workers: Some(0),
-            }),
+            }],
             ..limited(1, 5, 10)
         });
         assert!(matches!(world.arrive(0, 50, None), Arrival::Queued(_)));
@@ -512,15 +517,15 @@ mod tests {
     #[test]
     fn when_a_brownout_ends_the_workers_come_back() {
         let mut world = World::new(CapacitySettings {
-            brownout: Some(Brownout {
+            brownouts: vec![Brownout {
                 start: ms(100),
                 end: ms(300),
                 service_time_factor: 5.0,
                 workers: Some(1),
-            }),
+            }],
             ..limited(3, 10, 10)
         });
-        assert_eq!(world.queue.workers_return_at(), Some(world.at(300)));
+        assert_eq!(world.queue.workers_return_at(), vec![world.at(300)]);
         // Inside the window: one worker, five times slower.
         assert_eq!(world.arrive(0, 150, None), Arrival::Start(ms(50)));
         assert!(
@@ -542,12 +547,12 @@ mod tests {
     #[test]
     fn a_brownout_refusal_says_so() {
         let mut world = World::new(CapacitySettings {
-            brownout: Some(Brownout {
+            brownouts: vec![Brownout {
                 start: ms(0),
                 end: ms(300),
                 service_time_factor: 1.0,
                 workers: Some(1),
-            }),
+            }],
             ..limited(3, 0, 10)
         });
         world.arrive(0, 10, None);
@@ -602,12 +607,12 @@ mod tests {
         let mut rng = SeededRng::new(7);
         let mut world = World::new(CapacitySettings {
             abandoned_work: AbandonedWork::SkipExpired,
-            brownout: Some(Brownout {
+            brownouts: vec![Brownout {
                 start: ms(200),
                 end: ms(600),
                 service_time_factor: 2.0,
                 workers: Some(1),
-            }),
+            }],
             ..limited(3, 6, 10)
         });
         let (mut queued, mut running, mut admitted, mut stopped) = (Vec::new(), 0u32, 0u64, 0u64);

@@ -61,11 +61,12 @@ impl Capacity {
         waiter: oneshot::Sender<Grant>,
     ) -> Admission {
         let mut queue = self.queue.lock().unwrap();
-        let settings = *queue.settings();
+        let (abandoned_work, pushback) =
+            (queue.settings().abandoned_work, queue.settings().pushback);
         Admission {
             arrival: queue.arrive(now, deadline, waiter),
-            abandoned_work: settings.abandoned_work,
-            pushback: settings.pushback,
+            abandoned_work,
+            pushback,
         }
     }
 
@@ -94,7 +95,7 @@ impl Capacity {
 
     pub fn snapshot(&self) -> (CapacitySettings, Snapshot) {
         let queue = self.queue.lock().unwrap();
-        (*queue.settings(), queue.snapshot())
+        (queue.settings().clone(), queue.snapshot())
     }
 
     fn set(self: &Arc<Self>, settings: CapacitySettings, now: Instant) {
@@ -108,13 +109,17 @@ impl Capacity {
             previous.abort();
         }
         // When a brownout's window closes, the waiting requests may start
-        // without anyone finishing: someone has to look. The timer holds the
-        // capacity weakly, so a forgotten session is not kept alive by it.
-        if let Some(at) = workers_return_at {
+        // without anyone finishing: someone has to look, at the end of each
+        // window that cut the workers. The timer holds the capacity weakly,
+        // so a forgotten session is not kept alive by it.
+        if !workers_return_at.is_empty() {
             let capacity = Arc::downgrade(self);
             let task = tokio::spawn(async move {
-                tokio::time::sleep_until(at.into()).await;
-                if let Some(capacity) = capacity.upgrade() {
+                for at in workers_return_at {
+                    tokio::time::sleep_until(at.into()).await;
+                    let Some(capacity) = capacity.upgrade() else {
+                        return;
+                    };
                     capacity.queue.lock().unwrap().dispatch(super::now());
                 }
             });
@@ -148,7 +153,7 @@ impl SessionCapacity {
     pub fn set(&self, settings: CapacitySettings, now: Instant) {
         let capacity = self
             .capacity
-            .get_or_init(|| Arc::new(Capacity::new(settings, now)));
+            .get_or_init(|| Arc::new(Capacity::new(settings.clone(), now)));
         capacity.set(settings, now);
     }
 
@@ -252,12 +257,12 @@ mod tests {
         let now = crate::capacity::now();
         slot.set(
             CapacitySettings {
-                brownout: Some(Brownout {
+                brownouts: vec![Brownout {
                     start: Duration::ZERO,
                     end: Duration::from_millis(500),
                     service_time_factor: 1.0,
                     workers: Some(0),
-                }),
+                }],
                 ..one_worker(5)
             },
             now,
@@ -272,5 +277,48 @@ mod tests {
         // grant arrives exactly when the timer fires.
         let granted = tokio::time::timeout(Duration::from_secs(5), grant).await;
         assert_eq!(granted.unwrap().unwrap(), Grant::Start(Duration::ZERO));
+    }
+
+    /// A schedule of two outages: the timer looks again at the end of each.
+    #[tokio::test(start_paused = true)]
+    async fn after_each_outage_of_a_schedule_the_waiting_start() {
+        let outage = |start_ms, end_ms| Brownout {
+            start: Duration::from_millis(start_ms),
+            end: Duration::from_millis(end_ms),
+            service_time_factor: 1.0,
+            workers: Some(0),
+        };
+        let slot = SessionCapacity::default();
+        let set_at = crate::capacity::now();
+        slot.set(
+            CapacitySettings {
+                brownouts: vec![outage(0, 200), outage(300, 600)],
+                ..one_worker(5)
+            },
+            set_at,
+        );
+        let capacity = slot.active().unwrap().clone();
+        let wait_for_a_worker = |capacity: Arc<Capacity>| async move {
+            let (waiter, grant) = oneshot::channel();
+            let arrival = capacity
+                .arrive(crate::capacity::now(), None, waiter)
+                .arrival;
+            assert!(matches!(arrival, Arrival::Queued(_)), "{arrival:?}");
+            grant.await.unwrap();
+            crate::capacity::now().duration_since(set_at)
+        };
+        // Queued in the first outage, started when it ends.
+        assert_eq!(
+            wait_for_a_worker(capacity.clone()).await,
+            Duration::from_millis(200)
+        );
+        // That one finishes at once; a request arriving inside the second
+        // outage (at 350 ms) waits for its end, with nobody finishing then.
+        capacity.finish(crate::capacity::now(), false);
+        tokio::time::sleep_until((set_at + Duration::from_millis(350)).into()).await;
+        assert_eq!(
+            wait_for_a_worker(capacity.clone()).await,
+            Duration::from_millis(600)
+        );
     }
 }

@@ -96,10 +96,11 @@ pub fn start(
                 target,
                 session,
                 lab,
+                start,
                 pacer: Cell::new(pacer),
             };
             let stopping = slot.stopping.clone();
-            LocalSet::new().block_on(&runtime, run.run(start, tx, stopping));
+            LocalSet::new().block_on(&runtime, run.run(tx, stopping));
             drop(slot);
         })
         .map_err(|e| Status::internal(format!("cannot start a load run: {e}")))?;
@@ -111,6 +112,9 @@ struct Run {
     target: SocketAddr,
     session: Arc<str>,
     lab: Arc<LabState>,
+    /// When the run started: its time axis, the schedule's and the fault
+    /// windows' origin.
+    start: Instant,
     /// An open loop's send times, taken by the task that sends the calls.
     pacer: Cell<Option<Pacer>>,
 }
@@ -130,10 +134,10 @@ struct Shared {
 impl Run {
     async fn run(
         self,
-        start: Instant,
         tx: mpsc::Sender<Result<LoadSnapshot, Status>>,
         mut server_stopping: tokio::sync::watch::Receiver<bool>,
     ) {
+        let start = self.start;
         let aggregator = match self.scenario.background {
             Some(_) => Aggregator::with_background(),
             None => Aggregator::new(),
@@ -518,7 +522,8 @@ impl Run {
         result.is_ok()
     }
 
-    /// The session and the scenario's fault headers, on every attempt.
+    /// The session and the scenario's fault headers, on every attempt: the
+    /// faults of the window the attempt is sent in, if any.
     fn decorate(&self, metadata: &mut tonic::metadata::MetadataMap) {
         if let Ok(session) = MetadataValue::try_from(&*self.session) {
             metadata.insert(headers::LAB_SESSION, session);
@@ -527,7 +532,7 @@ impl Run {
             fail,
             drop,
             delay_ms,
-        } = self.scenario.faults;
+        } = self.scenario.faults_at(self.start.elapsed());
         let mut put = |name: &'static str, value: String| {
             if let Ok(value) = MetadataValue::try_from(value) {
                 metadata.insert(name, value);

@@ -10,8 +10,8 @@
 use std::time::Duration;
 
 use rpc_lab::proto::calculator_v1::{
-    BackgroundLoad, LoadBreaker, LoadBudget, LoadJitter, LoadOperation, LoadPolicy, LoadScenario,
-    load_scenario,
+    BackgroundLoad, LoadBreaker, LoadBudget, LoadFaultWindow, LoadFaults, LoadJitter,
+    LoadOperation, LoadPolicy, LoadScenario, load_scenario,
 };
 use rpc_lab::resilience::{
     BreakerConfig, BudgetConfig, CallSpec, ConfigError, Jitter, RetryPolicy, SlidingWindow,
@@ -143,6 +143,79 @@ pub struct Faults {
     pub delay_ms: u32,
 }
 
+impl Faults {
+    /// `faults` checked; `field` names it in an error.
+    fn from_proto(faults: &LoadFaults, field: &str) -> Result<Faults, Status> {
+        for (name, p) in [("fail", faults.fail), ("drop", faults.drop)] {
+            if !(0.0..=1.0).contains(&p) {
+                return Err(invalid(format!(
+                    "{field}.{name} is {p}: a probability is between 0 and 1"
+                )));
+            }
+        }
+        Ok(Faults {
+            fail: faults.fail,
+            drop: faults.drop,
+            delay_ms: faults.delay_ms,
+        })
+    }
+}
+
+/// Other faults for a while: from `start` to `end` after the run starts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FaultWindow {
+    pub start: Duration,
+    pub end: Duration,
+    pub faults: Faults,
+}
+
+impl FaultWindow {
+    /// The windows of a request, checked and in time order: each ends after
+    /// it starts and by the longest run, and none overlaps another.
+    fn all_from_proto(
+        windows: &[LoadFaultWindow],
+        limits: &LoadLimits,
+    ) -> Result<Vec<FaultWindow>, Status> {
+        let mut checked = Vec::with_capacity(windows.len());
+        for (i, window) in windows.iter().enumerate() {
+            let field = format!("fault_windows[{i}]");
+            if window.end_ms <= window.start_ms {
+                return Err(invalid(format!(
+                    "{field}.end_ms must be after start_ms ({}), got {}",
+                    window.start_ms, window.end_ms
+                )));
+            }
+            if ms(window.end_ms) > limits.max_duration {
+                return Err(invalid(format!(
+                    "{field}.end_ms {} is after the longest run this server allows \
+                     (--max-load-duration-ms {})",
+                    window.end_ms,
+                    limits.max_duration.as_millis()
+                )));
+            }
+            let faults = Faults::from_proto(
+                &window.faults.unwrap_or_default(),
+                &format!("{field}.faults"),
+            )?;
+            checked.push(FaultWindow {
+                start: ms(window.start_ms),
+                end: ms(window.end_ms),
+                faults,
+            });
+        }
+        checked.sort_by_key(|window| window.start);
+        if let Some(pair) = checked.windows(2).find(|pair| pair[1].start < pair[0].end) {
+            return Err(invalid(format!(
+                "fault_windows overlap: one runs from {} to {} ms, another starts at {} ms",
+                pair[0].start.as_millis(),
+                pair[0].end.as_millis(),
+                pair[1].start.as_millis()
+            )));
+        }
+        Ok(checked)
+    }
+}
+
 /// A scenario the engine can run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {
@@ -153,7 +226,10 @@ pub struct Scenario {
     pub breaker: Option<BreakerConfig>,
     pub shared_client: bool,
     pub capacity: Option<CapacitySettings>,
+    /// The faults of every attempt, but for those sent inside a window.
     pub faults: Faults,
+    /// In time order, not overlapping.
+    pub fault_windows: Vec<FaultWindow>,
     pub seed: u64,
     /// At most this many logical calls (none: as many as the time allows).
     pub max_calls: Option<u64>,
@@ -163,6 +239,14 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// The faults of an attempt sent `elapsed` after the run started.
+    pub fn faults_at(&self, elapsed: Duration) -> Faults {
+        self.fault_windows
+            .iter()
+            .find(|window| window.start <= elapsed && elapsed < window.end)
+            .map_or(self.faults, |window| window.faults)
+    }
+
     /// Checks `request` against the server's caps; `clock_seed` seeds a run
     /// that names no seed.
     pub fn from_proto(
@@ -234,14 +318,8 @@ impl Scenario {
             )?),
             None => None,
         };
-        let faults = request.faults.unwrap_or_default();
-        for (name, p) in [("faults.fail", faults.fail), ("faults.drop", faults.drop)] {
-            if !(0.0..=1.0).contains(&p) {
-                return Err(invalid(format!(
-                    "{name} is {p}: a probability is between 0 and 1"
-                )));
-            }
-        }
+        let faults = Faults::from_proto(&request.faults.unwrap_or_default(), "faults")?;
+        let fault_windows = FaultWindow::all_from_proto(&request.fault_windows, limits)?;
         let payment_tier = match request.payment_tier.as_deref() {
             Some(tier) => Some(PaymentTierSettings::from_proto(
                 Some(tier),
@@ -261,11 +339,8 @@ impl Scenario {
             breaker,
             shared_client: request.shared_client,
             capacity,
-            faults: Faults {
-                fail: faults.fail,
-                drop: faults.drop,
-                delay_ms: faults.delay_ms,
-            },
+            faults,
+            fault_windows,
             seed: request.seed.unwrap_or(clock_seed),
             max_calls: (request.max_calls > 0).then_some(request.max_calls),
             payment_tier,

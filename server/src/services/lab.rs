@@ -104,8 +104,8 @@ impl Lab for LabService {
             request.get_ref().capacity.as_ref(),
             &self.lab.capacity_limits,
         )?;
-        session.capacity.set(settings, capacity::now());
         tracing::info!(session = %session.name, ?settings, "capacity set");
+        session.capacity.set(settings.clone(), capacity::now());
         Ok(Response::new(settings.to_proto()))
     }
 
@@ -143,7 +143,7 @@ impl Lab for LabService {
         let slot = self.lab.load_runs.begin(&session.name)?;
         // Both set at the same moment, so their brownouts line up.
         let now = capacity::now();
-        if let Some(capacity) = scenario.capacity {
+        if let Some(capacity) = scenario.capacity.clone() {
             session.capacity.set(capacity, now);
         }
         if let Some(tier) = scenario.payment_tier.clone() {

@@ -154,7 +154,7 @@ impl PaymentTierSettings {
     /// What the server stored, as the wire says it.
     pub fn to_proto(&self) -> lab_proto::PaymentTier {
         lab_proto::PaymentTier {
-            capacity: self.capacity.map(|capacity| capacity.to_proto()),
+            capacity: self.capacity.as_ref().map(|capacity| capacity.to_proto()),
             client: Some(policy_to_proto(
                 &self.client.policy,
                 self.client.breaker.as_ref(),
@@ -222,7 +222,7 @@ mod tests {
             bulkhead: Some(3),
         };
         let settings = PaymentTierSettings::from_proto(Some(&request), &limits()).unwrap();
-        assert_eq!(settings.capacity.unwrap().workers, Some(2));
+        assert_eq!(settings.capacity.as_ref().unwrap().workers, Some(2));
         assert_eq!(
             settings.client.policy.per_attempt_timeout,
             Some(std::time::Duration::from_millis(500))

@@ -169,7 +169,7 @@ mod tests {
         };
         tier.set(
             PaymentTierSettings {
-                capacity: Some(capacity),
+                capacity: Some(capacity.clone()),
                 client: client.clone(),
             },
             crate::capacity::now(),
