@@ -23,9 +23,9 @@
 pub mod aggregate;
 pub mod client_deadline;
 pub mod histogram;
+pub mod pacer;
 pub mod runner;
 pub mod scenario;
-pub mod pacer;
 pub mod schedule;
 
 use std::collections::HashSet;
