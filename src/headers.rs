@@ -30,3 +30,10 @@ pub const RETRY_PUSHBACK_MS: &str = "grpc-retry-pushback-ms";
 /// capacity (`Lab/SetCapacity`): the limit hit, `queue-full` or
 /// `workers-busy`. A lab extension of the contract.
 pub const LAB_OVERLOAD: &str = "x-lab-overload";
+/// Request: the client's own bookkeeping, not a call of the experiment — the
+/// page's set-up of a lesson (a first deposit) and its reads of the truth
+/// after a run (a balance). Any value but `0`. The server handles such a
+/// request like any other; its record (`Lab/WatchRequests`) says
+/// `bookkeeping`, so the server's view can show it as the page's own
+/// instead of as a call the student made. A lab extension of the contract.
+pub const LAB_BOOKKEEPING: &str = "x-lab-bookkeeping";

@@ -148,6 +148,23 @@ async fn an_execution_is_recorded_with_what_the_request_said() {
     assert!(record.arrived_unix_micros >= before);
     assert!(record.server_micros > 0);
     assert_eq!(record.queued_micros, 0);
+    assert!(!record.bookkeeping, "nothing marked it as bookkeeping");
+}
+
+/// The page marks its own set-up and truth reads; the server handles them
+/// as any request and its record says so. `0` is not a mark.
+#[tokio::test]
+async fn a_request_marked_as_the_client_s_bookkeeping_is_recorded_as_such() {
+    let server = TestServer::start().await;
+    let mut account = AccountClient::new(server.channel().await);
+    for mark in ["1", "0"] {
+        let headers = [session("bookkeeping"), ("x-lab-bookkeeping", mark)];
+        account.deposit(request(deposit(5), &headers)).await.unwrap();
+    }
+    let records = backlog(&server, "bookkeeping", 2).await;
+    assert_eq!(records[0].outcome(), RequestOutcome::Executed);
+    assert!(records[0].bookkeeping);
+    assert!(!records[1].bookkeeping);
 }
 
 #[tokio::test]

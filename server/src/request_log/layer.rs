@@ -23,7 +23,9 @@ use axum::middleware::Next;
 use axum::response::Response;
 use http::header::{CONTENT_TYPE, USER_AGENT};
 use http::{Extensions, HeaderName, HeaderValue};
-use rpc_lab::headers::{FAULT_INJECTED, IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, LAB_OVERLOAD};
+use rpc_lab::headers::{
+    FAULT_INJECTED, IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, LAB_BOOKKEEPING, LAB_OVERLOAD,
+};
 use tonic::Code;
 
 use super::outcome::{self, Marks, Reply};
@@ -40,6 +42,7 @@ static GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
 // time (a look-up by `&str` parses and hashes the name on every call).
 static KEY: HeaderName = HeaderName::from_static(IDEMPOTENCY_KEY);
 static TIMEOUT: HeaderName = HeaderName::from_static(GRPC_TIMEOUT);
+static BOOKKEEPING: HeaderName = HeaderName::from_static(LAB_BOOKKEEPING);
 /// What gRPC-Web clients in a browser send beside the browser's own `user-agent`.
 static X_USER_AGENT: HeaderName = HeaderName::from_static("x-user-agent");
 
@@ -96,6 +99,8 @@ pub struct Pending {
     key: Option<HeaderValue>,
     user_agent: Option<HeaderValue>,
     timeout: Option<HeaderValue>,
+    /// `x-lab-bookkeeping` was sent (and is not `0`).
+    bookkeeping: bool,
     connection: Option<Arc<Connection>>,
     /// A `RequestOutcome` a layer decided; 0 (unspecified): none.
     decided: AtomicI32,
@@ -127,6 +132,7 @@ impl Pending {
                 .or_else(|| headers.get(&X_USER_AGENT))
                 .cloned(),
             timeout: headers.get(&TIMEOUT).cloned(),
+            bookkeeping: headers.get(&BOOKKEEPING).is_some_and(|v| v != "0"),
             connection: request.extensions().get::<Arc<Connection>>().cloned(),
             decided: AtomicI32::new(RequestOutcome::Unspecified as i32),
             executed: AtomicBool::new(false),
@@ -227,6 +233,7 @@ impl Drop for Pending {
             http_status: reply.map_or(0, |(reply, _)| reply.http_status),
             queued: Duration::from_micros(self.queued_micros.load(Ordering::Relaxed)),
             server_time: finished.saturating_duration_since(self.started),
+            bookkeeping: self.bookkeeping,
         });
     }
 }

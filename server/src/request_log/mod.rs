@@ -108,6 +108,8 @@ pub struct Record {
     /// From arrival to the reply ready (or, for a client that hung up, to
     /// the server being done with the request).
     pub server_time: Duration,
+    /// Marked by its client as bookkeeping (`x-lab-bookkeeping`).
+    pub bookkeeping: bool,
 }
 
 impl Record {
@@ -138,6 +140,7 @@ impl Record {
             http_status: self.http_status.into(),
             queued_micros: micros(self.queued),
             server_micros: micros(self.server_time),
+            bookkeeping: self.bookkeeping,
         }
     }
 }
@@ -160,6 +163,7 @@ pub struct Draft<'a> {
     pub http_status: u16,
     pub queued: Duration,
     pub server_time: Duration,
+    pub bookkeeping: bool,
 }
 
 /// What a log holds at one moment (for tests and the watch's backlog).
@@ -238,6 +242,7 @@ impl RequestLog {
                 http_status: draft.http_status,
                 queued: draft.queued,
                 server_time: draft.server_time,
+                bookkeeping: draft.bookkeeping,
             })
         });
         // Sent under the lock, so that a watcher's backlog (taken under the
@@ -326,6 +331,7 @@ mod tests {
             http_status: 200,
             queued: Duration::ZERO,
             server_time: Duration::from_micros(80),
+            bookkeeping: false,
         }
     }
 

@@ -149,6 +149,7 @@ mod tests {
                 http_status: 200,
                 queued: Duration::ZERO,
                 server_time: Duration::ZERO,
+                bookkeeping: false,
             });
         }
     }

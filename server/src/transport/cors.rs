@@ -18,7 +18,7 @@ use std::time::Duration;
 use http::{HeaderName, HeaderValue, Method};
 use rpc_lab::headers::{
     FAULT_DELAY_MS, FAULT_DROP, FAULT_FAIL, FAULT_INJECTED, IDEMPOTENCY_KEY,
-    IDEMPOTENCY_KEY_EXPIRES_IN_MS, IDEMPOTENT_REPLAYED, LAB_OVERLOAD, LAB_SESSION,
+    IDEMPOTENCY_KEY_EXPIRES_IN_MS, IDEMPOTENT_REPLAYED, LAB_BOOKKEEPING, LAB_OVERLOAD, LAB_SESSION,
     RETRY_PUSHBACK_MS,
 };
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -38,6 +38,7 @@ pub const REQUEST_HEADERS: &[&str] = &[
     FAULT_DROP,
     FAULT_DELAY_MS,
     LAB_SESSION,
+    LAB_BOOKKEEPING,
 ];
 
 /// Response headers (and gRPC-Web trailers sent as headers) a page may read.
