@@ -38,6 +38,8 @@ pub const GREEN: &str = "#009E73";
 pub const VERMILION: &str = "#D55E00";
 pub const PURPLE: &str = "#CC79A7";
 pub const GREY: &str = "#5a6478";
+/// The cascade lesson's background calls, apart from the run's own.
+pub const BLACK: &str = "#000000";
 
 /// A line of values over time.
 pub struct Line {

@@ -13,9 +13,10 @@
 //! the server stops the run.
 //!
 //! Above the controls, lessons that need thousands of calls (the seeds'
-//! payment outage, a metastable retry storm): their steps are settings of
-//! these same controls, run one after the other like presses of Run
-//! (`scale_view/scale_lessons.rs` draws them).
+//! payment outage, a metastable retry storm, a cascading failure through a
+//! second tier, whose background Adds get plot lines of their own): their
+//! steps are settings of these same controls, run one after the other like
+//! presses of Run (`scale_view/scale_lessons.rs` draws them).
 //!
 //! The runs go to a session of their own, this tab's name + `-scale`, reset
 //! before each run: the capacity a run sets would otherwise slow the lab's
@@ -34,12 +35,12 @@ use yew::prelude::*;
 
 use super::PolicyControls;
 use super::fields::{ControlGroup, NumberField, SelectField, Toggle};
-use super::scale_plots::{BLUE, Chart, GREEN, Level, Line, ORANGE, VERMILION};
+use super::scale_plots::{BLACK, BLUE, Chart, GREEN, Level, Line, ORANGE, VERMILION};
 use crate::lab::bench::Bench;
 use crate::plot_scale::{TimeAxis, format_ms, format_number};
 use crate::policy_form::PolicyForm;
 use crate::scale::lessons::{self, time_scaled};
-use crate::scale::scenario::{self, ABANDONED, OPERATIONS, ScaleForm};
+use crate::scale::scenario::{self, ABANDONED, CHECKOUT, OPERATIONS, ScaleForm};
 use crate::scale::series::{ScaleAction, ScaleRun, ServerCounts, capacity_steps};
 use crate::{browser, session, wire};
 
@@ -187,6 +188,9 @@ async fn run(
                 skipped: stats.executions_skipped,
                 cancelled: stats.executions_cancelled,
                 refused: stats.refused_overloaded,
+                payment_failed: stats.checkouts_payment_failed,
+                breaker_refused: stats.checkouts_rejected_by_breaker,
+                bulkhead_full: stats.checkouts_bulkhead_full,
             };
             dispatch(ScaleAction::Server { run, counts });
             break;
@@ -291,7 +295,12 @@ pub fn ScaleView(props: &Props) -> Html {
             .map(|(v, text)| (AttrValue::from(v.to_string()), AttrValue::from(*text)))
             .collect::<Vec<_>>()
     };
-    let operations = choices(&OPERATIONS.map(|(o, t, _)| (o as i32, t)));
+    // Checkout only while the cascade lesson has set it: the select shows
+    // what runs (see `scenario::Tiers` for why it is not offered otherwise).
+    let mut operations = choices(&OPERATIONS.map(|(o, t, _)| (o as i32, t)));
+    if f.operation == LoadOperation::Checkout {
+        operations.extend(choices(&[(CHECKOUT.0 as i32, CHECKOUT.1)]));
+    }
     let abandoned = choices(&ABANDONED.map(|(a, t)| (a as i32, t)));
     let arrivals = choices(&[
         (0, "open loop: calls arrive at a rate"),
@@ -372,7 +381,13 @@ pub fn ScaleView(props: &Props) -> Html {
                     ..Default::default()
                 }.view() }
                 <SelectField id="scale-operation" label="Operation" selected={(f.operation as i32).to_string()} choices={operations}
-                    hint="What every virtual call does." on_change={select(|f, v| f.operation = LoadOperation::try_from(v).unwrap_or_default())} />
+                    hint="What every virtual call does." on_change={select(|f, v| {
+                        f.operation = LoadOperation::try_from(v).unwrap_or_default();
+                        // The tiers are Checkout's (see `scenario::Tiers`).
+                        if f.operation != LoadOperation::Checkout {
+                            f.tiers = None;
+                        }
+                    })} />
                 { Toggle {
                     id: "scale-shared".into(),
                     label: "One shared client",
@@ -502,6 +517,24 @@ pub fn ScaleView(props: &Props) -> Html {
                         </> },
                 ..Default::default()
             }.view() }
+            if let Some(t) = &f.tiers {
+                { ControlGroup {
+                    id: "scale-tiers".into(),
+                    title: "Two tiers (the cascade lesson's)",
+                    state: format!("payment hangs · its client: {} per attempt, {} breaker{} · {} Adds/s beside",
+                        format_ms(f64::from(t.client.attempt_timeout_ms)),
+                        if t.client.breaker { "a" } else { "no" },
+                        t.bulkhead.map_or(String::new(), |b| format!(", a bulkhead of {b}")),
+                        format_number(t.background_rate)),
+                    open: true,
+                    children: html! { <>
+                        <p class="hint">{ "Checkout's handler, in the server's front tier (the capacity above), calls a payment service \
+                            whose workers are all gone for the run: it hangs. The breaker and the bulkhead are in the front tier's \
+                            client of payment, set by the lesson's step. The Adds beside share the front workers and never call payment. \
+                            Another operation leaves the two tiers." }</p>
+                    </> },
+                }.view() }
+            }
         </fieldset>
     };
 
@@ -521,17 +554,19 @@ pub fn ScaleView(props: &Props) -> Html {
     let end = axis.end_ms;
     let shade = s
         .capacity
+        .as_ref()
         .and_then(|c| c.brownout)
         .map(|b| (f64::from(b.start_ms), f64::from(b.end_ms).min(end)));
     let capacity = s
         .capacity
-        .map(|c| capacity_steps(&c, end))
+        .as_ref()
+        .map(|c| capacity_steps(c, end))
         .unwrap_or_default();
     let capacity_level = (!capacity.is_empty()).then(|| Level {
         name: "capacity",
         label: format!(
             "capacity: W ÷ S{} = {} executions/s",
-            if s.capacity.is_some_and(|c| c.slowdown > 0.0) {
+            if s.capacity.as_ref().is_some_and(|c| c.slowdown > 0.0) {
                 " with k, all W busy"
             } else {
                 ""
@@ -552,6 +587,11 @@ pub fn ScaleView(props: &Props) -> Html {
             label: format!("{name} {}", format_ms(f64::from(ms))),
             steps: vec![(0.0, end, f64::from(ms))],
         });
+    let background_timeout = s.background_timeout_ms.map(|ms| Level {
+        name: "background Add timeout",
+        label: format!("background Add timeout {}", format_ms(f64::from(ms))),
+        steps: vec![(0.0, end, f64::from(ms))],
+    });
     let line = |name, color, value: fn(&crate::scale::series::Window) -> Option<f64>| Line {
         name,
         color,
@@ -566,6 +606,8 @@ pub fn ScaleView(props: &Props) -> Html {
             lines: vec![
                 line("offered", BLUE, |w| Some(w.offered)),
                 line("goodput", GREEN, |w| Some(w.goodput)),
+                // The cascade lesson's Adds beside the checkouts.
+                line("background Add goodput", BLACK, |w| w.bg_goodput),
             ],
             levels: capacity_level.into_iter().collect(),
             shade,
@@ -579,8 +621,9 @@ pub fn ScaleView(props: &Props) -> Html {
             lines: vec![
                 line("p50", BLUE, |w| w.p50),
                 line("p99", VERMILION, |w| w.p99),
+                line("background Add p99", BLACK, |w| w.bg_p99),
             ],
-            levels: timeout.into_iter().collect(),
+            levels: timeout.into_iter().chain(background_timeout).collect(),
             shade,
             band: Vec::new(),
             right: None,
@@ -592,6 +635,14 @@ pub fn ScaleView(props: &Props) -> Html {
             lines: vec![
                 line("queued", ORANGE, |w| Some(w.queue)),
                 line("executing", BLUE, |w| Some(w.executing)),
+                Line {
+                    points: if s.payment {
+                        s.series(|w| Some(w.waiting))
+                    } else {
+                        Vec::new()
+                    },
+                    ..line("waiting on payment", VERMILION, |_| None)
+                },
             ],
             levels: Vec::new(),
             shade,

@@ -9,12 +9,16 @@
 //! and run by the load engine one after the other. The check is judged, as
 //! in [`crate::check`], by the runs' own numbers ([`StepNumbers`], read from
 //! the engine's snapshots), never by a stored answer.
+//!
+//! The cascade lesson's runs have a second tier ([`Tiers`]): checkouts wait
+//! on a payment service that hangs, `Add`s beside them never touch it, and
+//! its steps differ in the server's own client of payment.
 
 use rpc_lab::number_format::shortest;
 use rpc_lab::proto::calculator_v1::{AbandonedWork, LoadOperation};
 use rpc_lab::resilience::Jitter;
 
-use super::scenario::ScaleForm;
+use super::scenario::{ScaleForm, Tiers};
 use super::series::ScaleRun;
 use crate::check::{Check, Verdict};
 use crate::policy_form::PolicyForm;
@@ -39,7 +43,7 @@ pub struct ScaleLesson {
 }
 
 pub fn all() -> Vec<ScaleLesson> {
-    vec![payment_at_scale(), metastable()]
+    vec![payment_at_scale(), metastable(), cascade()]
 }
 
 /// The seeds' outage: 1000 payments, a service that hangs, a 5 s timeout.
@@ -182,6 +186,114 @@ fn metastable() -> ScaleLesson {
     }
 }
 
+/// A cascading failure, stopped by a breaker (issue 14 §3; the settings
+/// measured in `server/tests/cascade.rs`, with the service time raised from
+/// 2 to 10 ms so the capacity line sits nearer the lines it is drawn with).
+///
+/// Four front workers serve both checkouts (20/s) and `Add`s (50/s). Each
+/// checkout holds its worker while the front tier's client waits on
+/// payment, which hangs, for up to 500 ms: four workers can finish about 8
+/// such checkouts a second, so without a breaker every worker is soon
+/// waiting on payment and an `Add` queues behind the checkouts until its
+/// 300 ms are gone. With a breaker in that client, checkouts fail fast once
+/// it has seen four time out, and the workers come free.
+///
+/// The third step adds a bulkhead to the breaker rather than replacing it:
+/// each step then differs from the one before in one setting, and what the
+/// bulkhead adds is visible on its own — a breaker learns only from calls
+/// that have already held workers for their whole timeout, so in step 2 the
+/// `Add`s still starve for about the first second; with at most two
+/// checkouts waiting on payment, two workers are left to them from the
+/// start. (A bulkhead alone keeps `Add` up too, but its two workers wait on
+/// a dead payment service for the whole run; `server/tests/cascade.rs`
+/// measures it.)
+fn cascade() -> ScaleLesson {
+    let step = |label, breaker, bulkhead| ScaleStep {
+        label,
+        form: ScaleForm {
+            rate: 20.0,
+            poisson: false,
+            duration_ms: 4_000,
+            operation: LoadOperation::Checkout,
+            workers: 4,
+            queue: 1_000,
+            service_ms: 10,
+            abandoned: AbandonedWork::CancelOnHangup,
+            brownout: false,
+            shared_client: false,
+            seed: Some(1),
+            tiers: Some(Tiers {
+                payment_workers: 4,
+                client: PolicyForm {
+                    retries: false,
+                    attempt_timeout_ms: 500,
+                    deadline_ms: 0,
+                    idempotency_keys: false,
+                    breaker,
+                    breaker_window_calls: 10,
+                    breaker_minimum_calls: 4,
+                    breaker_threshold_pct: 50.0,
+                    // Open for the whole run: no probes to tell apart.
+                    breaker_open_ms: 30_000,
+                    ..PolicyForm::default()
+                },
+                bulkhead,
+                background_rate: 50.0,
+                background_timeout_ms: 300,
+            }),
+            ..ScaleForm::default()
+        },
+        // The shoppers' own client: one attempt, 2 s. No breaker here: the
+        // lesson's breaker is the server's.
+        policy: PolicyForm {
+            retries: false,
+            attempt_timeout_ms: 2_000,
+            deadline_ms: 0,
+            idempotency_keys: false,
+            ..PolicyForm::default()
+        },
+    };
+    ScaleLesson {
+        id: "cascade",
+        title: "A cascading failure, stopped by a breaker",
+        question: "Two tiers in the server: Checkout calls a payment service, which hangs. Add \
+                   never calls payment, but it shares the front tier's 4 workers with Checkout. \
+                   20 checkouts and 50 Adds a second for 4 s; the front tier waits up to 500 ms \
+                   for payment. The breaker of steps 2 and 3 sits in the server: in its front \
+                   tier's client of payment, which Checkout's handler calls through — not in \
+                   your browser, and not in the load engine's virtual clients (one attempt \
+                   each). Step 3 adds a bulkhead: at most 2 checkouts may wait on payment.",
+        check: Check {
+            prompt: "Without a breaker, what happens to the Adds?",
+            choices: &[
+                "nothing: Add never touches payment",
+                "they slow down, but most succeed",
+                "they fail too: every worker is waiting on payment",
+            ],
+        },
+        conclusion: "Without a breaker each checkout holds a front worker for payment's whole \
+                     500 ms timeout; four workers finish about 8 of the 20 a second, so all four \
+                     are soon waiting on payment and every Add waits behind the queued \
+                     checkouts until its 300 ms are gone. Add needed nothing from payment: the \
+                     failure cascaded through the workers the two share, with the capacity \
+                     line far above the load — the workers are waiting, not working. The \
+                     breaker in the server's client of payment opens after four timeouts, then \
+                     refuses checkouts at once: they fail fast, the workers come free, Add is \
+                     served. But it learns only from checkouts that already waited out their \
+                     timeout, so Add starves for a good part of the first second. A bulkhead \
+                     does not wait to learn: at most two checkouts wait on payment, so two \
+                     workers are always left for Add. The breaker protects the server's own \
+                     workers, so it sits in the server, in its client of the dependency — not \
+                     in the browser (the seeds' 'circuit breaker pattern to prevent cascading \
+                     failures').",
+        steps: vec![
+            step("no breaker", false, None),
+            step("breaker", true, None),
+            step("+ bulkhead of 2", true, Some(2)),
+        ],
+    }
+}
+
 /// Every time in a step × `f`, every rate ÷ `f`: the same calls in `f` of
 /// the time. Only the browser test uses it (`?scale_time=`), to keep its
 /// wall time short; the page says when it is on, and the numbers are the
@@ -197,6 +309,12 @@ pub fn time_scaled(step: &ScaleStep, f: f64) -> ScaleStep {
     s.policy.attempt_timeout_ms = t(s.policy.attempt_timeout_ms);
     s.policy.deadline_ms = t(s.policy.deadline_ms);
     s.policy.breaker_open_ms = t(s.policy.breaker_open_ms);
+    if let Some(tiers) = &mut s.form.tiers {
+        tiers.background_rate /= f;
+        tiers.background_timeout_ms = t(tiers.background_timeout_ms);
+        tiers.client.attempt_timeout_ms = t(tiers.client.attempt_timeout_ms);
+        tiers.client.breaker_open_ms = t(tiers.client.breaker_open_ms);
+    }
     s
 }
 
@@ -214,29 +332,66 @@ pub struct StepNumbers {
     /// The server's count once drained if known, else during the run.
     pub executions: u64,
     pub wall_ms: f64,
+    /// The background calls (`Add`s beside the checkouts): started and
+    /// succeeded in the run, their p99 (ms, failed ones included), their
+    /// rate asked for, and their mean goodput in the run's first second and
+    /// in the second half of its duration.
+    pub bg_calls: u64,
+    pub bg_ok: u64,
+    pub bg_p99: f64,
+    pub bg_rate: f64,
+    pub bg_first: f64,
+    pub bg_late: f64,
+    /// The highest p99 of a window in the second half (ms; 0: none ended).
+    pub bg_p99_late: f64,
+    /// Checkouts that failed fast (refused at the front tier's breaker or
+    /// bulkhead) and that waited out payment's timeout; `None`: the
+    /// server's counters were not read.
+    pub failed_fast: Option<u64>,
+    pub payment_failed: Option<u64>,
 }
 
 /// A finished run's numbers; `None` until its final message arrived.
 pub fn numbers(run: &ScaleRun) -> Option<StepNumbers> {
     let last = run.last.as_ref()?;
     let end = f64::from(run.duration_ms);
-    let tail: Vec<_> = run
+    // The mean of `v` over the windows that ended after `from`, up to `to`.
+    let mean = |from: f64, to: f64, v: fn(&super::series::Window) -> Option<f64>| {
+        let values: Vec<_> = run
+            .windows
+            .iter()
+            .filter(|w| w.at_ms > from && w.at_ms <= to)
+            .filter_map(v)
+            .collect();
+        values.iter().sum::<f64>() / values.len().max(1) as f64
+    };
+    let late = end / 2.0;
+    let bg_p99_late = run
         .windows
         .iter()
-        .filter(|w| w.at_ms > end - 1000.0 && w.at_ms <= end)
-        .collect();
-    let mean = |v: fn(&super::series::Window) -> f64| {
-        tail.iter().map(|w| v(w)).sum::<f64>() / tail.len().max(1) as f64
-    };
+        .filter(|w| w.at_ms > late && w.at_ms <= end)
+        .filter_map(|w| w.bg_p99)
+        .fold(0.0, f64::max);
+    let bg = last.background.unwrap_or_default();
+    let server = run.server;
     Some(StepNumbers {
         calls: last.calls_started,
         succeeded: last.calls_succeeded,
         rejected: last.breaker_rejections,
-        goodput_last: mean(|w| w.goodput),
-        offered_last: mean(|w| w.offered),
+        goodput_last: mean(end - 1000.0, end, |w| Some(w.goodput)),
+        offered_last: mean(end - 1000.0, end, |w| Some(w.offered)),
         wasted_s: last.wasted_client_ms / 1000.0,
-        executions: run.server.map_or(last.server_executions, |c| c.executions),
+        executions: server.map_or(last.server_executions, |c| c.executions),
         wall_ms: f64::from(last.elapsed_ms),
+        bg_calls: bg.calls_started,
+        bg_ok: bg.calls_succeeded,
+        bg_p99: bg.latency_p99_ms,
+        bg_rate: bg.calls_started as f64 * 1000.0 / end.max(1.0),
+        bg_first: mean(0.0, end.min(1000.0), |w| w.bg_goodput),
+        bg_late: mean(late, end, |w| w.bg_goodput),
+        bg_p99_late,
+        failed_fast: server.map(|c| c.breaker_refused + c.bulkhead_full),
+        payment_failed: server.map(|c| c.payment_failed),
     })
 }
 
@@ -276,6 +431,9 @@ pub fn judge(id: &str, steps: &[Option<StepNumbers>]) -> Option<Verdict> {
             ),
         );
     }
+    if id == "cascade" {
+        return judge_cascade(&a, &b, step(2).as_ref());
+    }
     let share = b.goodput_last / a.goodput_last.max(1e-9);
     let right = if share >= 0.8 {
         0
@@ -307,10 +465,68 @@ pub fn judge(id: &str, steps: &[Option<StepNumbers>]) -> Option<Verdict> {
     one(right, because)
 }
 
+/// The cascade's check ("without a breaker, what happens to the Adds?"),
+/// judged on the Adds' goodput in the second half of step 1 against step
+/// 2's; the text gives every step's own numbers.
+fn judge_cascade(a: &StepNumbers, b: &StepNumbers, c: Option<&StepNumbers>) -> Option<Verdict> {
+    let n = |v: f64| shortest(v.round());
+    let share = a.bg_late / b.bg_late.max(1e-9);
+    let right = if share >= 0.8 {
+        0
+    } else if share >= 0.25 {
+        1
+    } else {
+        2
+    };
+    let adds = |s: &StepNumbers| {
+        format!(
+            "{} of {} Adds succeeded (p99 {} ms; in the second half {}/s, p99 at most {} ms)",
+            s.bg_ok,
+            s.bg_calls,
+            n(s.bg_p99),
+            n(s.bg_late),
+            n(s.bg_p99_late)
+        )
+    };
+    let count = |v: Option<u64>| v.map_or("–".into(), |v| v.to_string());
+    let mut because = format!(
+        "No breaker: {}; {} checkouts waited out payment's timeout. Breaker: {}; {} checkouts \
+         failed fast.",
+        adds(a),
+        count(a.payment_failed),
+        adds(b),
+        count(b.failed_fast)
+    );
+    if let Some(c) = c {
+        because.push_str(&format!(
+            " Breaker and bulkhead: {}; {} failed fast. Add goodput in the first second: {}/s, \
+             {}/s, {}/s.",
+            adds(c),
+            count(c.failed_fast),
+            n(a.bg_first),
+            n(b.bg_first),
+            n(c.bg_first)
+        ));
+    }
+    // The contrast means something only if the Adds were healthy once the
+    // breaker had opened: if not, the machine (a debug server, other work)
+    // could not serve them either, and the breaker's effect is not shown.
+    if b.bg_late < 0.8 * b.bg_rate {
+        because.push_str(&format!(
+            " But with the breaker this run's Adds were not healthy either ({} of {}/s): the \
+             server did not keep up on this machine, so this run cannot show what the breaker \
+             changed. Run it again with ./lab run (an optimised server) on a quieter machine.",
+            n(b.bg_late),
+            n(b.bg_rate)
+        ));
+    }
+    one(right, because)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scale::scenario::scenario;
+    use crate::scale::scenario::{ScaleForm, scenario};
 
     #[test]
     fn every_step_is_a_scenario_the_core_accepts() {
@@ -365,6 +581,138 @@ mod tests {
         assert_eq!(quick.form.rate, 200.0);
         assert_eq!(quick.policy.attempt_timeout_ms, 1000);
         assert_eq!(quick.policy.breaker_open_ms, 1000);
+    }
+
+    #[test]
+    fn each_cascade_step_differs_from_the_one_before_in_one_setting() {
+        let lesson = all().into_iter().find(|l| l.id == "cascade").unwrap();
+        let tiers = |i: usize| lesson.steps[i].form.tiers.clone().unwrap();
+        // Step 2 is step 1 with the breaker on; step 3 is step 2 with a bulkhead.
+        let mut with_breaker = tiers(0);
+        with_breaker.client.breaker = true;
+        assert_eq!(with_breaker, tiers(1));
+        let mut with_bulkhead = tiers(1);
+        with_bulkhead.bulkhead = Some(2);
+        assert_eq!(with_bulkhead, tiers(2));
+        assert_eq!(tiers(0).bulkhead, None);
+        for step in &lesson.steps {
+            let first = &lesson.steps[0];
+            assert_eq!(
+                step.policy, first.policy,
+                "the shoppers' client never changes"
+            );
+            assert!(
+                !step.policy.breaker,
+                "the breaker is the server's, not the engine's"
+            );
+            assert_eq!(
+                ScaleForm {
+                    tiers: None,
+                    ..step.form.clone()
+                },
+                ScaleForm {
+                    tiers: None,
+                    ..first.form.clone()
+                }
+            );
+            // The scenario sends it: a payment tier that hangs, Adds beside.
+            let s = scenario(&step.form, &step.policy).unwrap();
+            assert_eq!(s.operation(), LoadOperation::Checkout);
+            let tier = s.payment_tier.unwrap();
+            let brownout = tier.capacity.unwrap().brownout.unwrap();
+            assert_eq!((brownout.start_ms, brownout.workers), (0, Some(0)));
+            assert!(brownout.end_ms > step.form.duration_ms + 2_000);
+            let client = tier.client.unwrap();
+            assert_eq!(
+                (client.max_attempts, client.attempt_timeout_ms),
+                (1, Some(500))
+            );
+            let tiers_of_step = step.form.tiers.as_ref().unwrap();
+            assert_eq!(client.breaker.is_some(), tiers_of_step.client.breaker);
+            let background = s.background.unwrap();
+            assert_eq!(background.operation(), LoadOperation::Add);
+            assert_eq!(background.rate_per_second, 50.0);
+            assert_eq!(background.policy.unwrap().attempt_timeout_ms, Some(300));
+        }
+    }
+
+    #[test]
+    fn time_scaling_scales_the_tiers_too() {
+        let lesson = all().into_iter().find(|l| l.id == "cascade").unwrap();
+        let quick = time_scaled(&lesson.steps[1], 0.5);
+        let t = quick.form.tiers.unwrap();
+        assert_eq!((t.background_rate, t.background_timeout_ms), (100.0, 150));
+        assert_eq!(
+            (t.client.attempt_timeout_ms, t.client.breaker_open_ms),
+            (250, 15_000)
+        );
+    }
+
+    fn cascade_step(bg_late: f64, failed_fast: Option<u64>) -> Option<StepNumbers> {
+        Some(StepNumbers {
+            bg_calls: 200,
+            bg_ok: (bg_late * 2.0) as u64,
+            bg_late,
+            bg_rate: 50.0,
+            failed_fast,
+            payment_failed: Some(30),
+            ..StepNumbers::default()
+        })
+    }
+
+    #[test]
+    fn the_cascade_is_judged_on_the_adds_goodput_with_and_without_the_breaker() {
+        let judged = |naive: f64, breaker: f64| {
+            judge(
+                "cascade",
+                &[
+                    cascade_step(naive, Some(0)),
+                    cascade_step(breaker, Some(70)),
+                    None,
+                ],
+            )
+            .unwrap()
+        };
+        assert_eq!(judged(0.0, 50.0).right, vec![2]);
+        assert_eq!(judged(25.0, 50.0).right, vec![1]);
+        assert_eq!(judged(49.0, 50.0).right, vec![0]);
+        let v = judged(0.0, 50.0);
+        assert!(
+            v.because.contains("0 of 200 Adds succeeded"),
+            "{}",
+            v.because
+        );
+        assert!(
+            v.because.contains("70 checkouts failed fast"),
+            "{}",
+            v.because
+        );
+        assert!(
+            !v.because.contains("first second"),
+            "no step 3 yet: {}",
+            v.because
+        );
+        assert!(!v.because.contains("not healthy"), "{}", v.because);
+        // A run whose Adds starved even behind an open breaker shows nothing.
+        let busy = judged(0.0, 20.0);
+        assert!(
+            busy.because.contains("not healthy either"),
+            "{}",
+            busy.because
+        );
+        // All three: the first second of each, and counts not read say so.
+        let all3 = judge(
+            "cascade",
+            &[
+                cascade_step(0.0, None),
+                cascade_step(50.0, Some(70)),
+                cascade_step(50.0, None),
+            ],
+        )
+        .unwrap();
+        assert!(all3.because.contains("first second"), "{}", all3.because);
+        assert!(all3.because.contains("– failed fast"), "{}", all3.because);
+        assert!(judge("cascade", &[cascade_step(0.0, None), None, None]).is_none());
     }
 
     fn numbers(goodput_last: f64, wasted_s: f64) -> Option<StepNumbers> {

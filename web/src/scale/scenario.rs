@@ -12,8 +12,8 @@
 use std::time::Duration;
 
 use rpc_lab::proto::calculator_v1::{
-    AbandonedWork, Brownout, Capacity, ClosedLoop, LoadBreaker, LoadBudget, LoadJitter,
-    LoadOperation, LoadPolicy, LoadScenario, OpenLoop, load_scenario,
+    AbandonedWork, BackgroundLoad, Brownout, Capacity, ClosedLoop, LoadBreaker, LoadBudget,
+    LoadJitter, LoadOperation, LoadPolicy, LoadScenario, OpenLoop, PaymentTier, load_scenario,
 };
 use rpc_lab::resilience::{ConfigError, Jitter, SlidingWindow};
 
@@ -57,6 +57,34 @@ pub struct ScaleForm {
     pub shared_client: bool,
     /// Seeds arrivals and jitter (a lesson's step); `None`: the server picks.
     pub seed: Option<u64>,
+    /// The dependency behind Checkout, and calls beside the run's: set only
+    /// by the cascade lesson (the controls show them, and can drop them).
+    pub tiers: Option<Tiers>,
+}
+
+/// A second tier behind the server, for runs of `Checkout`, and other calls
+/// beside them that share the front tier's workers but never touch it.
+///
+/// Lesson-only: Checkout is not in the operation list, since outside the
+/// cascade lesson it would run against a payment tier the controls cannot
+/// set (unlimited, a naive client) and show nothing a student could not
+/// see with Add. The lesson's steps differ in `client.breaker` and
+/// `bulkhead`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tiers {
+    /// Payment's own workers, all of them gone for the whole run (a
+    /// brownout to 0): it hangs, and drops a request whose caller gave up.
+    pub payment_workers: u32,
+    /// How the server's front tier calls payment: its timeout, and its
+    /// circuit breaker — in the server, not in the browser, and not in the
+    /// engine's virtual clients.
+    pub client: PolicyForm,
+    /// At most this many checkouts may wait on payment at once.
+    pub bulkhead: Option<u32>,
+    /// `Add`s per second beside the checkouts (counted apart), each with one
+    /// attempt of `background_timeout_ms`.
+    pub background_rate: f64,
+    pub background_timeout_ms: u32,
 }
 
 impl Default for ScaleForm {
@@ -89,6 +117,7 @@ impl Default for ScaleForm {
             brownout_workers: 8,
             shared_client: true,
             seed: None,
+            tiers: None,
         }
     }
 }
@@ -130,11 +159,20 @@ pub const OPERATIONS: [(LoadOperation, &str, &str); 4] = [
     ),
 ];
 
+/// Checkout, as the operation select shows it while the cascade lesson has
+/// set it (it is not offered otherwise, see [`Tiers`]).
+pub const CHECKOUT: (LoadOperation, &str, &str) = (
+    LoadOperation::Checkout,
+    "Checkout: waits on payment (the cascade lesson's)",
+    "/shop.v1.Shop/Checkout",
+);
+
 /// The method whose executions a run of `operation` makes ("" for one the
 /// page does not offer).
 pub fn method(operation: LoadOperation) -> &'static str {
     OPERATIONS
         .iter()
+        .chain([&CHECKOUT])
         .find(|(o, ..)| *o == operation)
         .map_or("", |(.., method)| method)
 }
@@ -169,21 +207,65 @@ pub fn scenario(form: &ScaleForm, policy: &PolicyForm) -> Result<LoadScenario, V
             poisson: form.poisson,
         })
     };
+    let (payment_tier, background) = match &form.tiers {
+        None => (None, None),
+        Some(t) => {
+            let (tier, background) = tiers(t)?;
+            (Some(Box::new(tier)), Some(Box::new(background)))
+        }
+    };
     Ok(LoadScenario {
+        payment_tier,
+        background,
         arrival: Some(arrival),
         duration_ms: form.duration_ms,
         operation: form.operation.into(),
         policy: Some(load_policy(policy)?),
         shared_client: form.shared_client,
         capacity: Some(capacity(form)),
-        faults: None,
         // Unset (the form's default): the server seeds arrivals and jitter
         // from its clock, so two presses of Run are two samples, not one
         // replayed. A lesson's step sets one.
         seed: form.seed,
-        max_calls: 0,
+        // No faults, no cap on the calls.
         ..Default::default()
     })
+}
+
+/// The payment tier and the background calls of `t`.
+fn tiers(t: &Tiers) -> Result<(PaymentTier, BackgroundLoad), Vec<ConfigError>> {
+    let one_attempt = PolicyForm {
+        retries: false,
+        attempt_timeout_ms: t.background_timeout_ms,
+        deadline_ms: 0,
+        idempotency_keys: false,
+        ..PolicyForm::default()
+    };
+    let hangs = ScaleForm {
+        workers: t.payment_workers,
+        queue: 1000,
+        service_ms: 0,
+        abandoned: AbandonedWork::CancelOnHangup,
+        brownout: true,
+        brownout_start_ms: 0,
+        brownout_end_ms: 600_000,
+        brownout_factor: 1.0,
+        brownout_workers: 0,
+        ..ScaleForm::default()
+    };
+    Ok((
+        PaymentTier {
+            capacity: Some(capacity(&hangs)),
+            client: Some(load_policy(&t.client)?),
+            bulkhead: t.bulkhead,
+        },
+        BackgroundLoad {
+            rate_per_second: t.background_rate,
+            operation: LoadOperation::Add.into(),
+            policy: Some(load_policy(&one_attempt)?),
+            shared_client: false,
+        },
+    ))
 }
 
 /// The session's capacity for the run.
@@ -200,8 +282,9 @@ pub fn capacity(form: &ScaleForm) -> Capacity {
         service_ms: form.service_ms,
         slowdown: form.slowdown,
         abandoned_work: form.abandoned.into(),
-        pushback_ms: 0,
         brownout,
+        // No pushback.
+        ..Default::default()
     }
 }
 

@@ -72,6 +72,12 @@ pub struct Window {
     /// Breakers in each state at the window's end.
     pub breakers: [u32; 3],
     pub tokens: Option<f64>,
+    /// The background calls' goodput and p99 (`None`: the run has no
+    /// background; the p99 also when none of its calls ended).
+    pub bg_goodput: Option<f64>,
+    pub bg_p99: Option<f64>,
+    /// Checkouts waiting on payment, each holding a front worker.
+    pub waiting: f64,
 }
 
 impl Window {
@@ -88,6 +94,12 @@ impl Window {
             retries: s.retries_per_second,
             breakers: [s.breakers_closed, s.breakers_half_open, s.breakers_open],
             tokens: s.budget_tokens,
+            bg_goodput: s.background.map(|b| b.goodput_per_second),
+            bg_p99: s
+                .background
+                .filter(|b| b.calls_succeeded + b.calls_failed > 0)
+                .map(|b| b.latency_p99_ms),
+            waiting: f64::from(s.waiting_on_payment),
         }
     }
 }
@@ -143,6 +155,11 @@ pub struct ServerCounts {
     pub skipped: u64,
     pub cancelled: u64,
     pub refused: u64,
+    /// Checkouts the front tier's payment client gave up on after its
+    /// attempts, refused at its breaker, refused at its bulkhead.
+    pub payment_failed: u64,
+    pub breaker_refused: u64,
+    pub bulkhead_full: u64,
 }
 
 /// A run's numbers for the summary.
@@ -175,6 +192,9 @@ pub struct ScaleRun {
     pub attempt_timeout_ms: Option<u32>,
     pub deadline_ms: Option<u32>,
     pub budget_tokens: Option<f64>,
+    /// The run has a payment tier; its background calls' timeout.
+    pub payment: bool,
+    pub background_timeout_ms: Option<u32>,
     pub windows: Vec<Window>,
     /// The sum of the windows received.
     pub received: Totals,
@@ -257,6 +277,10 @@ impl ScaleRun {
                     attempt_timeout_ms: policy.attempt_timeout_ms,
                     deadline_ms: policy.deadline_ms,
                     budget_tokens: policy.budget.map(|b| b.max_tokens),
+                    payment: scenario.payment_tier.is_some(),
+                    background_timeout_ms: scenario
+                        .background
+                        .and_then(|b| b.policy?.attempt_timeout_ms),
                     ..ScaleRun::default()
                 };
             }
@@ -589,6 +613,63 @@ mod tests {
     }
 
     #[test]
+    fn the_background_calls_and_the_checkouts_waiting_on_payment_are_series_of_their_own() {
+        use rpc_lab::proto::calculator_v1::{BackgroundLoad, OperationCounts, PaymentTier};
+        let mut s = ScaleRun::default();
+        s.apply(ScaleAction::Start {
+            run: 1,
+            step: None,
+            scenario: LoadScenario {
+                duration_ms: 300,
+                payment_tier: Some(Box::new(PaymentTier::default())),
+                background: Some(Box::new(BackgroundLoad {
+                    policy: Some(LoadPolicy {
+                        attempt_timeout_ms: Some(300),
+                        ..LoadPolicy::default()
+                    }),
+                    ..BackgroundLoad::default()
+                })),
+                ..LoadScenario::default()
+            },
+        });
+        assert_eq!((s.payment, s.background_timeout_ms), (true, Some(300)));
+        for (at, ok, failed, waiting) in [(100, 5, 0, 1), (200, 0, 0, 4), (300, 0, 5, 4)] {
+            let w = LoadSnapshot {
+                background: Some(OperationCounts {
+                    calls_succeeded: ok,
+                    calls_failed: failed,
+                    goodput_per_second: ok as f64 * 10.0,
+                    latency_p99_ms: if ok > 0 { 12.0 } else { 300.0 },
+                    ..OperationCounts::default()
+                }),
+                waiting_on_payment: waiting,
+                ..window(at, 2, 0, 2)
+            };
+            s.apply(snapshot(1, w, 0.0));
+        }
+        let values = |v: fn(&Window) -> Option<f64>| {
+            s.series(v)
+                .iter()
+                .map(|p| (p.at_ms, p.value))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            values(|w| w.bg_goodput),
+            [(100.0, 50.0), (200.0, 0.0), (300.0, 0.0)]
+        );
+        // No Add ended in the second window: no p99 there, rather than 0.
+        assert_eq!(values(|w| w.bg_p99), [(100.0, 12.0), (300.0, 300.0)]);
+        assert_eq!(
+            values(|w| Some(w.waiting)),
+            [(100.0, 1.0), (200.0, 4.0), (300.0, 4.0)]
+        );
+        // A run without a background has no background series at all.
+        let plain = started(2);
+        assert!(!plain.payment && plain.background_timeout_ms.is_none());
+        assert_eq!(Window::from(&window(100, 1, 1, 0)).bg_goodput, None);
+    }
+
+    #[test]
     fn a_refusal_is_kept_in_the_servers_words() {
         let mut s = started(3);
         let words = "RESOURCE_EXHAUSTED: open.rate_per_second 6000 is more than this server allows (--max-load-rate 5000)";
@@ -628,7 +709,8 @@ mod tests {
 
     #[test]
     fn capacity_is_workers_over_service_time_with_the_brownout_as_a_step() {
-        let c = Capacity {
+        // (A function: Capacity need not be Copy.)
+        let c = || Capacity {
             workers: 8,
             service_ms: 20,
             brownout: Some(Brownout {
@@ -640,7 +722,7 @@ mod tests {
             ..Capacity::default()
         };
         assert_eq!(
-            capacity_steps(&c, 3000.0),
+            capacity_steps(&c(), 3000.0),
             [
                 (0.0, 1000.0, 400.0),
                 (1000.0, 1500.0, 100.0),
@@ -652,19 +734,19 @@ mod tests {
             brownout: Some(Brownout {
                 workers: Some(0),
                 service_time_factor: None,
-                ..c.brownout.unwrap()
+                ..c().brownout.unwrap()
             }),
-            ..c
+            ..c()
         };
         assert_eq!(capacity_steps(&outage, 1200.0)[1], (1000.0, 1200.0, 0.0));
         // k = 0.5 with all 8 busy: each takes 20 × (1 + 0.5 × 7) = 90 ms.
         let slow = Capacity {
             slowdown: 0.5,
             brownout: None,
-            ..c
+            ..c()
         };
         assert_eq!(capacity_steps(&slow, 100.0), [(0.0, 100.0, 8000.0 / 90.0)]);
-        let unlimited = Capacity { workers: 0, ..c };
+        let unlimited = Capacity { workers: 0, ..c() };
         assert!(capacity_steps(&unlimited, 100.0).is_empty());
     }
 

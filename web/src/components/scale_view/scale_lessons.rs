@@ -45,6 +45,26 @@ const COLUMNS: [Column; 8] = [
     ("wall time (s)", "wall-s", |n| n.wall_ms / 1000.0),
 ];
 
+/// The cascade lesson's columns: the checkouts, then the `Add`s beside them
+/// (the point of the lesson: calls that never touch payment). A count the
+/// server was not asked for is NaN, drawn "–".
+const CASCADE: [Column; 10] = [
+    ("checkouts", "calls", |n| n.calls as f64),
+    ("failed fast (breaker, bulkhead)", "failed-fast", |n| {
+        n.failed_fast.map_or(f64::NAN, |v| v as f64)
+    }),
+    ("waited out payment", "payment-failed", |n| {
+        n.payment_failed.map_or(f64::NAN, |v| v as f64)
+    }),
+    ("Adds", "bg-calls", |n| n.bg_calls as f64),
+    ("Adds OK", "bg-ok", |n| n.bg_ok as f64),
+    ("Add goodput, 1st s (/s)", "bg-first", |n| n.bg_first),
+    ("Add goodput, 2nd half (/s)", "bg-late", |n| n.bg_late),
+    ("Add p99 (ms)", "bg-p99", |n| n.bg_p99),
+    ("Add p99, 2nd half (ms)", "bg-p99-late", |n| n.bg_p99_late),
+    ("wall time (s)", "wall-s", |n| n.wall_ms / 1000.0),
+];
+
 impl ScaleLessons<'_> {
     pub fn view(&self) -> Html {
         let all = lessons::all();
@@ -85,12 +105,17 @@ impl ScaleLessons<'_> {
                     onchange={Callback::from(move |_: Event| answer.emit(i))} />{ *text }</label>
             }
         });
+        let columns: &[Column] = if lesson.id == "cascade" {
+            &CASCADE
+        } else {
+            &COLUMNS
+        };
         let rows = lesson.steps.iter().enumerate().map(|(i, step)| {
             let n = self.steps.get(i).cloned().flatten();
             let state = if self.running == Some(i) { "running" } else if n.is_some() { "done" } else { "waiting" };
             let on_run = self.on_run.clone();
-            let cells = COLUMNS.iter().map(|(_, name, value)| {
-                let v = n.as_ref().map(value);
+            let cells = columns.iter().map(|(_, name, value)| {
+                let v = n.as_ref().map(value).filter(|v| !v.is_nan());
                 html! {
                     <td data-name={*name} data-value={v.map(format_number)}>
                         { v.map_or("–".into(), |v| format_number((v * 10.0).round() / 10.0)) }
@@ -120,7 +145,7 @@ impl ScaleLessons<'_> {
                 <table class="scale-steps" data-testid="scale-steps">
                     <thead><tr>
                         <th>{ "step" }</th>
-                        { for COLUMNS.iter().map(|(head, ..)| html! { <th>{ *head }</th> }) }
+                        { for columns.iter().map(|(head, ..)| html! { <th>{ *head }</th> }) }
                         <th></th>
                     </tr></thead>
                     <tbody>{ for rows }</tbody>
