@@ -1,6 +1,7 @@
 // The page tells the truth (issue 10): its own idempotency keys never repeat,
 // so nothing the student did not cause is answered from the store; its own
-// reads are not counted as the student's calls; and an attempt answered from
+// reads are not counted as the student's calls (nor shown as theirs in the
+// server's view); and an attempt answered from
 // the store whose reply was then lost is drawn as a replay, not an execution.
 // Everything is read from the page's data-* attributes, in headless Chromium
 // against the real server. Screenshots of the truth table go to e2e/artifacts/.
@@ -70,6 +71,21 @@ describe('the page tells the truth', () => {
     assert.equal(read.truth.executed, 1, "the page's own balance reads are not counted");
     assert.equal(read.truth.duplicates, 0);
     assert.equal(read.truth.replayed, 0);
+
+    // The server's view lists the page's own set-up and truth reads too — the
+    // server ran them — but marked as the page's, and keeps them out of its
+    // table: GetBalance there is the student's one read. (Cross-origin here,
+    // so the mark's header also passed the CORS preflight.)
+    await page.waitForSelector('[data-testid="sv-table"] tr[data-operation="GetBalance"]', { timeout: 10_000 });
+    const [balance] = await rows(page, '[data-testid="sv-table"] tr[data-operation="GetBalance"]');
+    assert.equal(balance.requests, 1, "only the student's own read");
+    const own = await rows(page, '[data-testid="sv-calls"] li[data-bookkeeping="true"]');
+    assert.ok(own.length > 0, 'the lesson set up an account and read balances');
+    assert.ok(own.every((r) => ['Deposit', 'GetBalance'].includes(r.operation)), JSON.stringify(own));
+    const [note] = await rows(page, '[data-testid="sv-own"]');
+    assert.equal(note.requests, own.reduce((n, r) => n + r.attempts, 0));
+    assert.match(await page.locator('[data-testid="sv-calls"] li[data-bookkeeping="true"] .sv-who').first().innerText(), /· the page$/);
+    await page.locator('[data-testid="sv-calls"]').screenshot({ path: join(ARTIFACTS, 'server-view-own-calls.png') });
 
     await page.locator('.plot-card:has(table.truth)').screenshot({ path: join(ARTIFACTS, 'truth-after-withdraw-manual.png') });
     const counters = await rows(page, '[data-testid="server-counters"] li');

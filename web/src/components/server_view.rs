@@ -99,10 +99,15 @@ fn mark(record: &RequestRecord) -> Html {
 
 fn row(call: &Call, clients: &[u64]) -> Html {
     let first = call.first();
+    let own = call.bookkeeping();
     let who = format!(
         "{} · {}",
         calls::client_name(clients, first.connection_id),
-        short_agent(&first.user_agent)
+        if own {
+            "the page"
+        } else {
+            short_agent(&first.user_agent)
+        }
     );
     let who_title = format!(
         "connection {} from {}; user agent: {}",
@@ -117,7 +122,7 @@ fn row(call: &Call, clients: &[u64]) -> Html {
         None => html! { <span class="sv-key none">{ "no key" }</span> },
     };
     html! {
-        <li class={classes!((duplicates > 0 || possible).then_some("sv-risk"))}
+        <li class={classes!((duplicates > 0 || possible).then_some("sv-risk"), own.then_some("sv-own-call"))} data-bookkeeping={own.then_some("true")}
             data-key={call.key.map(str::to_owned)} data-operation={short_operation(&first.operation).to_owned()}
             data-client={first.connection_id.to_string()} data-attempts={call.attempts.len().to_string()}
             data-executions={ran.to_string()} data-replays={replays.to_string()}
@@ -127,7 +132,9 @@ fn row(call: &Call, clients: &[u64]) -> Html {
             { key }
             <span class="sv-marks">{ for call.attempts.iter().map(|r| mark(r)) }</span>
             <span class="sv-note">{
-                if duplicates > 0 {
+                if own {
+                    "the page's own, not yours".into()
+                } else if duplicates > 0 {
                     format!("ran {ran}× under one key")
                 } else if possible {
                     "ran, reply lost: a retry runs it again".into()
@@ -211,6 +218,7 @@ pub fn ServerView(props: &Props) -> Html {
     let clients = calls::clients(&records);
     let calls = calls::calls(records.iter().copied());
     let (per_operation, all) = calls::tally(&calls);
+    let own = calls::bookkeeping_requests(&calls);
     let status = match &log.link {
         Link::Connecting if log.opened == 0 => "Connecting to the server…".to_owned(),
         Link::Connecting => "Reconnecting…".to_owned(),
@@ -288,6 +296,10 @@ pub fn ServerView(props: &Props) -> Html {
                             </tr>
                         }) }</tbody>
                     </table>
+                    if own > 0 {
+                        <p class="hint" data-testid="sv-own" data-requests={own.to_string()}>{ format!(
+                            "Not in this table: {own} requests that were the page's own — a lesson's set-up, and its reads of the truth before and after a run (the rows marked \"the page\"). The server ran them like any other.") }</p>
+                    }
                     <p class="sv-verdict" data-testid="sv-verdict">{ verdict }</p>
                 </div>
             </div>

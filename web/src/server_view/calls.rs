@@ -174,6 +174,12 @@ impl Call<'_> {
         }
     }
 
+    /// The page's own set-up or read of the truth (its client said so with
+    /// `x-lab-bookkeeping`), not a call of the experiment.
+    pub fn bookkeeping(&self) -> bool {
+        self.first().bookkeeping
+    }
+
     /// A keyless request of a non-idempotent operation that ran and lost its
     /// reply: a duplicate if its client retried it.
     pub fn possible_duplicate(&self) -> bool {
@@ -237,11 +243,13 @@ impl Tally {
     }
 }
 
-/// The tally per operation (in the order first seen), and for all of them.
+/// The tally per operation (in the order first seen), and for all of them:
+/// of the experiment's calls, without the page's own bookkeeping (which
+/// [`bookkeeping_requests`] counts).
 pub fn tally<'a>(calls: &[Call<'a>]) -> (Vec<(&'a str, Tally)>, Tally) {
     let mut rows: Vec<(&'a str, Tally)> = Vec::new();
     let mut all = Tally::default();
-    for call in calls {
+    for call in calls.iter().filter(|call| !call.bookkeeping()) {
         let operation = short_operation(&call.attempts[0].operation);
         let at = match rows.iter().position(|(op, _)| *op == operation) {
             Some(at) => at,
@@ -254,6 +262,15 @@ pub fn tally<'a>(calls: &[Call<'a>]) -> (Vec<(&'a str, Tally)>, Tally) {
         all.add(call);
     }
     (rows, all)
+}
+
+/// Requests that were the page's own bookkeeping: not in [`tally`].
+pub fn bookkeeping_requests(calls: &[Call]) -> u64 {
+    calls
+        .iter()
+        .filter(|call| call.bookkeeping())
+        .map(|call| call.attempts.len() as u64)
+        .sum()
 }
 
 /// The clients by connection (a client is a TCP connection to the server:
@@ -336,6 +353,24 @@ mod tests {
         );
         assert_eq!(all.possible_duplicates, 1);
         assert_eq!(all.keyless, 3);
+    }
+
+    #[test]
+    fn the_pages_own_reads_are_listed_but_not_tallied_with_the_experiment() {
+        let mut read = request(None, O::Executed);
+        read.operation = "/calculator.v1.Account/GetBalance".into();
+        read.bookkeeping = true;
+        let records = [request(None, O::Executed), read.clone(), read];
+        let calls = calls(&records);
+        assert_eq!(calls.len(), 3, "every request is still a row");
+        let (rows, all) = tally(&calls);
+        assert_eq!(
+            rows.len(),
+            1,
+            "GetBalance has no row: only the page read it"
+        );
+        assert_eq!((all.requests, all.executions), (1, 1));
+        assert_eq!(bookkeeping_requests(&calls), 2);
     }
 
     #[test]
