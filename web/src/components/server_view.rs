@@ -134,6 +134,8 @@ fn row(call: &Call, clients: &[u64]) -> Html {
             <span class="sv-note">{
                 if own {
                     "the page's own, not yours".into()
+                } else if call.reused() {
+                    "key already used for another request: refused".into()
                 } else if duplicates > 0 {
                     format!("ran {ran}× under one key")
                 } else if possible {

@@ -174,6 +174,11 @@ impl Call<'_> {
         }
     }
 
+    /// Refused because its key was already used for another request.
+    pub fn reused(&self) -> bool {
+        self.first().outcome() == RequestOutcome::KeyReused
+    }
+
     /// The page's own set-up or read of the truth (its client said so with
     /// `x-lab-bookkeeping`), not a call of the experiment.
     pub fn bookkeeping(&self) -> bool {
@@ -197,7 +202,17 @@ pub fn calls<'a>(records: impl IntoIterator<Item = &'a RequestRecord>) -> Vec<Ca
     let mut calls: Vec<Call<'a>> = Vec::new();
     for record in records {
         let key = record.idempotency_key.as_deref();
-        match key.and_then(|k| calls.iter_mut().rev().find(|c| c.key == Some(k))) {
+        // A request refused because its key was already used for another
+        // request is not an attempt of that call: it is another call that
+        // reused the key. It gets a row of its own.
+        let reused = record.outcome() == RequestOutcome::KeyReused;
+        let earlier = key.filter(|_| !reused).and_then(|k| {
+            calls
+                .iter_mut()
+                .rev()
+                .find(|c| c.key == Some(k) && !c.reused())
+        });
+        match earlier {
             Some(call) => call.attempts.push(record),
             None => calls.push(Call {
                 key,
@@ -371,6 +386,21 @@ mod tests {
         );
         assert_eq!((all.requests, all.executions), (1, 1));
         assert_eq!(bookkeeping_requests(&calls), 2);
+    }
+
+    #[test]
+    fn a_request_refused_for_reusing_a_key_is_another_call_not_an_attempt() {
+        let records = [
+            request(Some("k"), O::Executed),
+            request(Some("k"), O::KeyReused),
+            request(Some("k"), O::Replayed),
+        ];
+        let calls = calls(&records);
+        assert_eq!(calls.len(), 2);
+        assert_eq!(calls[0].attempts.len(), 2, "the first call and its retry");
+        assert_eq!(calls[0].replays(), 1);
+        assert!(calls[1].reused() && !calls[0].reused());
+        assert_eq!(calls[1].attempts.len(), 1);
     }
 
     #[test]
