@@ -9,7 +9,8 @@
 //
 // Wall time: three runs of 4 s at full scale (the story depends on the
 // front tier's service time, which ?scale_time does not scale), about 16 s
-// for the lesson. Screenshots: e2e/artifacts/scale-cascade-{1280x720,1920x1080}.png.
+// for the lesson. Screenshots: e2e/artifacts/scale-cascade-{1280x720,1920x1080}.png (the
+// steps and the verdict), scale-cascade-{question,plots,tiers}-1280x720.png.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -150,8 +151,14 @@ describe('the Scale view’s cascade lesson', () => {
       await page.screenshot({ path: join(ARTIFACTS, `scale-cascade-${width}x${height}.png`) });
     }
     await page.setViewportSize({ width: 1280, height: 720 });
-    await page.evaluate(() => document.querySelector('[data-plot="scale-load"]').scrollIntoView());
-    await page.screenshot({ path: join(ARTIFACTS, 'scale-cascade-plots-1280x720.png') });
+    for (const [sel, name] of [
+      [`${box} article[data-scale-lesson="cascade"]`, 'question'],
+      ['[data-plot="scale-load"]', 'plots'],
+      ['[data-group="scale-tiers"]', 'tiers'],
+    ]) {
+      await page.evaluate((s) => document.querySelector(s).scrollIntoView(), sel);
+      await page.screenshot({ path: join(ARTIFACTS, `scale-cascade-${name}-1280x720.png`) });
+    }
     assert.deepEqual(problems, []);
     await page.close();
   });
