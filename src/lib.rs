@@ -8,6 +8,8 @@
 //! - [`calculator`]: the four operations as a student sees them, and one function
 //!   that calls the server for any of them over any transport.
 //! - [`headers`]: the names of the contract's headers, for both sides of the wire.
+//! - [`load_policy`]: the core's client policy as the load engine's `LoadPolicy`,
+//!   written the same way by the page and the server.
 //! - [`number_format`]: numbers as text, through the browser's own formatter
 //!   in the page, so the page's download carries no float formatter of its own.
 //! - [`status`]: what each gRPC status code means, in words a student can act on.
@@ -23,6 +25,7 @@
 
 pub mod calculator;
 pub mod headers;
+pub mod load_policy;
 pub mod number_format;
 pub mod proto;
 pub mod resilience;

@@ -30,6 +30,7 @@ mod common;
 use std::time::Duration;
 
 use common::{TestServer, request};
+use rpc_lab::load_policy::to_load_policy;
 use rpc_lab::proto::calculator_v1::{
     AbandonedWork, BackgroundLoad, Brownout, Capacity, GetStatsRequest, LabStats, LoadOperation,
     LoadPolicy, LoadScenario, LoadSnapshot, OpenLoop, PaymentTier, ResetSessionRequest,
@@ -38,7 +39,6 @@ use rpc_lab::proto::calculator_v1::{
 use rpc_lab::proto::{BinaryOperation, CalculatorClient, LabClient};
 use rpc_lab::resilience::{BreakerConfig, RetryPolicy, SlidingWindow};
 use rpc_lab_server::load::client_deadline::named_by_grpc;
-use rpc_lab_server::load::scenario::policy_to_proto;
 use rpc_lab_server::shop::PaymentClientSettings;
 use rpc_lab_server::shop::proto::CheckoutRequest;
 use rpc_lab_server::shop::proto::shop_client::ShopClient;
@@ -130,7 +130,7 @@ fn hanging_payment(client: &PaymentClientSettings) -> PaymentTier {
             }),
             ..Capacity::default()
         }),
-        client: Some(policy_to_proto(&client.policy, client.breaker.as_ref())),
+        client: Some(to_load_policy(&client.policy, client.breaker.as_ref())),
         bulkhead: client.bulkhead,
     }
 }

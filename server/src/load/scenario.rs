@@ -10,8 +10,8 @@
 use std::time::Duration;
 
 use rpc_lab::proto::calculator_v1::{
-    BackgroundLoad, LoadBreaker, LoadBudget, LoadFaultWindow, LoadFaults, LoadJitter,
-    LoadOperation, LoadPolicy, LoadScenario, load_scenario,
+    BackgroundLoad, LoadBreaker, LoadFaultWindow, LoadFaults, LoadJitter, LoadOperation,
+    LoadPolicy, LoadScenario, load_scenario,
 };
 use rpc_lab::resilience::{
     BreakerConfig, BudgetConfig, CallSpec, ConfigError, Jitter, RetryPolicy, SlidingWindow,
@@ -427,51 +427,6 @@ pub fn policy_from_proto(
     Ok((retry, breaker))
 }
 
-/// The request that [`policy_from_proto`] turns into `retry` and `breaker`:
-/// how the server says what it stored. (The retryable and failure codes are
-/// not on the wire: always the core's defaults.)
-pub fn policy_to_proto(retry: &RetryPolicy, breaker: Option<&BreakerConfig>) -> LoadPolicy {
-    LoadPolicy {
-        max_attempts: retry.max_attempts,
-        initial_backoff_ms: millis(retry.initial_backoff),
-        max_backoff_ms: millis(retry.max_backoff),
-        backoff_multiplier: retry.multiplier,
-        jitter: match retry.jitter {
-            Jitter::Full => LoadJitter::Full,
-            Jitter::None => LoadJitter::None,
-            Jitter::Equal => LoadJitter::Equal,
-            Jitter::Decorrelated => LoadJitter::Decorrelated,
-        }
-        .into(),
-        attempt_timeout_ms: retry.per_attempt_timeout.map(millis),
-        deadline_ms: retry.deadline.map(millis),
-        idempotency_keys: retry.idempotency_keys,
-        budget: retry.budget.map(|b| LoadBudget {
-            max_tokens: b.max_tokens,
-            token_ratio: b.token_ratio,
-        }),
-        breaker: breaker.map(|b| LoadBreaker {
-            window_calls: match b.window {
-                SlidingWindow::Count { calls } => calls,
-                // Never built from the wire.
-                SlidingWindow::Time { .. } => 0,
-            },
-            minimum_calls: b.minimum_calls,
-            failure_rate_threshold: b.failure_rate_threshold,
-            slow_call_ms: millis(b.slow_call_duration),
-            slow_call_rate_threshold: b.slow_call_rate_threshold,
-            wait_in_open_ms: millis(b.wait_in_open),
-            wait_multiplier: b.wait_multiplier,
-            max_wait_in_open_ms: millis(b.max_wait_in_open),
-            half_open_probes: b.half_open_probes,
-        }),
-    }
-}
-
-fn millis(d: Duration) -> u32 {
-    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
-}
-
 fn breaker_from_proto(b: &LoadBreaker) -> BreakerConfig {
     BreakerConfig {
         window: SlidingWindow::Count {
@@ -509,6 +464,7 @@ mod tests {
     use tonic::Code;
 
     use super::*;
+    use rpc_lab::proto::calculator_v1::LoadBudget;
 
     fn closed(clients: u32) -> LoadScenario {
         LoadScenario {

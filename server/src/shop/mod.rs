@@ -52,7 +52,9 @@ use rpc_lab::resilience::{BreakerConfig, RetryPolicy};
 use tonic::{Code, Status};
 
 use crate::capacity::{CapacityLimits, CapacitySettings};
-use crate::load::scenario::{policy_from_proto, policy_to_proto};
+use rpc_lab::load_policy::to_load_policy;
+
+use crate::load::scenario::policy_from_proto;
 
 /// Types generated from `proto/shop/v1/shop.proto` (by `server/build.rs`).
 pub mod proto {
@@ -155,7 +157,7 @@ impl PaymentTierSettings {
     pub fn to_proto(&self) -> lab_proto::PaymentTier {
         lab_proto::PaymentTier {
             capacity: self.capacity.as_ref().map(|capacity| capacity.to_proto()),
-            client: Some(policy_to_proto(
+            client: Some(to_load_policy(
                 &self.client.policy,
                 self.client.breaker.as_ref(),
             )),

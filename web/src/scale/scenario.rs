@@ -9,13 +9,12 @@
 //! the page); everything else the server checks, and its refusals are shown
 //! in its own words.
 
-use std::time::Duration;
-
+use rpc_lab::load_policy::to_load_policy;
 use rpc_lab::proto::calculator_v1::{
-    AbandonedWork, BackgroundLoad, Brownout, Capacity, ClosedLoop, LoadBreaker, LoadBudget,
-    LoadJitter, LoadOperation, LoadPolicy, LoadScenario, OpenLoop, PaymentTier, load_scenario,
+    AbandonedWork, BackgroundLoad, Brownout, Capacity, ClosedLoop, LoadOperation, LoadPolicy,
+    LoadScenario, OpenLoop, PaymentTier, load_scenario,
 };
-use rpc_lab::resilience::{ConfigError, Jitter, SlidingWindow};
+use rpc_lab::resilience::ConfigError;
 
 use crate::policy_form::PolicyForm;
 
@@ -288,65 +287,19 @@ pub fn capacity(form: &ScaleForm) -> Capacity {
     }
 }
 
-/// The lab's policy form as the engine's `LoadPolicy`: converted from the
-/// core's own validated `RetryPolicy` and `BreakerConfig`, so the engine
-/// runs exactly the client the controls describe (the breaker's settings the
-/// form does not show — slow calls, the growing wait — are the core's
-/// defaults, as in the lab).
+/// The lab's policy form as the engine's `LoadPolicy`: the core's own
+/// validated `RetryPolicy` and `BreakerConfig`, written by the crate's one
+/// [`to_load_policy`] (the server says a stored policy back with the same
+/// function), so the engine runs exactly the client the controls describe
+/// (the breaker's settings the form does not show — slow calls, the growing
+/// wait — are the core's defaults, as in the lab).
 pub fn load_policy(form: &PolicyForm) -> Result<LoadPolicy, Vec<ConfigError>> {
     let problems = form.problems();
     if !problems.is_empty() {
         return Err(problems);
     }
     let (policy, breaker) = (form.policy()?, form.breaker()?);
-    let breaker = match breaker {
-        None => None,
-        Some(b) => {
-            let SlidingWindow::Count { calls } = b.window else {
-                // The form only makes count windows; the engine only takes them.
-                return Err(vec![ConfigError {
-                    field: "window",
-                    problem: "must count calls for the load engine".into(),
-                }]);
-            };
-            Some(LoadBreaker {
-                window_calls: calls,
-                minimum_calls: b.minimum_calls,
-                failure_rate_threshold: b.failure_rate_threshold,
-                slow_call_ms: millis(b.slow_call_duration),
-                slow_call_rate_threshold: b.slow_call_rate_threshold,
-                wait_in_open_ms: millis(b.wait_in_open),
-                wait_multiplier: b.wait_multiplier,
-                max_wait_in_open_ms: millis(b.max_wait_in_open),
-                half_open_probes: b.half_open_probes,
-            })
-        }
-    };
-    Ok(LoadPolicy {
-        max_attempts: policy.max_attempts,
-        initial_backoff_ms: millis(policy.initial_backoff),
-        max_backoff_ms: millis(policy.max_backoff),
-        backoff_multiplier: policy.multiplier,
-        jitter: match policy.jitter {
-            Jitter::Full => LoadJitter::Full,
-            Jitter::None => LoadJitter::None,
-            Jitter::Equal => LoadJitter::Equal,
-            Jitter::Decorrelated => LoadJitter::Decorrelated,
-        }
-        .into(),
-        attempt_timeout_ms: policy.per_attempt_timeout.map(millis),
-        deadline_ms: policy.deadline.map(millis),
-        idempotency_keys: policy.idempotency_keys,
-        budget: policy.budget.map(|b| LoadBudget {
-            max_tokens: b.max_tokens,
-            token_ratio: b.token_ratio,
-        }),
-        breaker,
-    })
-}
-
-fn millis(duration: Duration) -> u32 {
-    u32::try_from(duration.as_millis()).unwrap_or(u32::MAX)
+    Ok(to_load_policy(&policy, breaker.as_ref()))
 }
 
 #[cfg(test)]
@@ -354,6 +307,8 @@ mod tests {
     use rpc_lab::resilience::{BreakerConfig, RetryPolicy};
 
     use super::*;
+    use rpc_lab::proto::calculator_v1::{LoadBudget, LoadJitter};
+    use rpc_lab::resilience::Jitter;
 
     #[test]
     fn the_policy_is_the_cores_field_for_field() {
