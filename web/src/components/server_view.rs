@@ -241,7 +241,7 @@ pub fn ServerView(props: &Props) -> Html {
     } else if all.possible_duplicates > 0 {
         format!(
             "{} requests without an idempotency key ran an operation that is not idempotent and lost their reply: each one happened, but its client was told UNAVAILABLE. \
-             Each one the client retried ran again (the naive starter client retries until a call succeeds or it gives up): duplicates the server cannot tell from new calls, \
+             Each one its client retried ran again: duplicates the server cannot tell from new calls, \
              since nothing links a retry to its first attempt, so the client's own count may be lower. An idempotency key links them.",
             all.possible_duplicates
         )
