@@ -19,6 +19,7 @@ mod call_history;
 mod call_result;
 mod fault_controls;
 mod fields;
+pub mod jitter_experiment;
 mod key_by_hand;
 mod latency_histogram;
 mod latency_panel;

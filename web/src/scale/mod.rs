@@ -10,6 +10,7 @@
 //! no drawing here; both are tested natively. The view is
 //! `components/scale_view.rs`.
 
+pub mod jitter;
 pub mod lessons;
 pub mod scenario;
 pub mod series;
