@@ -746,6 +746,7 @@ pub fn ScaleView(props: &Props) -> Html {
                     { for summary }
                 </div>
             </div>
+            <super::jitter_experiment::JitterExperiment base_url={props.base_url.clone()} session={props.session.clone()} />
         </section>
     }
 }
