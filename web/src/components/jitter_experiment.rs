@@ -112,11 +112,11 @@ async fn measure(
 }
 
 // The plots' frame, in SVG units: a 600 × 210 view box (as wide as the
-// Scale view's plots), the data between x 70 and 590 and y 8 and 172. The
-// markup below writes these numbers as text (formatting them would cost
-// code); they are here for the scales.
+// Scale view's plots), the data between x 70 and 578 (room for the last N's
+// label) and y 8 and 172. The markup below writes these numbers as text
+// (formatting them would cost code); they are here for the scales.
 const LEFT: f64 = 70.0;
-const RIGHT: f64 = 590.0;
+const RIGHT: f64 = 578.0;
 const TOP: f64 = 8.0;
 const BOTTOM: f64 = 172.0;
 
@@ -173,7 +173,7 @@ fn plot(out: &mut String, e: &Experiment, time: bool) {
         let at = y(v);
         let _ = write!(
             out,
-            "<path d=\"M70 {at}H590\" stroke=\"#e3e7f0\"/>\
+            "<path d=\"M70 {at}H578\" stroke=\"#e3e7f0\"/>\
              <text class=\"tick\" x=\"64\" y=\"{at}\" dy=\"4\" text-anchor=\"end\">{text}</text>"
         );
     }
@@ -186,8 +186,8 @@ fn plot(out: &mut String, e: &Experiment, time: bool) {
     }
     let _ = write!(
         out,
-        "<path class=\"axis\" d=\"M70 172H590\" stroke=\"#5a6478\"/>\
-         <text class=\"axis-label\" x=\"330\" y=\"205\" text-anchor=\"middle\">clients N</text>\
+        "<path class=\"axis\" d=\"M70 172H578\" stroke=\"#5a6478\"/>\
+         <text class=\"axis-label\" x=\"324\" y=\"205\" text-anchor=\"middle\">clients N</text>\
          <text class=\"axis-label\" x=\"12\" y=\"90\" text-anchor=\"middle\" transform=\"rotate(-90 12 90)\">{unit}</text>"
     );
     // Backwards, so that immediate retry's small circles are drawn over
