@@ -27,6 +27,7 @@
 //! - [`plot_scale`]: scales, time ticks, labels and downsampling (pure, tested natively).
 //! - [`latency`]: percentiles and histogram bins (pure, tested natively).
 //! - [`step_view`]: which lesson steps a plot shows, each on its own clock (pure, tested natively).
+//! - [`markup`]: listener-free figures written as escaped text, far less code than `html!` (tested natively).
 //! - [`attempt_rate`]: attempts sent to the server per interval, the load retries create (pure, tested natively).
 //!
 //! The Scale view (thousands of virtual clients, run by the server's load engine):
@@ -66,6 +67,7 @@ pub mod key_by_hand;
 pub mod lab;
 pub mod latency;
 pub mod lessons;
+pub mod markup;
 pub mod operations;
 pub mod plot_scale;
 pub mod policy_form;

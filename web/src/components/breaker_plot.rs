@@ -11,11 +11,14 @@
 //! As in every plot here, a state differs by colour *and* pattern, and each
 //! drawn element carries `data-*` attributes for the browser tests.
 
+use std::fmt::Write;
+
 use rpc_lab::number_format::{fixed, shortest};
 use rpc_lab::resilience::BreakerState;
 use yew::prelude::*;
 
-use super::plot_frame::{axes, time_label, time_tick, value_label};
+use super::plot_frame::{write_axes, write_time_label, write_time_tick, write_value_label};
+use crate::markup::{Esc, raw};
 use crate::plot_scale::{Linear, MAX_POINTS, TimeAxis, downsample, format_ms, format_number, px};
 use crate::run_log::{BreakerSpan, RunLog, Sample};
 use crate::step_view::{step_name, step_window};
@@ -63,34 +66,21 @@ fn look(state: BreakerState) -> (&'static str, &'static str) {
 }
 
 /// The band's patterns; ids start with `bp-` so they do not clash with
-/// another plot's on the same page.
-fn patterns() -> Html {
-    html! {
-        <defs>
-            // Open: cross-hatch.
-            <pattern id="bp-open" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
-                <rect width="6" height="6" fill="#fbe0cc" />
-                <line x1="0" y1="0" x2="0" y2="6" stroke="#D55E00" stroke-width="2" />
-                <line x1="0" y1="0" x2="6" y2="0" stroke="#D55E00" stroke-width="2" />
-            </pattern>
-            // Half-open: diagonal hatch.
-            <pattern id="bp-half-open" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
-                <rect width="6" height="6" fill="#fcefd0" />
-                <line x1="0" y1="0" x2="0" y2="6" stroke="#E69F00" stroke-width="3" />
-            </pattern>
-            // Forced open: vertical stripes.
-            <pattern id="bp-forced-open" width="5" height="5" patternUnits="userSpaceOnUse">
-                <rect width="5" height="5" fill="#f7e4ef" />
-                <rect width="2.5" height="5" fill="#CC79A7" />
-            </pattern>
-            // Disabled: grey dots.
-            <pattern id="bp-disabled" width="6" height="6" patternUnits="userSpaceOnUse">
-                <rect width="6" height="6" fill="#ffffff" />
-                <circle cx="3" cy="3" r="1.4" fill="#8c8c8c" />
-            </pattern>
-        </defs>
-    }
-}
+/// another plot's on the same page. Open: cross-hatch; half-open: diagonal
+/// hatch; forced open: vertical stripes; disabled: grey dots.
+const PATTERNS: &str = "<defs>\
+<pattern id=\"bp-open\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">\
+<rect width=\"6\" height=\"6\" fill=\"#fbe0cc\"/>\
+<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#D55E00\" stroke-width=\"2\"/>\
+<line x1=\"0\" y1=\"0\" x2=\"6\" y2=\"0\" stroke=\"#D55E00\" stroke-width=\"2\"/></pattern>\
+<pattern id=\"bp-half-open\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">\
+<rect width=\"6\" height=\"6\" fill=\"#fcefd0\"/>\
+<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#E69F00\" stroke-width=\"3\"/></pattern>\
+<pattern id=\"bp-forced-open\" width=\"5\" height=\"5\" patternUnits=\"userSpaceOnUse\">\
+<rect width=\"5\" height=\"5\" fill=\"#f7e4ef\"/><rect width=\"2.5\" height=\"5\" fill=\"#CC79A7\"/></pattern>\
+<pattern id=\"bp-disabled\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\">\
+<rect width=\"6\" height=\"6\" fill=\"#ffffff\"/><circle cx=\"3\" cy=\"3\" r=\"1.4\" fill=\"#8c8c8c\"/></pattern>\
+</defs>";
 
 /// One step's breaker on that step's clock — time since the step's first
 /// call began, the timeline's clock — so the plots' times can be read
@@ -159,30 +149,43 @@ fn band_layout(spans: &[(f64, f64)], min_w: f64) -> Vec<(f64, f64)> {
 }
 
 /// One stretch of the band: the breaker stayed in one state.
-fn band_segment(span: &BreakerSpan, (x0, width): (f64, f64)) -> Html {
+fn band_segment(out: &mut String, span: &BreakerSpan, (x0, width): (f64, f64)) {
     let end = span.end_ms.unwrap_or(span.start_ms);
     let (fill, stroke) = look(span.state);
     let name = span.state.name();
+    let _ = write!(
+        out,
+        r#"<g class="band {name}" data-state="{name}" data-step="{}" data-x="{}" data-width="{}" data-start-ms="{}" data-end-ms="{}"><title>{name} from {} to {} ({})</title><rect x="{}" y="{}" width="{}" height="{}" fill="{fill}" stroke="{stroke}"/>"#,
+        span.step,
+        fixed(x0, 3),
+        fixed(width, 3),
+        fixed(span.start_ms, 3),
+        fixed(end, 3),
+        format_ms(span.start_ms),
+        format_ms(end),
+        format_ms(end - span.start_ms),
+        px(x0),
+        px(TOP),
+        px(width),
+        px(BAND_H),
+    );
     // The name is written inside when it fits (about 7 units a letter).
-    let fits = width > name.len() as f64 * 7.0 + 8.0;
-    html! {
-        <g class={classes!("band", name)} data-state={name} data-step={span.step.to_string()}
-           data-x={fixed(x0, 3)} data-width={fixed(width, 3)} data-start-ms={fixed(span.start_ms, 3)} data-end-ms={fixed(end, 3)}>
-            <title>{ format!("{name} from {} to {} ({})", format_ms(span.start_ms), format_ms(end), format_ms(end - span.start_ms)) }</title>
-            <rect x={px(x0)} y={px(TOP)} width={px(width)} height={px(BAND_H)} fill={fill} stroke={stroke} />
-            if fits {
-                <text class="band-label" x={px(x0 + width / 2.0)} y={px(TOP + BAND_H / 2.0 + 4.0)}
-                      text-anchor="middle">{ name }</text>
-            }
-        </g>
+    if width > name.len() as f64 * 7.0 + 8.0 {
+        let _ = write!(
+            out,
+            r#"<text class="band-label" x="{}" y="{}" text-anchor="middle">{name}</text>"#,
+            px(x0 + width / 2.0),
+            px(TOP + BAND_H / 2.0 + 4.0)
+        );
     }
+    out.push_str("</g>");
 }
 
 /// The failure-rate line, with a dot per sample. It is broken wherever the
 /// breaker changed state: the rate is only measured while closed, and a
 /// breaker that closes again starts from an empty window, so joining the
 /// points across an open period would draw a trend that never happened.
-fn rate_line(samples: &[Sample], breaks: &[f64], x: &Linear, y: &Linear) -> Html {
+fn rate_line(out: &mut String, samples: &[Sample], breaks: &[f64], x: &Linear, y: &Linear) {
     let mut pieces: Vec<String> = Vec::new();
     let mut boundary = breaks.iter().peekable();
     let mut current = String::new();
@@ -195,55 +198,65 @@ fn rate_line(samples: &[Sample], breaks: &[f64], x: &Linear, y: &Linear) -> Html
         if crossed && !current.is_empty() {
             pieces.push(std::mem::take(&mut current));
         }
-        current.push_str(&format!(
+        let _ = write!(
+            current,
             "{},{} ",
             px(x.at(sample.at_ms)),
             px(y.at(sample.value))
-        ));
+        );
     }
     pieces.push(current);
-    let dots = samples.iter().map(|sample| {
-        html! {
-            <circle class="rate-point" data-rate={fixed(sample.value, 1)} data-at-ms={fixed(sample.at_ms, 3)}
-                    cx={px(x.at(sample.at_ms))} cy={px(y.at(sample.value))} r="2.2" fill="#0072B2">
-                <title>{ format!("{} % failed at {}", format_number(sample.value), format_ms(sample.at_ms)) }</title>
-            </circle>
-        }
-    });
-    html! {
-        <g class="failure-rate" data-points={samples.len().to_string()}>
-            { for pieces.into_iter().filter(|p| !p.is_empty()).map(|points| html! {
-                <polyline class="rate-line" points={points} fill="none" stroke="#0072B2" stroke-width="2" />
-            }) }
-            { for dots }
-        </g>
+    let _ = write!(
+        out,
+        r#"<g class="failure-rate" data-points="{}">"#,
+        samples.len()
+    );
+    for points in pieces.iter().filter(|p| !p.is_empty()) {
+        let _ = write!(
+            out,
+            r##"<polyline class="rate-line" points="{points}" fill="none" stroke="#0072B2" stroke-width="2"/>"##
+        );
     }
+    for sample in samples {
+        let _ = write!(
+            out,
+            r##"<circle class="rate-point" data-rate="{}" data-at-ms="{}" cx="{}" cy="{}" r="2.2" fill="#0072B2"><title>{} % failed at {}</title></circle>"##,
+            fixed(sample.value, 1),
+            fixed(sample.at_ms, 3),
+            px(x.at(sample.at_ms)),
+            px(y.at(sample.value)),
+            format_number(sample.value),
+            format_ms(sample.at_ms)
+        );
+    }
+    out.push_str("</g>");
 }
 
 /// The dashed line at the failure rate that opens the breaker.
-fn threshold_line(threshold: f64, y: &Linear) -> Html {
+fn threshold_line(out: &mut String, threshold: f64, y: &Linear) {
     let at = px(y.at(threshold));
-    html! {
-        <g class="threshold" data-threshold={format_number(threshold)}>
-            <title>{ format!("The breaker opens when the failure rate reaches {} %", format_number(threshold)) }</title>
-            <line x1={px(LEFT)} x2={px(WIDTH - RIGHT)} y1={at.clone()} y2={at.clone()}
-                  stroke="#1d2330" stroke-width="1.5" stroke-dasharray="6 4" />
-            <text class="threshold-label" x={px(WIDTH - RIGHT - 4.0)} y={px(y.at(threshold) - 5.0)}
-                  text-anchor="end">{ format!("threshold {} %", format_number(threshold)) }</text>
-        </g>
-    }
+    let label_y = px(y.at(threshold) - 5.0);
+    let threshold = format_number(threshold);
+    let _ = write!(
+        out,
+        r##"<g class="threshold" data-threshold="{threshold}"><title>The breaker opens when the failure rate reaches {threshold} %</title><line x1="{}" x2="{}" y1="{at}" y2="{at}" stroke="#1d2330" stroke-width="1.5" stroke-dasharray="6 4"/><text class="threshold-label" x="{}" y="{label_y}" text-anchor="end">threshold {threshold} %</text></g>"##,
+        px(LEFT),
+        px(WIDTH - RIGHT),
+        px(WIDTH - RIGHT - 4.0),
+    );
 }
-
 /// The newest step's breaker in `log`. `threshold` is the failure rate (%)
 /// that opens the breaker (`None` without a breaker); `labels` are the steps'
 /// names, to say which step's breaker is shown.
+///
+/// Written as markup text ([`crate::markup`]): the plot has no listeners, and
+/// as `html!` its thirty kinds of element cost several kilobytes of page.
 pub fn breaker_plot(log: &RunLog, threshold: Option<f64>, labels: &[String]) -> Html {
     let Some(breaker) = newest_breaker(log) else {
-        return html! {
-            <p class="plot-off" data-plot-off="breaker">
-                { "The circuit breaker is off: switch it on under Client policy to see its state here." }
-            </p>
-        };
+        return raw(
+            r#"<p class="plot-off" data-plot-off="breaker">The circuit breaker is off: switch it on under Client policy to see its state here.</p>"#
+                .to_owned(),
+        );
     };
     let spans = &breaker.spans;
     let current = &spans[spans.len() - 1];
@@ -264,88 +277,103 @@ pub fn breaker_plot(log: &RunLog, threshold: Option<f64>, labels: &[String]) -> 
             .collect::<Vec<_>>(),
         MIN_SPAN_W,
     );
-    let step_label = (log.steps() > 1).then(|| step_name(labels, breaker.step));
 
-    let time_ticks = axis
-        .ticks()
-        .map(|ms| time_tick(ms, &x, CHART_TOP, CHART_TOP + CHART_H));
-    let rate_ticks = [0.0, 25.0, 50.0, 75.0, 100.0].map(|rate| {
-        let at = px(y.at(rate));
-        html! {
-            <g class="tick">
-                <line class="grid" x1={px(LEFT)} x2={px(WIDTH - RIGHT)} y1={at.clone()} y2={at.clone()} stroke="#e3e7f0" />
-                <text x={px(LEFT - 6.0)} y={px(y.at(rate) + 4.0)} text-anchor="end">{ format!("{} %", shortest(rate)) }</text>
-            </g>
-        }
-    });
     let mut label = format!(
         "Circuit breaker: {} state spans, now {}",
         spans.len(),
         current.state.name()
     );
     if let Some(rate) = log.failure_rate.last() {
-        label.push_str(&format!("; failure rate {} %", format_number(rate.value)));
+        let _ = write!(label, "; failure rate {} %", format_number(rate.value));
     }
     if let Some(threshold) = threshold {
-        label.push_str(&format!(" (threshold {} %)", format_number(threshold)));
+        let _ = write!(label, " (threshold {} %)", format_number(threshold));
     }
 
-    html! {
-        <figure class="plot breaker-plot">
-            if let Some(name) = &step_label {
-                <figcaption class="plot-step">{ format!("Step shown: {name} (the newest step with a breaker)") }</figcaption>
-            }
-            <svg viewBox={format!("0 0 {} {}", shortest(WIDTH), shortest(HEIGHT))} role="img" aria-label={label}
-                 data-plot="breaker" data-spans={spans.len().to_string()} data-state={current.state.name()}
-                 data-step={breaker.step.to_string()} data-axis-end-ms={fixed(axis.end_ms, 3)}
-                 data-min-span-width={px(MIN_SPAN_W)}>
-                { patterns() }
-                <text class="axis-label" x={px(LEFT - 6.0)} y={px(TOP + BAND_H / 2.0 + 4.0)} text-anchor="end">{ "breaker" }</text>
-                { for spans.iter().zip(&layout).map(|(span, &place)| band_segment(span, place)) }
-                { for rate_ticks }
-                { for time_ticks }
-                { axes(LEFT, WIDTH - RIGHT, CHART_TOP, CHART_TOP + CHART_H) }
-                if let Some(threshold) = threshold {
-                    { threshold_line(threshold, &y) }
-                }
-                { rate_line(&samples, &breaks, &x, &y) }
-                if samples.is_empty() {
-                    <text class="empty-note" x={px((LEFT + WIDTH - RIGHT) / 2.0)} y={px(CHART_TOP + CHART_H / 2.0)}
-                          text-anchor="middle">{ "No failure rate yet: the window fills as attempts finish." }</text>
-                }
-                { value_label("failure rate in window (%)", 14, CHART_TOP + CHART_H / 2.0) }
-                { time_label((LEFT + WIDTH - RIGHT) / 2.0, HEIGHT - 8.0) }
-            </svg>
-            <ul class="plot-legend" aria-label="Breaker states">
-                { for STATES.iter().map(|&(state, meaning)| {
-                    let (fill, stroke) = look(state);
-                    html! {
-                        <li data-state={state.name()}>
-                            <svg class="swatch" viewBox="0 0 24 14" aria-hidden="true">
-                                <rect x="1" y="2" width="22" height="10" fill={fill} stroke={stroke} />
-                            </svg>
-                            <strong>{ state.name() }</strong>{ format!(": {meaning}") }
-                        </li>
-                    }
-                }) }
-                <li class="legend-rate">
-                    <svg class="swatch" viewBox="0 0 24 14" aria-hidden="true">
-                        <line x1="1" x2="23" y1="7" y2="7" stroke="#0072B2" stroke-width="2" />
-                        <circle cx="12" cy="7" r="2.2" fill="#0072B2" />
-                    </svg>
-                    { "failure rate in the window" }
-                </li>
-                if threshold.is_some() {
-                    <li class="legend-threshold">
-                        <svg class="swatch" viewBox="0 0 24 14" aria-hidden="true">
-                            <line x1="1" x2="23" y1="7" y2="7" stroke="#1d2330" stroke-width="1.5" stroke-dasharray="6 4" />
-                        </svg>
-                        { "threshold: the breaker opens here" }
-                    </li>
-                }
-            </ul>
-        </figure>
+    let mut out = String::from(r#"<figure class="plot breaker-plot">"#);
+    if log.steps() > 1 {
+        let _ = write!(
+            out,
+            r#"<figcaption class="plot-step">Step shown: {} (the newest step with a breaker)</figcaption>"#,
+            Esc(&step_name(labels, breaker.step))
+        );
     }
+    let _ = write!(
+        out,
+        r#"<svg viewBox="0 0 {} {}" role="img" aria-label="{label}" data-plot="breaker" data-spans="{}" data-state="{}" data-step="{}" data-axis-end-ms="{}" data-min-span-width="{}">{PATTERNS}<text class="axis-label" x="{}" y="{}" text-anchor="end">breaker</text>"#,
+        shortest(WIDTH),
+        shortest(HEIGHT),
+        spans.len(),
+        current.state.name(),
+        breaker.step,
+        fixed(axis.end_ms, 3),
+        px(MIN_SPAN_W),
+        px(LEFT - 6.0),
+        px(TOP + BAND_H / 2.0 + 4.0),
+    );
+    for (span, &place) in spans.iter().zip(&layout) {
+        band_segment(&mut out, span, place);
+    }
+    for rate in [0.0, 25.0, 50.0, 75.0, 100.0] {
+        let at = px(y.at(rate));
+        let _ = write!(
+            out,
+            r##"<g class="tick"><line class="grid" x1="{}" x2="{}" y1="{at}" y2="{at}" stroke="#e3e7f0"/><text x="{}" y="{}" text-anchor="end">{} %</text></g>"##,
+            px(LEFT),
+            px(WIDTH - RIGHT),
+            px(LEFT - 6.0),
+            px(y.at(rate) + 4.0),
+            shortest(rate)
+        );
+    }
+    for ms in axis.ticks() {
+        write_time_tick(&mut out, ms, &x, CHART_TOP, CHART_TOP + CHART_H);
+    }
+    write_axes(
+        &mut out,
+        LEFT,
+        WIDTH - RIGHT,
+        CHART_TOP,
+        CHART_TOP + CHART_H,
+    );
+    if let Some(threshold) = threshold {
+        threshold_line(&mut out, threshold, &y);
+    }
+    rate_line(&mut out, &samples, &breaks, &x, &y);
+    if samples.is_empty() {
+        let _ = write!(
+            out,
+            r#"<text class="empty-note" x="{}" y="{}" text-anchor="middle">No failure rate yet: the window fills as attempts finish.</text>"#,
+            px((LEFT + WIDTH - RIGHT) / 2.0),
+            px(CHART_TOP + CHART_H / 2.0)
+        );
+    }
+    write_value_label(
+        &mut out,
+        "failure rate in window (%)",
+        14,
+        CHART_TOP + CHART_H / 2.0,
+    );
+    write_time_label(&mut out, (LEFT + WIDTH - RIGHT) / 2.0, HEIGHT - 8.0);
+    out.push_str(r#"</svg><ul class="plot-legend" aria-label="Breaker states">"#);
+    for (state, meaning) in STATES {
+        let (fill, stroke) = look(state);
+        let name = state.name();
+        let _ = write!(
+            out,
+            r#"<li data-state="{name}"><svg class="swatch" viewBox="0 0 24 14" aria-hidden="true"><rect x="1" y="2" width="22" height="10" fill="{fill}" stroke="{stroke}"/></svg><strong>{name}</strong>: {meaning}</li>"#
+        );
+    }
+    out.push_str(
+        r##"<li class="legend-rate"><svg class="swatch" viewBox="0 0 24 14" aria-hidden="true"><line x1="1" x2="23" y1="7" y2="7" stroke="#0072B2" stroke-width="2"/><circle cx="12" cy="7" r="2.2" fill="#0072B2"/></svg>failure rate in the window</li>"##,
+    );
+    if threshold.is_some() {
+        out.push_str(
+            r##"<li class="legend-threshold"><svg class="swatch" viewBox="0 0 24 14" aria-hidden="true"><line x1="1" x2="23" y1="7" y2="7" stroke="#1d2330" stroke-width="1.5" stroke-dasharray="6 4"/></svg>threshold: the breaker opens here</li>"##,
+        );
+    }
+    out.push_str("</ul></figure>");
+    raw(out)
 }
 
 #[cfg(test)]
