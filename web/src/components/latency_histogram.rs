@@ -11,10 +11,13 @@
 //! runs through another mark's label. The count axis has
 //! whole-number ticks ([`CountAxis`]), so a bar's height can be read off it.
 
+use std::fmt::Write;
+
 use rpc_lab::number_format::{fixed, shortest};
 use yew::prelude::*;
 
 use crate::latency::{Bins, Summary, nice_ceiling};
+use crate::markup::{Esc, raw};
 use crate::plot_scale::{
     CountAxis, Linear, format_ms, format_number, place_marker_labels, px, text_width,
 };
@@ -69,6 +72,10 @@ struct Mark {
 
 impl LatencyHistogram {
     /// The histogram with its percentile and timeout marks.
+    ///
+    /// Written as markup text ([`crate::markup`]): it has no listeners, and
+    /// as `html!` its elements cost kilobytes of page. The title and noun
+    /// are the page's own, but are escaped all the same.
     pub fn view(&self) -> Html {
         let plot_w = WIDTH - LEFT - RIGHT;
         let right = LEFT + plot_w;
@@ -129,83 +136,6 @@ impl LatencyHistogram {
 
         let y_axis = CountAxis::covering(self.y_max, 4);
         let y = Linear::new((0.0, y_axis.top as f64), (bottom, top));
-        let bar_w = plot_w / self.bins.count as f64;
-        let bars = self.counts.iter().enumerate().map(|(bin, &count)| {
-            let h = bottom - y.at(count as f64);
-            html! {
-                <rect
-                    class="bar" data-bin={bin.to_string()} data-count={count.to_string()}
-                    x={px(LEFT + bin as f64 * bar_w + 0.5)} y={px(bottom - h)}
-                    width={px((bar_w - 1.0).max(0.5))} height={px(h)}
-                    fill={fill.clone()} stroke={color}
-                />
-            }
-        });
-        let y_ticks = y_axis.ticks().map(|count| {
-        let at = y.at(count as f64);
-        html! {
-            <g class="y-tick" data-count={count.to_string()}>
-                <line x1={px(LEFT)} x2={px(right)} y1={px(at)} y2={px(at)} stroke="#e3e7f0" />
-                <text x={px(LEFT - 6.0)} y={px(at + 4.0)} text-anchor="end" class="tick">{ count.to_string() }</text>
-            </g>
-        }
-    });
-        let marks_drawn = marks.iter().zip(&spots).map(|(mark, spot)| {
-        let label_y = top - 3.0 - spot.row as f64 * LABEL_ROW_H;
-        let (label_x, anchor) = if spot.end_anchored {
-            (spot.x - 3.0, "end")
-        } else {
-            (spot.x + 3.0, "start")
-        };
-        let line_x = px(spot.x);
-        let text = html! {
-            <text x={px(label_x)} y={px(label_y)} text-anchor={anchor} class="marker-label"
-                  data-label-row={spot.row.to_string()}>{ mark.text.clone() }</text>
-        };
-        if mark.kind == "timeout" {
-            let on_scale = mark.ms <= upper;
-            html! {
-                <g class="timeout-line" data-ms={fixed(mark.ms, 3)} data-on-scale={on_scale.to_string()}>
-                    if on_scale {
-                        <line x1={line_x.clone()} x2={line_x} y1={px(label_y + 2.0)} y2={px(bottom)}
-                              stroke={TIMEOUT} stroke-width="2" />
-                    }
-                    { text }
-                    <title>{ if on_scale {
-                        format!("every attempt was given {} (grpc-timeout), then given up", format_ms(mark.ms))
-                    } else {
-                        format!("the attempts were given {}: far beyond every latency drawn here", format_ms(mark.ms))
-                    } }</title>
-                </g>
-            }
-        } else {
-            html! {
-                <g class="percentile" data-percentile={mark.kind} data-ms={fixed(mark.ms, 3)}>
-                    <line x1={line_x.clone()} x2={line_x} y1={px(label_y + 2.0)} y2={px(bottom)}
-                          stroke="#1d2330" stroke-dasharray="4 3" />
-                    { text }
-                </g>
-            }
-        }
-    });
-        // About five round ticks; the last bin also holds everything slower.
-        let step = nice_ceiling(upper / 5.0);
-        let x_ticks = (0..)
-        .map(|k| f64::from(k) * step)
-        .take_while(|&ms| ms <= upper * (1.0 + 1e-9))
-        .map(|ms| {
-            let last = (ms - upper).abs() < upper * 1e-9;
-            let label = if last {
-                format!("≥{}", format_number(ms))
-            } else {
-                format_number(ms)
-            };
-            let anchor = if last { "end" } else { "middle" };
-            html! {
-                <text x={px(x.at(ms))} y={px(bottom + 16.0)} text-anchor={anchor} class="tick x-tick"
-                      data-ms={fixed(ms, 3)}>{ label }</text>
-            }
-        });
         let count = self.summary.count;
         let heading = if self.noun.is_empty() {
             format!("{} — {count} calls", self.title)
@@ -218,35 +148,139 @@ impl LatencyHistogram {
             "calls"
         };
 
-        html! {
-            <figure class="histogram" data-testid="histogram" data-protocol={self.title.clone()}
-                    data-count={count.to_string()} data-p50={fixed(self.summary.p50, 3)}
-                    data-p99={fixed(self.summary.p99, 3)} data-y-top={y_axis.top.to_string()}>
-                <svg viewBox={format!("0 0 {} {}", shortest(WIDTH), px(height))} role="img"
-                     aria-label={format!("{heading}: latency histogram, p50 {}, p99 {}",
-                         format_ms(self.summary.p50), format_ms(self.summary.p99))}>
-                    if let Some(id) = &pattern_id {
-                        <defs>
-                            <pattern id={id.clone()} width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
-                                <rect width="6" height="6" fill="#fbe3d3" />
-                                <line x1="0" y1="0" x2="0" y2="6" stroke={color} stroke-width="3" />
-                            </pattern>
-                        </defs>
-                    }
-                    <text x={px(LEFT)} y="16" class="plot-title">{ heading }</text>
-                    { for y_ticks }
-                    { for bars }
-                    <line x1={px(LEFT)} x2={px(right)} y1={px(bottom)} y2={px(bottom)} stroke="#5a6478" />
-                    <line x1={px(LEFT)} x2={px(LEFT)} y1={px(top)} y2={px(bottom)} stroke="#5a6478" />
-                    <text x="12" y={px((top + bottom) / 2.0)} class="axis-label"
-                          transform={format!("rotate(-90 12 {})", px((top + bottom) / 2.0))} text-anchor="middle">{ counted }</text>
-                    { for marks_drawn }
-                    { for x_ticks }
-                    <text x={px(LEFT + plot_w / 2.0)} y={px(height - 6.0)} text-anchor="middle" class="axis-label">
-                        { "latency (ms)" }
-                    </text>
-                </svg>
-            </figure>
+        let mut out = String::new();
+        let _ = write!(
+            out,
+            r#"<figure class="histogram" data-testid="histogram" data-protocol="{}" data-count="{count}" data-p50="{}" data-p99="{}" data-y-top="{}"><svg viewBox="0 0 {} {}" role="img" aria-label="{}: latency histogram, p50 {}, p99 {}">"#,
+            Esc(&self.title),
+            fixed(self.summary.p50, 3),
+            fixed(self.summary.p99, 3),
+            y_axis.top,
+            shortest(WIDTH),
+            px(height),
+            Esc(&heading),
+            format_ms(self.summary.p50),
+            format_ms(self.summary.p99),
+        );
+        if let Some(id) = &pattern_id {
+            let _ = write!(
+                out,
+                r##"<defs><pattern id="{id}" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fbe3d3"/><line x1="0" y1="0" x2="0" y2="6" stroke="{color}" stroke-width="3"/></pattern></defs>"##
+            );
         }
+        let _ = write!(
+            out,
+            r#"<text x="{}" y="16" class="plot-title">{}</text>"#,
+            px(LEFT),
+            Esc(&heading)
+        );
+        for count in y_axis.ticks() {
+            let at = y.at(count as f64);
+            let _ = write!(
+                out,
+                r##"<g class="y-tick" data-count="{count}"><line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#e3e7f0"/><text x="{}" y="{}" text-anchor="end" class="tick">{count}</text></g>"##,
+                px(LEFT),
+                px(right),
+                px(at),
+                px(at),
+                px(LEFT - 6.0),
+                px(at + 4.0)
+            );
+        }
+        let bar_w = plot_w / self.bins.count as f64;
+        for (bin, &count) in self.counts.iter().enumerate() {
+            let h = bottom - y.at(count as f64);
+            let _ = write!(
+                out,
+                r#"<rect class="bar" data-bin="{bin}" data-count="{count}" x="{}" y="{}" width="{}" height="{}" fill="{fill}" stroke="{color}"/>"#,
+                px(LEFT + bin as f64 * bar_w + 0.5),
+                px(bottom - h),
+                px((bar_w - 1.0).max(0.5)),
+                px(h)
+            );
+        }
+        let middle = px((top + bottom) / 2.0);
+        let _ = write!(
+            out,
+            r##"<line x1="{left}" x2="{}" y1="{bottom}" y2="{bottom}" stroke="#5a6478"/><line x1="{left}" x2="{left}" y1="{}" y2="{bottom}" stroke="#5a6478"/><text x="12" y="{middle}" class="axis-label" transform="rotate(-90 12 {middle})" text-anchor="middle">{counted}</text>"##,
+            px(right),
+            px(top),
+            left = px(LEFT),
+            bottom = px(bottom),
+        );
+        for (mark, spot) in marks.iter().zip(&spots) {
+            let label_y = top - 3.0 - spot.row as f64 * LABEL_ROW_H;
+            let (label_x, anchor) = if spot.end_anchored {
+                (spot.x - 3.0, "end")
+            } else {
+                (spot.x + 3.0, "start")
+            };
+            // The mark's line, from under its label down to the axis.
+            let line = |style: &str| {
+                format!(
+                    r#"<line x1="{x}" x2="{x}" y1="{}" y2="{}" {style}/>"#,
+                    px(label_y + 2.0),
+                    px(bottom),
+                    x = px(spot.x),
+                )
+            };
+            let text = format!(
+                r#"<text x="{}" y="{}" text-anchor="{anchor}" class="marker-label" data-label-row="{}">{}</text>"#,
+                px(label_x),
+                px(label_y),
+                spot.row,
+                mark.text
+            );
+            let ms = fixed(mark.ms, 3);
+            if mark.kind == "timeout" {
+                let on_scale = mark.ms <= upper;
+                let _ = write!(
+                    out,
+                    r#"<g class="timeout-line" data-ms="{ms}" data-on-scale="{on_scale}">"#
+                );
+                if on_scale {
+                    out.push_str(&line(&format!(r#"stroke="{TIMEOUT}" stroke-width="2""#)));
+                }
+                let given = format_ms(mark.ms);
+                let said = if on_scale {
+                    format!("every attempt was given {given} (grpc-timeout), then given up")
+                } else {
+                    format!("the attempts were given {given}: far beyond every latency drawn here")
+                };
+                let _ = write!(out, "{text}<title>{said}</title></g>");
+            } else {
+                let _ = write!(
+                    out,
+                    r#"<g class="percentile" data-percentile="{}" data-ms="{ms}">{}{text}</g>"#,
+                    mark.kind,
+                    line(r##"stroke="#1d2330" stroke-dasharray="4 3""##)
+                );
+            }
+        }
+        // About five round ticks; the last bin also holds everything slower.
+        let step = nice_ceiling(upper / 5.0);
+        for ms in (0..)
+            .map(|k| f64::from(k) * step)
+            .take_while(|&ms| ms <= upper * (1.0 + 1e-9))
+        {
+            let last = (ms - upper).abs() < upper * 1e-9;
+            let _ = write!(
+                out,
+                r#"<text x="{}" y="{}" text-anchor="{}" class="tick x-tick" data-ms="{}">{}{}</text>"#,
+                px(x.at(ms)),
+                px(bottom + 16.0),
+                if last { "end" } else { "middle" },
+                fixed(ms, 3),
+                if last { "≥" } else { "" },
+                format_number(ms)
+            );
+        }
+        let _ = write!(
+            out,
+            r#"<text x="{}" y="{}" text-anchor="middle" class="axis-label">latency (ms)</text></svg></figure>"#,
+            px(LEFT + plot_w / 2.0),
+            px(height - 6.0)
+        );
+        raw(out)
     }
 }
