@@ -372,19 +372,21 @@ fn when_to_stop() -> Lesson {
             choices: &["no jitter", "full jitter", "full jitter + budget"],
         },
         conclusion: "The eight callers start together, so their first attempts reach the server \
-                     in one burst: the tall first bar of every strip above the timeline \
-                     (attempts sent per interval; pick 'all steps' to see the strips one above \
-                     the other). After that, without jitter each caller waits exactly 50, 100, \
-                     200 ms — but its attempts took different times to fail, and it starts its \
-                     next call as soon as one ends, so here the callers drift apart within a few \
-                     hundred milliseconds, and the 'no jitter' and 'full jitter' strips look \
-                     alike, as do their attempt counts. Lock-step retries (stripes) need many \
-                     callers failing at the same instant, as after an outage; jitter is the cheap \
-                     insurance against them. What reduces the load is the budget (gRFC A6): each \
-                     failure costs a token, each success earns a tenth, and below half the \
-                     bucket the client stops retrying and fails fast — see the attempts per call \
-                     and the budget plot. Whether retries can sink a server is a question of \
-                     capacity, not of a coin flip: the Scale view's metastable lesson shows it.",
+                     in one burst: the tall first bar of every strip above the timeline (pick \
+                     'all steps' to see the strips one above the other). Without jitter a caller \
+                     then waits exactly 50, 100, 200 or 400 ms: with instant replies its attempts \
+                     would stay on a 50 ms grid (stripes). Here they drift off it within a few \
+                     hundred milliseconds, because each attempt takes an uneven few tens of \
+                     milliseconds in this browser — mostly its own work: the server decides in \
+                     under a millisecond (see the server's view). So the 'no jitter' and 'full \
+                     jitter' strips look alike, as do their attempt counts; full jitter's waits \
+                     are half as long on average, so its step ends sooner. Lock-step retries need \
+                     many callers failing at once, as after an outage; jitter is cheap insurance \
+                     against them. What reduces the load is the budget (gRFC A6): each failure \
+                     costs a token, each success earns a tenth, and below half the bucket the \
+                     client fails fast instead of retrying — see the attempts per call and the \
+                     budget plot. Whether retries can sink a server is a question of capacity, \
+                     not of a coin flip: see the Scale view's metastable lesson.",
         seed: 13,
         steps: vec![
             storm("no jitter", Jitter::None, false),

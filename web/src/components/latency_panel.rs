@@ -103,7 +103,10 @@ pub fn latency_panel(log: &RunLog, labels: &[String], pick: &UseStateHandle<Pick
                 { "A logical call includes every attempt it needed and the backoff waits between them, \
                    so with retries it takes longer than any one of its attempts. The solid line on the \
                    attempts is the timeout each attempt was given (grpc-timeout): an attempt still \
-                   unanswered then is given up." }
+                   unanswered then is given up. An attempt's time is this page's, from handing the \
+                   request to the browser to reading its reply: with a local server, mostly the \
+                   browser's own work. The server's time for each request is in the server's view \
+                   below (hover a request)." }
             </p>
             { body }
         </div>

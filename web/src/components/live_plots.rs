@@ -2,8 +2,8 @@
 //! run summary — everything that changes while calls run.
 //!
 //! It redraws on its own, at most every
-//! [`REDRAW_MS`](crate::lab::redraw::REDRAW_MS) while calls run (see
-//! [`Redraw`](crate::lab::redraw::Redraw)), without redrawing the controls
+//! [`REDRAW_MS`](crate::lab::redraw::REDRAW_MS) while calls run and only
+//! between attempts (see [`Redraw`](crate::lab::redraw::Redraw)), without redrawing the controls
 //! beside it, and measures how long each redraw takes: the numbers the
 //! browser tests read from `data-testid="render-stats"`.
 
@@ -60,6 +60,7 @@ pub fn LivePlots(props: &Props) -> Html {
         use_effect(move || {
             let ms = browser::now_ms() - render_started;
             runtime.dispatch(LabAction::Redrawn { ms });
+            runtime.redraw.drew();
         });
     }
     let export = |csv: bool| {
@@ -92,6 +93,10 @@ pub fn LivePlots(props: &Props) -> Html {
     let render = state.render;
     let average = render.mean_ms();
     let calls_drawn = log.calls.len();
+    // Redraws that ended with attempts in flight (they could wait no longer,
+    // or an attempt started while the drawing paused): those attempts took
+    // longer on this page than on the wire.
+    let busy = runtime.redraw.during_attempts();
     html! {
                 <div class="lab-plots">
                     <div class="run-status" aria-live="polite">
@@ -141,9 +146,11 @@ pub fn LivePlots(props: &Props) -> Html {
                         data-redraws={render.count.to_string()}
                         data-last-ms={fixed(render.last_ms, 2)}
                         data-max-ms={fixed(render.max_ms, 2)}
-                        data-mean-ms={fixed(average, 2)}>
-                        { format!("Page: {} redraws, last {} ms, mean {} ms, longest {} ms ({} calls drawn).",
-                            render.count, fixed(render.last_ms, 1), fixed(average, 1), fixed(render.max_ms, 1), calls_drawn) }
+                        data-mean-ms={fixed(average, 2)} data-during-attempts={busy.to_string()}>
+                        { format!("Page: {} redraws, last {} ms, mean {} ms, longest {} ms ({} calls drawn), \
+                            only between attempts{}.",
+                            render.count, fixed(render.last_ms, 1), fixed(average, 1), fixed(render.max_ms, 1), calls_drawn,
+                            if busy > 0 { format!(" but {busy}, which ended with attempts in flight") } else { String::new() }) }
                     </p>
                 </div>
     }

@@ -23,6 +23,7 @@ use tonic::Request;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
+use crate::lab::redraw::moment_to_draw;
 use crate::plot_scale::format_ms;
 use crate::server_view::calls::{self, Call, Mark, short_agent, short_operation};
 use crate::server_view::commands::{self, Target};
@@ -198,6 +199,9 @@ pub fn ServerView(props: &Props) -> Html {
                             (pending.clone(), redraw.clone(), clock.clone());
                         spawn_local(async move {
                             clock.sleep(Duration::from_millis(REDRAW_MS)).await;
+                            // Not while the lab waits for a reply: it would
+                            // wait for this drawing too.
+                            moment_to_draw(clock.as_ref()).await;
                             *pending.borrow_mut() = false;
                             redraw.force_update();
                         });

@@ -12,6 +12,7 @@ use rpc_lab::proto::calculator_v1::LabStats;
 use rpc_lab::resilience::ResilientCaller;
 
 use super::bench::{self, Finished};
+use super::redraw;
 use super::runtime::Runtime;
 use super::settings::Settings;
 use super::state::{LabAction, LastCall};
@@ -61,6 +62,9 @@ pub async fn run(runtime: &Runtime, batch: Batch<'_>) -> Result<(), String> {
         calls: run.count,
     });
     redraw.now();
+    // The whole lab redraws for the new step: let it finish before the
+    // first attempts, or their replies would wait for it.
+    redraw::drawn(clock.as_ref()).await;
     let ok = Cell::new(0u32);
     let last_ok = Cell::new(None::<u64>);
     let finished = |done: Finished| {

@@ -6,10 +6,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use rpc_lab::resilience::{
-    CircuitBreaker, Clock, ConfigError, Event, EventSink, ResilientCaller, SeededRng,
+    CircuitBreaker, Clock, ConfigError, Event, EventKind, EventSink, ResilientCaller, SeededRng,
 };
 
-use super::redraw::Redraw;
+use super::redraw::{self, Redraw};
 use crate::policy_form::PolicyForm;
 use crate::run_log::RunLog;
 
@@ -54,6 +54,12 @@ impl LogSink {
 
 impl EventSink for LogSink {
     fn emit(&self, event: Event) {
+        // The page draws only while no attempt is in flight (see `redraw`).
+        match event.kind {
+            EventKind::AttemptStarted { .. } => redraw::attempt_sent(),
+            EventKind::AttemptEnded { .. } => redraw::attempt_ended(),
+            _ => {}
+        }
         self.log.borrow_mut().record(event);
         // Recording is cheap; drawing is not. One redraw serves many events.
         self.redraw.request();
