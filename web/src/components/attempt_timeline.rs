@@ -23,13 +23,16 @@
 //! drawn element carries `data-*` attributes, so browser tests read the plot
 //! rather than pixels.
 
+use std::fmt::Write;
+
 use rpc_lab::number_format::{fixed, shortest};
 use yew::prelude::*;
 
 use super::attempt_rate_plot::{AttemptRatePlot, RateStrip};
-use super::plot_frame::{axes, time_label, time_tick, value_label};
+use super::plot_frame::{write_axes, write_time_label, write_time_tick, write_value_label};
 use super::step_picker::StepPicker;
 use crate::attempt_rate::{RateBins, concentration, sent_starts};
+use crate::markup::{Esc, raw};
 use crate::plot_scale::{Linear, format_ms, px, row_height};
 use crate::run_log::{AttemptOutcome, AttemptSegment, BackoffGap, CallRow, RunLog, code_label};
 use crate::step_view::{Pick, StepWindow, picker_steps, shared_axis, step_name, windows};
@@ -61,7 +64,7 @@ const TICKS: usize = 8;
 const RATE_BINS: usize = 40;
 
 /// How an outcome is drawn: a fill (a colour, or one of the patterns in
-/// [`patterns`]) and an outline.
+/// [`PATTERNS`]) and an outline.
 struct Look {
     /// What tells this outcome apart without colour; also `data-pattern`
     /// on the legend.
@@ -97,61 +100,49 @@ fn look(outcome: AttemptOutcome) -> Look {
 }
 
 /// The patterns the looks refer to. Ids start with `tl-` so they do not
-/// clash with another plot's patterns on the same page.
-fn patterns() -> Html {
-    html! {
-        <defs>
-            // Replayed: dots.
-            <pattern id="tl-replayed" width="5" height="5" patternUnits="userSpaceOnUse">
-                <rect width="5" height="5" fill="#e3f2fb" />
-                <circle cx="2.5" cy="2.5" r="1.4" fill="#2a7db0" />
-            </pattern>
-            // Failed before executing: diagonal hatch.
-            <pattern id="tl-injected-fail" width="5" height="5" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
-                <rect width="5" height="5" fill="#fbe0cc" />
-                <line x1="0" y1="0" x2="0" y2="5" stroke="#D55E00" stroke-width="3" />
-            </pattern>
-            // Executed, reply lost: cross-hatch.
-            <pattern id="tl-dropped-reply" width="5" height="5" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
-                <rect width="5" height="5" fill="#fcefd0" />
-                <line x1="0" y1="0" x2="0" y2="5" stroke="#E69F00" stroke-width="1.6" />
-                <line x1="0" y1="0" x2="5" y2="0" stroke="#E69F00" stroke-width="1.6" />
-            </pattern>
-            // Timed out: horizontal stripes.
-            <pattern id="tl-timeout" width="4" height="4" patternUnits="userSpaceOnUse">
-                <rect width="4" height="4" fill="#f7e4ef" />
-                <rect width="4" height="2" fill="#CC79A7" />
-            </pattern>
-            // Other error: vertical stripes.
-            <pattern id="tl-error" width="4" height="4" patternUnits="userSpaceOnUse">
-                <rect width="4" height="4" fill="#d5e6f3" />
-                <rect width="2" height="4" fill="#0072B2" />
-            </pattern>
-            // In flight: a checkerboard, with a dashed outline (not over yet).
-            <pattern id="tl-in-flight" width="6" height="6" patternUnits="userSpaceOnUse">
-                <rect width="6" height="6" fill="#fdfbe3" />
-                <rect width="3" height="3" fill="#F0E442" />
-                <rect x="3" y="3" width="3" height="3" fill="#F0E442" />
-            </pattern>
-        </defs>
-    }
+/// clash with another plot's patterns on the same page. Replayed: dots;
+/// failed before executing: diagonal hatch; executed, reply lost:
+/// cross-hatch; timed out: horizontal stripes; other error: vertical
+/// stripes; in flight: a checkerboard (with a dashed outline: not over yet).
+const PATTERNS: &str = "<defs>\
+<pattern id=\"tl-replayed\" width=\"5\" height=\"5\" patternUnits=\"userSpaceOnUse\">\
+<rect width=\"5\" height=\"5\" fill=\"#e3f2fb\"/><circle cx=\"2.5\" cy=\"2.5\" r=\"1.4\" fill=\"#2a7db0\"/></pattern>\
+<pattern id=\"tl-injected-fail\" width=\"5\" height=\"5\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">\
+<rect width=\"5\" height=\"5\" fill=\"#fbe0cc\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"5\" stroke=\"#D55E00\" stroke-width=\"3\"/></pattern>\
+<pattern id=\"tl-dropped-reply\" width=\"5\" height=\"5\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">\
+<rect width=\"5\" height=\"5\" fill=\"#fcefd0\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"5\" stroke=\"#E69F00\" stroke-width=\"1.6\"/>\
+<line x1=\"0\" y1=\"0\" x2=\"5\" y2=\"0\" stroke=\"#E69F00\" stroke-width=\"1.6\"/></pattern>\
+<pattern id=\"tl-timeout\" width=\"4\" height=\"4\" patternUnits=\"userSpaceOnUse\">\
+<rect width=\"4\" height=\"4\" fill=\"#f7e4ef\"/><rect width=\"4\" height=\"2\" fill=\"#CC79A7\"/></pattern>\
+<pattern id=\"tl-error\" width=\"4\" height=\"4\" patternUnits=\"userSpaceOnUse\">\
+<rect width=\"4\" height=\"4\" fill=\"#d5e6f3\"/><rect width=\"2\" height=\"4\" fill=\"#0072B2\"/></pattern>\
+<pattern id=\"tl-in-flight\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\">\
+<rect width=\"6\" height=\"6\" fill=\"#fdfbe3\"/><rect width=\"3\" height=\"3\" fill=\"#F0E442\"/>\
+<rect x=\"3\" y=\"3\" width=\"3\" height=\"3\" fill=\"#F0E442\"/></pattern>\
+</defs>";
+
+/// A ✕ centred on (`cx`, `cy`), drawn over the square that carries the
+/// attempt's attributes: a rejection by the breaker.
+fn rejection_marker(out: &mut String, cx: f64, cy: f64) {
+    let inset = MARK / 2.0 - 2.0;
+    let (left, right, top, bottom) = (
+        px(cx - inset),
+        px(cx + inset),
+        px(cy - inset),
+        px(cy + inset),
+    );
+    let _ = write!(
+        out,
+        r#"<path class="mark" aria-hidden="true" stroke="{}" stroke-width="1.6" pointer-events="none" d="M{left} {top} L{right} {bottom} M{left} {bottom} L{right} {top}"/>"#,
+        look(AttemptOutcome::RejectedByBreaker).stroke
+    );
 }
 
-/// A ✕ centred on (`cx`, `cy`), over `box_` (the square that carries the
-/// attempt's attributes): a rejection by the breaker.
-fn rejection_marker(cx: f64, cy: f64, box_: Html) -> Html {
-    let half = MARK / 2.0;
-    let inset = half - 2.0;
-    let look = look(AttemptOutcome::RejectedByBreaker);
-    html! {
-        <>
-            { box_ }
-            <path class="mark" aria-hidden="true" stroke={look.stroke} stroke-width="1.6" pointer-events="none"
-                  d={format!("M{} {} L{} {} M{} {} L{} {}",
-                      px(cx - inset), px(cy - inset), px(cx + inset), px(cy + inset),
-                      px(cx - inset), px(cy + inset), px(cx + inset), px(cy - inset))} />
-        </>
-    }
+/// ` stroke-dasharray="…"` for a look that has one.
+fn dash_attribute(look: &Look) -> String {
+    look.dash.map_or(String::new(), |dash| {
+        format!(r#" stroke-dasharray="{dash}""#)
+    })
 }
 
 /// Where the rows of one step are drawn, and how.
@@ -176,11 +167,18 @@ impl Frame<'_> {
 
 /// One attempt: a bar from its start to its end (or to "now" while in
 /// flight), at least [`MIN_BAR_W`] wide, or a ✕ marker for a rejection.
-fn attempt_bar(number: usize, attempt: &AttemptSegment, frame: &Frame<'_>, mid: f64) -> Html {
+fn attempt_bar(
+    out: &mut String,
+    number: usize,
+    attempt: &AttemptSegment,
+    frame: &Frame<'_>,
+    mid: f64,
+) {
     let end = attempt.end_ms.unwrap_or(frame.now);
     let look = look(attempt.outcome);
     let hedge = if attempt.hedge { " (hedge)" } else { "" };
-    let title = if attempt.outcome == AttemptOutcome::RejectedByBreaker {
+    let rejected = attempt.outcome == AttemptOutcome::RejectedByBreaker;
+    let title = if rejected {
         format!(
             "call #{number}, attempt {}: {} at {}",
             attempt.number,
@@ -197,7 +195,7 @@ fn attempt_bar(number: usize, attempt: &AttemptSegment, frame: &Frame<'_>, mid: 
             format_ms(end - frame.origin)
         )
     };
-    let (bar_x, bar_w, bar_y, bar_h) = if attempt.outcome == AttemptOutcome::RejectedByBreaker {
+    let (bar_x, bar_w, bar_y, bar_h) = if rejected {
         let cx = frame.at(attempt.start_ms);
         (cx - MARK / 2.0, MARK, mid - MARK / 2.0, MARK)
     } else {
@@ -213,38 +211,51 @@ fn attempt_bar(number: usize, attempt: &AttemptSegment, frame: &Frame<'_>, mid: 
         };
         (x0, (x1 - x0).max(MIN_BAR_W), y, h)
     };
-    let rect = html! {
-        <rect class={classes!("attempt", attempt.outcome.slug())}
-              data-outcome={attempt.outcome.slug()} data-attempt={attempt.number.to_string()}
-              data-hedge={attempt.hedge.to_string()}
-              data-start-ms={fixed(attempt.start_ms, 3)} data-end-ms={fixed(end, 3)}
-              x={px(bar_x)} y={px(bar_y)} width={px(bar_w)} height={px(bar_h)}
-              fill={look.fill} stroke={look.stroke} stroke-width="1" stroke-dasharray={look.dash}>
-            <title>{ title }</title>
-        </rect>
-    };
-    if attempt.outcome == AttemptOutcome::RejectedByBreaker {
-        rejection_marker(bar_x + MARK / 2.0, mid, rect)
-    } else {
-        rect
+    let slug = attempt.outcome.slug();
+    let _ = write!(
+        out,
+        r#"<rect class="attempt {slug}" data-outcome="{slug}" data-attempt="{}" data-hedge="{}" data-start-ms="{}" data-end-ms="{}" x="{}" y="{}" width="{}" height="{}" fill="{}" stroke="{}" stroke-width="1"{}><title>{title}</title></rect>"#,
+        attempt.number,
+        attempt.hedge,
+        fixed(attempt.start_ms, 3),
+        fixed(end, 3),
+        px(bar_x),
+        px(bar_y),
+        px(bar_w),
+        px(bar_h),
+        look.fill,
+        look.stroke,
+        dash_attribute(&look),
+    );
+    if rejected {
+        rejection_marker(out, bar_x + MARK / 2.0, mid);
     }
 }
 
 /// The wait before the next attempt: a thin dashed line.
-fn backoff_line(gap: &BackoffGap, frame: &Frame<'_>, mid: f64) -> Html {
+fn backoff_line(out: &mut String, gap: &BackoffGap, frame: &Frame<'_>, mid: f64) {
     let waited = gap.end_ms - gap.start_ms;
-    html! {
-        <line class="backoff" data-backoff-ms={fixed(waited, 3)}
-              x1={px(frame.at(gap.start_ms))} x2={px(frame.at(gap.end_ms))} y1={px(mid)} y2={px(mid)}
-              stroke="#5a6478" stroke-width="1.5" stroke-dasharray="3 3">
-            <title>{ format!("backoff: waited {} before the next attempt", format_ms(waited)) }</title>
-        </line>
-    }
+    let mid = px(mid);
+    let _ = write!(
+        out,
+        r##"<line class="backoff" data-backoff-ms="{}" x1="{}" x2="{}" y1="{mid}" y2="{mid}" stroke="#5a6478" stroke-width="1.5" stroke-dasharray="3 3"><title>backoff: waited {} before the next attempt</title></line>"##,
+        fixed(waited, 3),
+        px(frame.at(gap.start_ms)),
+        px(frame.at(gap.end_ms)),
+        format_ms(waited)
+    );
 }
 
 /// One call's row: its label, its attempts and the waits between them.
 /// `number` is the call's number in its step (see [`StepWindow::number`]).
-fn call_row(call: &CallRow, number: usize, index: usize, top: f64, frame: &Frame<'_>) -> Html {
+fn call_row(
+    out: &mut String,
+    call: &CallRow,
+    number: usize,
+    index: usize,
+    top: f64,
+    frame: &Frame<'_>,
+) {
     let mid = top + frame.row_h / 2.0;
     let code = code_label(call.code);
     let summary = match call.elapsed_ms() {
@@ -257,38 +268,53 @@ fn call_row(call: &CallRow, number: usize, index: usize, top: f64, frame: &Frame
         ),
         None => format!("call #{number}: {} still running", call.operation),
     };
-    // Compact rows cannot each carry a number: every fifth one does.
-    let labelled = frame.row_h >= 11.0 || index % 5 == 0;
-    html! {
-        <g class="call-row" data-row={call.row.to_string()} data-number={number.to_string()} data-step={call.step.to_string()}
-           data-operation={call.operation} data-code={code}
-           data-attempts={call.attempts_sent().to_string()}>
-            <title>{ summary }</title>
-            if index % 2 == 1 {
-                <rect class="row-band" x={px(LEFT)} y={px(top)} width={px(WIDTH - LEFT - RIGHT)}
-                      height={px(frame.row_h)} fill="#f2f4f9" />
-            }
-            if labelled {
-                <text class="row-label" x={px(LEFT - 6.0)} y={px(mid + 4.0)} text-anchor="end">
-                    { format!("#{number}") }
-                </text>
-            }
-            { for call.backoffs.iter().map(|gap| backoff_line(gap, frame, mid)) }
-            { for call.attempts.iter().map(|attempt| attempt_bar(number, attempt, frame, mid)) }
-        </g>
+    let _ = write!(
+        out,
+        r#"<g class="call-row" data-row="{}" data-number="{number}" data-step="{}" data-operation="{}" data-code="{code}" data-attempts="{}"><title>{summary}</title>"#,
+        call.row,
+        call.step,
+        call.operation,
+        call.attempts_sent(),
+    );
+    if index % 2 == 1 {
+        let _ = write!(
+            out,
+            r##"<rect class="row-band" x="{}" y="{}" width="{}" height="{}" fill="#f2f4f9"/>"##,
+            px(LEFT),
+            px(top),
+            px(WIDTH - LEFT - RIGHT),
+            px(frame.row_h)
+        );
     }
+    // Compact rows cannot each carry a number: every fifth one does.
+    if frame.row_h >= 11.0 || index % 5 == 0 {
+        let _ = write!(
+            out,
+            r#"<text class="row-label" x="{}" y="{}" text-anchor="end">#{number}</text>"#,
+            px(LEFT - 6.0),
+            px(mid + 4.0)
+        );
+    }
+    for gap in &call.backoffs {
+        backoff_line(out, gap, frame, mid);
+    }
+    for attempt in &call.attempts {
+        attempt_bar(out, number, attempt, frame, mid);
+    }
+    out.push_str("</g>");
 }
 
 /// One step: a heading that names it (a solid rule above it, unlike the
-/// dashed backoff lines), then its rows. Returns the block and its height.
+/// dashed backoff lines), then its rows. Returns the block's height.
 fn step_block(
+    out: &mut String,
     window: &StepWindow<'_>,
     name: &str,
     top: f64,
     x: &Linear,
     now: f64,
     row_h: f64,
-) -> (Html, f64) {
+) -> f64 {
     let frame = Frame {
         x,
         origin: window.start_ms,
@@ -307,45 +333,75 @@ fn step_block(
         format!("{name} — {} calls", window.total)
     };
     let rows_top = top + HEADER_H;
-    let height = HEADER_H + shown as f64 * row_h;
-    let block = html! {
-        <g class="step-block" data-step={window.step.to_string()} data-step-label={name.to_owned()}
-           data-step-calls={window.total.to_string()} data-rows={shown.to_string()}
-           data-step-start-ms={fixed(window.start_ms, 3)}>
-            <rect class="step-heading" x={px(LEFT)} y={px(top + 2.0)} width={px(WIDTH - LEFT - RIGHT)}
-                  height={px(HEADER_H - 4.0)} fill="#e8ecf6" />
-            <line class="step-rule" x1="0" x2={px(WIDTH)} y1={px(top + 1.0)} y2={px(top + 1.0)}
-                  stroke="#1d2330" stroke-width="1.5" />
-            <text class="step-label" x={px(LEFT + 6.0)} y={px(top + 15.0)}>{ heading }</text>
-            { for window.calls.iter().enumerate().map(|(index, call)| {
-                call_row(call, window.number(index), index, rows_top + index as f64 * row_h, &frame)
-            }) }
-        </g>
-    };
-    (block, height)
+    let _ = write!(
+        out,
+        r##"<g class="step-block" data-step="{}" data-step-label="{}" data-step-calls="{}" data-rows="{shown}" data-step-start-ms="{}"><rect class="step-heading" x="{}" y="{}" width="{}" height="{}" fill="#e8ecf6"/><line class="step-rule" x1="0" x2="{}" y1="{rule}" y2="{rule}" stroke="#1d2330" stroke-width="1.5"/><text class="step-label" x="{}" y="{}">{}</text>"##,
+        window.step,
+        Esc(name),
+        window.total,
+        fixed(window.start_ms, 3),
+        px(LEFT),
+        px(top + 2.0),
+        px(WIDTH - LEFT - RIGHT),
+        px(HEADER_H - 4.0),
+        px(WIDTH),
+        px(LEFT + 6.0),
+        px(top + 15.0),
+        Esc(&heading),
+        rule = px(top + 1.0),
+    );
+    for (index, call) in window.calls.iter().enumerate() {
+        call_row(
+            out,
+            call,
+            window.number(index),
+            index,
+            rows_top + index as f64 * row_h,
+            &frame,
+        );
+    }
+    out.push_str("</g>");
+    HEADER_H + shown as f64 * row_h
 }
 
-/// One legend entry: the outcome's swatch and its label.
-fn legend_entry(outcome: AttemptOutcome) -> Html {
-    let look = look(outcome);
-    let swatch = if outcome == AttemptOutcome::RejectedByBreaker {
-        let square = html! {
-            <rect x={px(12.0 - MARK / 2.0)} y={px(7.0 - MARK / 2.0)} width={px(MARK)} height={px(MARK)}
-                  fill={look.fill} stroke={look.stroke} />
-        };
-        rejection_marker(12.0, 7.0, square)
-    } else {
-        html! {
-            <rect x="1" y="2" width="22" height="10" fill={look.fill} stroke={look.stroke}
-                  stroke-dasharray={look.dash} />
+/// The legend: each outcome's swatch and its label, then the backoff line
+/// and the hedge's thin bar.
+fn legend() -> String {
+    let mut out = String::from(r#"<ul class="plot-legend" aria-label="What the bars mean">"#);
+    for outcome in AttemptOutcome::ALL {
+        let look = look(outcome);
+        let _ = write!(
+            out,
+            r#"<li data-outcome="{}" data-pattern="{}"><svg class="swatch" viewBox="0 0 24 14" aria-hidden="true">"#,
+            outcome.slug(),
+            look.pattern
+        );
+        if outcome == AttemptOutcome::RejectedByBreaker {
+            let _ = write!(
+                out,
+                r#"<rect x="{at}" y="{}" width="{side}" height="{side}" fill="{}" stroke="{}"/>"#,
+                px(7.0 - MARK / 2.0),
+                look.fill,
+                look.stroke,
+                at = px(12.0 - MARK / 2.0),
+                side = px(MARK),
+            );
+            rejection_marker(&mut out, 12.0, 7.0);
+        } else {
+            let _ = write!(
+                out,
+                r#"<rect x="1" y="2" width="22" height="10" fill="{}" stroke="{}"{}/>"#,
+                look.fill,
+                look.stroke,
+                dash_attribute(&look)
+            );
         }
-    };
-    html! {
-        <li data-outcome={outcome.slug()} data-pattern={look.pattern}>
-            <svg class="swatch" viewBox="0 0 24 14" aria-hidden="true">{ swatch }</svg>
-            { outcome.label() }
-        </li>
+        let _ = write!(out, "</svg>{}</li>", outcome.label());
     }
+    out.push_str(
+        r##"<li class="legend-backoff"><svg class="swatch" viewBox="0 0 24 14" aria-hidden="true"><line x1="1" x2="23" y1="7" y2="7" stroke="#5a6478" stroke-width="1.5" stroke-dasharray="3 3"/></svg>backoff (waiting before a retry)</li><li class="legend-hedge"><svg class="swatch" viewBox="0 0 24 14" aria-hidden="true"><rect x="1" y="2" width="22" height="10" fill="#009E73" stroke="#00694d"/><rect x="8" y="6" width="15" height="6" fill="url(#tl-error)" stroke="#004f7c"/></svg>thin bar: a hedged attempt</li></ul>"##,
+    );
+    out
 }
 
 /// The timeline of `log`: at most `max_rows` of each step's newest calls,
@@ -356,6 +412,10 @@ fn legend_entry(outcome: AttemptOutcome) -> Html {
 /// each on its own clock. The picker narrows it to one step, until the next
 /// step arrives. The pick is kept by the live part that draws this
 /// ([`super::LivePlots`]), so the timeline needs no component of its own.
+///
+/// The rows and the legend are written as markup text ([`crate::markup`]):
+/// they have no listeners, and as `html!` their elements cost kilobytes of
+/// page. The step picker, which has, stays a view.
 pub fn attempt_timeline(
     log: &RunLog,
     max_rows: usize,
@@ -374,18 +434,43 @@ pub fn attempt_timeline(
     let rows: usize = windows.iter().map(|w| w.calls.len()).sum();
     let row_h = row_height(rows, ROWS_BUDGET, ROW_H, ROW_H_MIN);
 
-    let mut blocks = Vec::with_capacity(windows.len());
+    // The blocks first, to learn the drawing's height; the grid is drawn
+    // under them.
+    let mut blocks = String::new();
     let mut top = TOP;
     for window in &windows {
         let name = step_name(labels, window.step);
-        let (block, height) = step_block(window, &name, top, &x, log.last_ms, row_h);
-        blocks.push(block);
-        top += height;
+        top += step_block(&mut blocks, window, &name, top, &x, log.last_ms, row_h);
     }
     let bottom = top.max(TOP + ROW_H);
     let height = bottom + BOTTOM;
 
-    let grid = axis.ticks().map(|ms| time_tick(ms, &x, TOP, bottom));
+    let mut svg = format!(
+        r#"<svg viewBox="0 0 {} {}" role="img" aria-label="Attempt timeline: {total} calls, {attempts} attempts; {rows} calls drawn, time since each step began" data-plot="timeline" data-rows="{rows}" data-calls="{total}" data-shown-step="{}" data-min-bar-width="{}" data-axis-end-ms="{}">{PATTERNS}"#,
+        shortest(WIDTH),
+        px(height),
+        step.map_or("all".into(), |s| s.to_string()),
+        px(MIN_BAR_W),
+        fixed(axis.end_ms, 3),
+    );
+    for ms in axis.ticks() {
+        write_time_tick(&mut svg, ms, &x, TOP, bottom);
+    }
+    svg.push_str(&blocks);
+    // The axes over the rows' bands and headings, so they run unbroken.
+    write_axes(&mut svg, LEFT, WIDTH - RIGHT, TOP, bottom);
+    if windows.is_empty() {
+        let _ = write!(
+            svg,
+            r#"<text class="empty-note" x="{}" y="{}" text-anchor="middle">No calls yet: start a run to draw its attempts here.</text>"#,
+            px((LEFT + WIDTH - RIGHT) / 2.0),
+            px(TOP + ROW_H - 3.0)
+        );
+    }
+    write_value_label(&mut svg, "call #", 16, (TOP + bottom) / 2.0);
+    write_time_label(&mut svg, (LEFT + WIDTH - RIGHT) / 2.0, height - 8.0);
+    svg.push_str("</svg>");
+    svg.push_str(&legend());
 
     // The server's view: attempts sent per interval, one strip per step,
     // with the same bins and axis as the rows below.
@@ -406,20 +491,15 @@ pub fn attempt_timeline(
 
     let picker = (steps > 1).then(|| {
         let pick = pick.clone();
-        html! {
-            { StepPicker {
-                steps: picker_steps(steps),
-                labels: labels.to_vec(),
-                shown: step,
-                purpose: "which step the timeline shows".into(),
-                on_pick: Callback::from(move |shown| pick.set(pick.choose(shown, steps))),
-            }.view() }
+        StepPicker {
+            steps: picker_steps(steps),
+            labels: labels.to_vec(),
+            shown: step,
+            purpose: "which step the timeline shows".into(),
+            on_pick: Callback::from(move |shown| pick.set(pick.choose(shown, steps))),
         }
+        .view()
     });
-
-    let label = format!(
-        "Attempt timeline: {total} calls, {attempts} attempts; {rows} calls drawn, time since each step began"
-    );
 
     html! {
         <figure class="plot timeline-plot">
@@ -427,38 +507,7 @@ pub fn attempt_timeline(
             if !windows.is_empty() {
                 { AttemptRatePlot { strips, bins, axis }.view() }
             }
-            <svg viewBox={format!("0 0 {} {}", shortest(WIDTH), px(height))} role="img" aria-label={label}
-                 data-plot="timeline" data-rows={rows.to_string()} data-calls={total.to_string()}
-                 data-shown-step={step.map_or("all".into(), |s| s.to_string())}
-                 data-min-bar-width={px(MIN_BAR_W)} data-axis-end-ms={fixed(axis.end_ms, 3)}>
-                { patterns() }
-                { for grid }
-                { for blocks }
-                // The axes over the rows' bands and headings, so they run unbroken.
-                { axes(LEFT, WIDTH - RIGHT, TOP, bottom) }
-                if windows.is_empty() {
-                    <text class="empty-note" x={px((LEFT + WIDTH - RIGHT) / 2.0)} y={px(TOP + ROW_H - 3.0)}
-                          text-anchor="middle">{ "No calls yet: start a run to draw its attempts here." }</text>
-                }
-                { value_label("call #", 16, (TOP + bottom) / 2.0) }
-                { time_label((LEFT + WIDTH - RIGHT) / 2.0, height - 8.0) }
-            </svg>
-            <ul class="plot-legend" aria-label="What the bars mean">
-                { for AttemptOutcome::ALL.into_iter().map(legend_entry) }
-                <li class="legend-backoff">
-                    <svg class="swatch" viewBox="0 0 24 14" aria-hidden="true">
-                        <line x1="1" x2="23" y1="7" y2="7" stroke="#5a6478" stroke-width="1.5" stroke-dasharray="3 3" />
-                    </svg>
-                    { "backoff (waiting before a retry)" }
-                </li>
-                <li class="legend-hedge">
-                    <svg class="swatch" viewBox="0 0 24 14" aria-hidden="true">
-                        <rect x="1" y="2" width="22" height="10" fill="#009E73" stroke="#00694d" />
-                        <rect x="8" y="6" width="15" height="6" fill="url(#tl-error)" stroke="#004f7c" />
-                    </svg>
-                    { "thin bar: a hedged attempt" }
-                </li>
-            </ul>
+            { raw(svg) }
         </figure>
     }
 }
