@@ -7,14 +7,19 @@
 //! the breakers' states as a band along the top, maybe a second scale on the
 //! right (budget tokens). [`Chart`] describes one; [`Chart::view`] draws it
 //! as SVG. One function instead of four components keeps the page small
-//! (each component type costs about 1.6 KB of WebAssembly).
+//! (each component type costs about 1.6 KB of WebAssembly), and the drawing
+//! is written as markup text ([`crate::markup`]), not `html!`, for the same
+//! reason: it has no listeners, and each `html!` element is code of its own.
 //!
 //! Every point carries `data-series`, `data-at-ms` and `data-value`, every
 //! level `data-level` and its steps, so a browser test reads what is drawn.
 
+use std::fmt::Write;
+
 use rpc_lab::number_format::shortest;
 use yew::prelude::*;
 
+use crate::markup::{Esc, raw};
 use crate::plot_scale::{
     CountAxis, Linear, MAX_POINTS, TimeAxis, downsample, format_ms, format_number, px,
 };
@@ -108,37 +113,56 @@ impl Chart<'_> {
             .right
             .map(|(max, _)| Linear::new((0.0, max.max(1e-9)), (bottom, top)));
 
-        let mut svg = Vec::new();
+        let mut out = format!(
+            r#"<figure class="plot scale-plot" data-plot="{}"><figcaption>{title}</figcaption><svg viewBox="0 0 {} {}" role="img" aria-label="{title}">"#,
+            self.name,
+            shortest(WIDTH),
+            shortest(height),
+            title = self.title,
+        );
         if let Some((from, to)) = self.shade {
             let (a, b) = (x.at(from), x.at(to));
-            svg.push(html! {
-                <rect class="shade" data-shade-from-ms={format_number(from)} data-shade-to-ms={format_number(to)}
-                      x={px(a)} y={px(top)} width={px(b - a)} height={px(CHART_H)} fill={PURPLE} fill-opacity="0.15">
-                    <title>{ format!("the brownout: {} to {}", format_ms(from), format_ms(to)) }</title>
-                </rect>
-            });
+            let _ = write!(
+                out,
+                r#"<rect class="shade" data-shade-from-ms="{}" data-shade-to-ms="{}" x="{}" y="{}" width="{}" height="{}" fill="{PURPLE}" fill-opacity="0.15"><title>the brownout: {} to {}</title></rect>"#,
+                format_number(from),
+                format_number(to),
+                px(a),
+                px(top),
+                px(b - a),
+                px(CHART_H),
+                format_ms(from),
+                format_ms(to),
+            );
         }
         for ms in self.axis.ticks() {
             let at = px(x.at(ms));
-            svg.push(html! {
-                <g class="tick">
-                    <line x1={at.clone()} x2={at.clone()} y1={px(top)} y2={px(bottom)} stroke="#e3e7f0" />
-                    <text x={at} y={px(bottom + 15.0)} text-anchor="middle">{ format_ms(ms) }</text>
-                </g>
-            });
+            let _ = write!(
+                out,
+                r##"<g class="tick"><line x1="{at}" x2="{at}" y1="{}" y2="{}" stroke="#e3e7f0"/><text x="{at}" y="{}" text-anchor="middle">{}</text></g>"##,
+                px(top),
+                px(bottom),
+                px(bottom + 15.0),
+                format_ms(ms),
+            );
         }
         for n in counts.ticks() {
-            svg.push(html! {
-                <text class="tick" x={px(LEFT - 6.0)} y={px(y.at(n as f64) + 4.0)} text-anchor="end">{ n }</text>
-            });
+            let _ = write!(
+                out,
+                r#"<text class="tick" x="{}" y="{}" text-anchor="end">{n}</text>"#,
+                px(LEFT - 6.0),
+                px(y.at(n as f64) + 4.0),
+            );
         }
         if let Some(((max, unit), scale)) = self.right.zip(right) {
             for value in [0.0, max / 2.0, max] {
-                svg.push(html! {
-                    <text class="tick" x={px(WIDTH - RIGHT + 6.0)} y={px(scale.at(value) + 4.0)}>
-                        { format!("{} {unit}", format_number(value)) }
-                    </text>
-                });
+                let _ = write!(
+                    out,
+                    r#"<text class="tick" x="{}" y="{}">{} {unit}</text>"#,
+                    px(WIDTH - RIGHT + 6.0),
+                    px(scale.at(value) + 4.0),
+                    format_number(value),
+                );
             }
         }
         for (from, to, states) in &self.band {
@@ -150,11 +174,16 @@ impl Chart<'_> {
                     continue;
                 }
                 let h = BAND_H * f64::from(*n) / f64::from(total);
-                svg.push(html! {
-                    <rect class="band" data-state={*state} data-breakers={n.to_string()}
-                          data-from-ms={format_number(*from)} data-to-ms={format_number(*to)}
-                          x={px(x.at(*from))} y={px(at)} width={px(x.at(*to) - x.at(*from))} height={px(h)} fill={*color} />
-                });
+                let _ = write!(
+                    out,
+                    r#"<rect class="band" data-state="{state}" data-breakers="{n}" data-from-ms="{}" data-to-ms="{}" x="{}" y="{}" width="{}" height="{}" fill="{color}"/>"#,
+                    format_number(*from),
+                    format_number(*to),
+                    px(x.at(*from)),
+                    px(at),
+                    px(x.at(*to) - x.at(*from)),
+                    px(h),
+                );
                 at += h;
             }
         }
@@ -162,46 +191,64 @@ impl Chart<'_> {
             let mut d = String::new();
             for (from, to, value) in &level.steps {
                 let v = px(y.at(*value));
-                d.push_str(&format!(
+                let _ = write!(
+                    d,
                     "{}{} {v}H{}",
                     if d.is_empty() { "M" } else { "L" },
                     px(x.at(*from)),
                     px(x.at(*to))
-                ));
+                );
             }
             let first = level.steps.first().map_or(0.0, |s| s.2);
-            svg.push(html! {
-                <g class="level" data-level={level.name} data-steps={level.steps.iter().map(|s| format_number(s.2)).collect::<Vec<_>>().join(" ")}>
-                    <path d={d} fill="none" stroke={GREY} stroke-width="1.5" stroke-dasharray="6 4" />
-                    <text class="threshold-label" x={px(LEFT + 4.0)} y={px(y.at(first) - 4.0)}>{ &level.label }</text>
-                </g>
-            });
+            let steps: Vec<String> = level.steps.iter().map(|s| format_number(s.2)).collect();
+            let _ = write!(
+                out,
+                r#"<g class="level" data-level="{}" data-steps="{}"><path d="{d}" fill="none" stroke="{GREY}" stroke-width="1.5" stroke-dasharray="6 4"/><text class="threshold-label" x="{}" y="{}">{}</text></g>"#,
+                level.name,
+                steps.join(" "),
+                px(LEFT + 4.0),
+                px(y.at(first) - 4.0),
+                Esc(&level.label),
+            );
         }
         for line in &self.lines {
             let scale = if line.right { right.unwrap_or(y) } else { y };
             let points = downsample(&line.points, MAX_POINTS);
-            let d = points
-                .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    format!(
-                        "{}{} {}",
-                        if i == 0 { "M" } else { "L" },
-                        px(x.at(p.at_ms)),
-                        px(scale.at(p.value))
-                    )
-                })
-                .collect::<String>();
-            svg.push(html! {
-                <g class="series" data-series={line.name} data-points={points.len().to_string()}>
-                    <path d={d} fill="none" stroke={line.color} stroke-width="2" />
-                    { for points.iter().map(|p| html! {
-                        <circle data-series={line.name} data-at-ms={format_number(p.at_ms)} data-value={format_number(p.value)}
-                                cx={px(x.at(p.at_ms))} cy={px(scale.at(p.value))} r="2" fill={line.color} />
-                    }) }
-                </g>
-            });
+            let mut d = String::new();
+            for (i, p) in points.iter().enumerate() {
+                let _ = write!(
+                    d,
+                    "{}{} {}",
+                    if i == 0 { "M" } else { "L" },
+                    px(x.at(p.at_ms)),
+                    px(scale.at(p.value))
+                );
+            }
+            let (name, color) = (line.name, line.color);
+            let _ = write!(
+                out,
+                r#"<g class="series" data-series="{name}" data-points="{}"><path d="{d}" fill="none" stroke="{color}" stroke-width="2"/>"#,
+                points.len(),
+            );
+            for p in points.iter() {
+                let _ = write!(
+                    out,
+                    r#"<circle data-series="{name}" data-at-ms="{}" data-value="{}" cx="{}" cy="{}" r="2" fill="{color}"/>"#,
+                    format_number(p.at_ms),
+                    format_number(p.value),
+                    px(x.at(p.at_ms)),
+                    px(scale.at(p.value)),
+                );
+            }
+            out.push_str("</g>");
         }
+        let _ = write!(
+            out,
+            r#"<line class="axis" x1="{}" x2="{}" y1="{b}" y2="{b}" stroke="{GREY}"/></svg><p class="scale-legend">"#,
+            px(LEFT),
+            px(WIDTH - RIGHT),
+            b = px(bottom),
+        );
         let legend = self
             .lines
             .iter()
@@ -219,19 +266,13 @@ impl Chart<'_> {
                 .flatten()
                 .map(|(s, c)| (s, c, "band")),
             );
-        html! {
-            <figure class="plot scale-plot" data-plot={self.name}>
-                <figcaption>{ self.title }</figcaption>
-                <svg viewBox={format!("0 0 {} {}", shortest(WIDTH), shortest(height))} role="img" aria-label={self.title}>
-                    { for svg }
-                    <line class="axis" x1={px(LEFT)} x2={px(WIDTH - RIGHT)} y1={px(bottom)} y2={px(bottom)} stroke={GREY} />
-                </svg>
-                <p class="scale-legend">
-                    { for legend.map(|(name, color, how)| html! {
-                        <span class={how}><i style={format!("background:{color}")}></i>{ name }</span>
-                    }) }
-                </p>
-            </figure>
+        for (name, color, how) in legend {
+            let _ = write!(
+                out,
+                r#"<span class="{how}"><i style="background:{color}"></i>{name}</span>"#
+            );
         }
+        out.push_str("</p></figure>");
+        raw(out)
     }
 }
