@@ -24,7 +24,7 @@
 //! - [`watch`]: the stream a watcher reads: the backlog, then each record as
 //!   it is written.
 //!
-//! **Memory.** A record costs 160 bytes of its own (136 for the [`Record`],
+//! **Memory.** A record costs 152 bytes of its own (128 for the [`Record`],
 //! its `Arc`'s counts and the log's pointer to it), plus its idempotency key
 //! (a UUID: 36 bytes; at most 255). Operation names and user agents are
 //! shared between records ([`interner`]), so a log of the page's or a
@@ -103,11 +103,13 @@ pub struct Record {
     pub code: Option<Code>,
     /// The reply's HTTP status; 0 if none was sent.
     pub http_status: u16,
-    /// Time spent in the session's capacity queue.
-    pub queued: Duration,
+    /// Time spent in the session's capacity queue, in microseconds (kept
+    /// as a number, not a `Duration`: 8 bytes instead of 16 in every record
+    /// of every log).
+    pub queued_micros: u64,
     /// From arrival to the reply ready (or, for a client that hung up, to
-    /// the server being done with the request).
-    pub server_time: Duration,
+    /// the server being done with the request), in microseconds.
+    pub server_micros: u64,
     /// Marked by its client as bookkeeping (`x-lab-bookkeeping`).
     pub bookkeeping: bool,
 }
@@ -116,7 +118,6 @@ impl Record {
     /// The record on the wire, for a watcher that missed `missed_before`
     /// records just before it; `live`: sent as it happened.
     pub fn to_proto(&self, missed_before: u64, live: bool) -> proto::RequestRecord {
-        let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
         proto::RequestRecord {
             sequence: self.sequence,
             missed_before,
@@ -138,11 +139,15 @@ impl Record {
             hung_up: self.hung_up,
             code: self.code.map(code_name).unwrap_or_default().to_owned(),
             http_status: self.http_status.into(),
-            queued_micros: micros(self.queued),
-            server_micros: micros(self.server_time),
+            queued_micros: self.queued_micros,
+            server_micros: self.server_micros,
             bookkeeping: self.bookkeeping,
         }
     }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// What the recording layer hands the log to write: a record without its
@@ -240,8 +245,8 @@ impl RequestLog {
                 hung_up: draft.hung_up,
                 code: draft.code,
                 http_status: draft.http_status,
-                queued: draft.queued,
-                server_time: draft.server_time,
+                queued_micros: micros(draft.queued),
+                server_micros: micros(draft.server_time),
                 bookkeeping: draft.bookkeeping,
             })
         });
@@ -405,7 +410,7 @@ mod tests {
     /// 64-bit machine).
     #[test]
     fn a_record_is_as_small_as_the_bound_assumes() {
-        assert!(std::mem::size_of::<Record>() <= 136);
+        assert!(std::mem::size_of::<Record>() <= 128);
     }
 
     #[test]
