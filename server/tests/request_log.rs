@@ -159,7 +159,10 @@ async fn a_request_marked_as_the_client_s_bookkeeping_is_recorded_as_such() {
     let mut account = AccountClient::new(server.channel().await);
     for mark in ["1", "0"] {
         let headers = [session("bookkeeping"), ("x-lab-bookkeeping", mark)];
-        account.deposit(request(deposit(5), &headers)).await.unwrap();
+        account
+            .deposit(request(deposit(5), &headers))
+            .await
+            .unwrap();
     }
     let records = backlog(&server, "bookkeeping", 2).await;
     assert_eq!(records[0].outcome(), RequestOutcome::Executed);
