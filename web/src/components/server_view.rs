@@ -270,7 +270,8 @@ pub fn ServerView(props: &Props) -> Html {
                 "Every request of this tab's session ({}) that reached the server — the page's own calls and any other client's — and what the server did with it. \
                  One row per logical call: the attempts with one idempotency key; a request without a key is a row of its own, since the server cannot tell a retry \
                  from a new call. Clients are told apart by connection (A, B, …; behind Trunk's proxy the page's calls come on the proxy's connections). \
-                 The page keeps the newest {KEEP} requests.", props.session) }</p>
+                 The page keeps the newest {KEEP} requests, across resets of the session (a lesson resets it before each step): \
+                 the server's own counters (Lab/GetStats, the lab's truth table) count only since the last reset.", props.session) }</p>
             <p class="sv-status" role="status">{ status }</p>
             if log.let_go + log.missed > 0 {
                 <p class="hint">{ format!("Not shown: {} older requests this page let go, {} the server no longer held or this page missed.", log.let_go, log.missed) }</p>
