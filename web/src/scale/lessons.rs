@@ -489,9 +489,19 @@ fn judge_cascade(a: &StepNumbers, b: &StepNumbers, c: Option<&StepNumbers>) -> O
         )
     };
     let count = |v: Option<u64>| v.map_or("–".into(), |v| v.to_string());
+    // The checkouts that neither failed fast nor waited on payment gave up
+    // while queued for a front worker: the server cancelled them there
+    // (CANCEL_ON_HANGUP), so they never reached the handler.
+    let queued_out = match (a.payment_failed, a.failed_fast) {
+        (Some(waited), Some(fast)) => format!(
+            ", the other {} gave up queued for a front worker and never reached the handler",
+            a.calls.saturating_sub(waited + fast)
+        ),
+        _ => String::new(),
+    };
     let mut because = format!(
-        "No breaker: {}; {} checkouts waited out payment's timeout. Breaker: {}; {} checkouts \
-         failed fast.",
+        "No breaker: {}; {} checkouts waited out payment's timeout{queued_out}. Breaker: {}; {} \
+         checkouts failed fast.",
         adds(a),
         count(a.payment_failed),
         adds(b),
@@ -686,6 +696,21 @@ mod tests {
             v.because.contains("70 checkouts failed fast"),
             "{}",
             v.because
+        );
+        // Step 1: 80 checkouts, 30 waited on payment, 0 failed fast: the
+        // other 50 were cancelled in the front queue, and the text says so.
+        let mut naive = cascade_step(0.0, Some(0)).unwrap();
+        naive.calls = 80;
+        let told = judge(
+            "cascade",
+            &[Some(naive), cascade_step(50.0, Some(70)), None],
+        )
+        .unwrap();
+        assert!(
+            told.because
+                .contains("30 checkouts waited out payment's timeout, the other 50 gave up queued"),
+            "{}",
+            told.because
         );
         assert!(
             !v.because.contains("first second"),
