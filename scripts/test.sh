@@ -15,6 +15,21 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 scripts/setup.sh --tests || { echo "error: set-up failed, nothing was tested" >&2; exit 1; }
 
+# A fresh clone builds the workspace from nothing: native debug, wasm32 and the
+# page, about 9 GB in target/. Incremental compilation only pays when the same
+# tree is built again, so a CI run (CI=true, always a fresh clone) goes without
+# its caches, which would double that. When the disk is short, every cargo step
+# fails with "No space left on device" deep in its log; say it here, first.
+[ -n "${CI:-}" ] && export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+target_dir="${CARGO_TARGET_DIR:-target}"
+mkdir -p "$target_dir"
+free_kib=$(df -Pk "$target_dir" | awk 'NR == 2 { print $4 }')
+need_kib=$((12 * 1024 * 1024))
+if [ -n "$free_kib" ] && [ "$free_kib" -lt "$need_kib" ]; then
+  echo "warning: only $((free_kib / 1024 / 1024)) GB free where cargo builds ($target_dir);" \
+    "a run from a cold start needs about 12 GB. Builds may fail with 'No space left on device'." >&2
+fi
+
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 results=()
@@ -76,6 +91,7 @@ printf '%s\n' "${results[@]}"
 echo "  screenshots from the browser tests: e2e/artifacts/"
 echo
 echo "tests: $passed_tests passed, $failed_tests failed"
+echo "disk: $(df -Ph "$target_dir" | awk 'NR == 2 { print $4 }') free where cargo builds, target/ holds $(du -sh "$target_dir" 2>/dev/null | cut -f1)"
 if [ "$failed_steps" -gt 0 ]; then
   echo "FAILED: $failed_steps step(s) failed"
   exit 1
