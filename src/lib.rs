@@ -8,6 +8,8 @@
 //! - [`calculator`]: the four operations as a student sees them, and one function
 //!   that calls the server for any of them over any transport.
 //! - [`headers`]: the names of the contract's headers, for both sides of the wire.
+//! - [`jitter_experiment`]: Brooker's jitter experiment as load runs, the same
+//!   in the page and on the command line.
 //! - [`load_policy`]: the core's client policy as the load engine's `LoadPolicy`,
 //!   written the same way by the page and the server.
 //! - [`number_format`]: numbers as text, through the browser's own formatter
@@ -25,6 +27,7 @@
 
 pub mod calculator;
 pub mod headers;
+pub mod jitter_experiment;
 pub mod load_policy;
 pub mod number_format;
 pub mod proto;

@@ -48,6 +48,9 @@
 //!   it is the run's elapsed time at its summary, the moment the last
 //!   client's call ended (plus at most a millisecond of bookkeeping).
 //!
+//! The strategies' policies and a run's scenario are
+//! `rpc_lab::jitter_experiment`'s, the very runs the page's Scale view makes.
+//!
 //! Every run is checked against the server's truth: N calls succeeded, the
 //! record's value is N (each write added one to what it read), and the
 //! server executed exactly `attempts_sent` compare-and-sets.
@@ -56,9 +59,9 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use clap::Parser;
+use rpc_lab::jitter_experiment::{self, Strategy};
 use rpc_lab::proto::calculator_v1::{
-    ClosedLoop, GetStatsRequest, GetValueRequest, LoadFaults, LoadJitter, LoadOperation,
-    LoadPolicy, LoadScenario, LoadSnapshot, ResetSessionRequest, load_scenario::Arrival,
+    GetStatsRequest, GetValueRequest, LoadSnapshot, ResetSessionRequest,
 };
 use rpc_lab::proto::{LabClient, StoreClient};
 use rpc_lab_server::config::Config;
@@ -81,36 +84,16 @@ struct Args {
     )]
     strategies: Vec<String>,
     /// The server's delay before executing each request (x-fault-delay-ms).
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = jitter_experiment::DELAY_MS)]
     delay_ms: u32,
     /// A running lab server; default: start one in this process.
     #[arg(long)]
     server: Option<String>,
 }
 
-/// One strategy: its name and the policy that makes it.
-fn policy(strategy: &str) -> Result<LoadPolicy, String> {
-    let family = |jitter: LoadJitter, initial_backoff_ms| LoadPolicy {
-        // Retry until the write lands, as the blog's clients do.
-        max_attempts: 1_000_000,
-        initial_backoff_ms,
-        max_backoff_ms: 2_000,
-        backoff_multiplier: 2.0,
-        jitter: jitter.into(),
-        ..LoadPolicy::default()
-    };
-    Ok(match strategy {
-        "none" => LoadPolicy {
-            max_backoff_ms: 1,
-            backoff_multiplier: 1.0,
-            ..family(LoadJitter::None, 1)
-        },
-        "exponential" => family(LoadJitter::None, 10),
-        "full" => family(LoadJitter::Full, 10),
-        "equal" => family(LoadJitter::Equal, 10),
-        "decorrelated" => family(LoadJitter::Decorrelated, 5),
-        other => return Err(format!("no strategy {other:?}")),
-    })
+/// A strategy named on the command line.
+fn strategy(name: &str) -> Result<Strategy, String> {
+    Strategy::from_slug(name).ok_or_else(|| format!("no strategy {name:?}"))
 }
 
 /// What one run measured.
@@ -122,8 +105,8 @@ struct Measured {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    for strategy in &args.strategies {
-        policy(strategy)?;
+    for name in &args.strategies {
+        strategy(name)?;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -184,24 +167,7 @@ async fn run(
     let mut lab = LabClient::new(channel.clone());
     lab.reset_session(in_session(ResetSessionRequest::default(), &session))
         .await?;
-    let scenario = LoadScenario {
-        arrival: Some(Arrival::Closed(ClosedLoop {
-            clients,
-            think_ms: 0,
-        })),
-        // Calls are started for this long, but each client starts its one
-        // call at once; the run then waits for every call, however long.
-        duration_ms: 1_000,
-        operation: LoadOperation::OptimisticWrite.into(),
-        policy: Some(policy(strategy)?),
-        faults: Some(LoadFaults {
-            delay_ms,
-            ..LoadFaults::default()
-        }),
-        seed: Some(seed),
-        max_calls: clients.into(),
-        ..LoadScenario::default()
-    };
+    let scenario = jitter_experiment::scenario(self::strategy(strategy)?, clients, seed, delay_ms);
     let mut stream = lab
         .run_load(in_session(scenario, &session))
         .await?

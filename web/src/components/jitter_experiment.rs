@@ -87,7 +87,12 @@ async fn measure(
     };
     let transport = || tonic_web_wasm_client::Client::new(bench.base_url.clone());
     bench.reset(None).await.map_err(refused("ResetSession"))?;
-    let mut request = Request::new(jitter::scenario(strategy, n, seed));
+    let mut request = Request::new(rpc_lab::jitter_experiment::scenario(
+        strategy,
+        n,
+        seed,
+        jitter::DELAY_MS,
+    ));
     session::tag(&mut request, &bench.session);
     let path = "/calculator.v1.Lab/RunLoad";
     let mut stream = wire::server_streaming::<_, LoadSnapshot>(transport(), path, request)

@@ -5,128 +5,27 @@
 //! the version, write if it is unchanged (`Store/CompareAndSet`), back off
 //! and retry on `ABORTED`. The blog counted the calls this takes and the time
 //! until the last client is done, for five ways of backing off. The page runs
-//! each (strategy, N) as one `Lab/RunLoad` with
-//! `LOAD_OPERATION_OPTIMISTIC_WRITE`, a closed loop of N clients and
-//! `max_calls = N`, exactly as `server/examples/jitter.rs` does (its `//!`
-//! explains how the blog's model maps onto the lab; `docs/analysis.md` §4
-//! has the numbers).
+//! each (strategy, N) as the very run `server/examples/jitter.rs` makes
+//! (`rpc_lab::jitter_experiment`: the strategies and the scenario; the
+//! example's `//!` explains how the blog's model maps onto the lab;
+//! `docs/analysis.md` §4 has the numbers).
 //!
-//! Here is everything about it that is not I/O: the strategies as the
-//! policies the engine runs, the order of the runs, what a run's stream and
+//! Here is everything else about it that is not I/O: the order of the runs, what a run's stream and
 //! the server's counters make of a point (or why they make none), the plots'
 //! log scale, and the sentences that compare this run with the blog — built
 //! from the numbers, so that a run which disagrees with the blog says so.
 //! `components/jitter_experiment.rs` does the calls and the drawing.
 
 use rpc_lab::number_format::fixed;
-use rpc_lab::proto::calculator_v1::{
-    ClosedLoop, LoadFaults, LoadJitter, LoadOperation, LoadPolicy, LoadScenario, LoadSnapshot,
-    load_scenario::Arrival,
-};
+use rpc_lab::proto::calculator_v1::LoadSnapshot;
 
 use crate::plot_scale::format_ms;
 
-/// The server's delay before executing each request (`x-fault-delay-ms`):
-/// the blog's ~10 ms per message, a reply and a request between a client's
-/// read and its write.
-pub const DELAY_MS: u32 = 20;
-/// The blog's backoff base and cap.
-pub const BASE_MS: u32 = 5;
-pub const CAP_MS: u32 = 2_000;
+pub use rpc_lab::jitter_experiment::{BASE_MS, CAP_MS, DELAY_MS, Strategy};
+
 /// The most clients one run may have (the server's own cap is higher; an
 /// exponential run at this many would take many minutes).
 pub const MAX_CLIENTS: u32 = 500;
-
-/// A way of backing off after a conflict.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Strategy {
-    /// Immediate retry (the core's shortest backoff, 1 ms).
-    None,
-    /// Exponential backoff without jitter.
-    Exponential,
-    Full,
-    Equal,
-    Decorrelated,
-}
-
-impl Strategy {
-    /// In the order of the legend and the table.
-    pub const ALL: [Strategy; 5] = [
-        Strategy::None,
-        Strategy::Exponential,
-        Strategy::Full,
-        Strategy::Equal,
-        Strategy::Decorrelated,
-    ];
-
-    /// `data-strategy`.
-    pub fn slug(self) -> &'static str {
-        match self {
-            Strategy::None => "none",
-            Strategy::Exponential => "exponential",
-            Strategy::Full => "full",
-            Strategy::Equal => "equal",
-            Strategy::Decorrelated => "decorrelated",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Strategy::None => "immediate retry",
-            Strategy::Exponential => "exponential, no jitter",
-            Strategy::Full => "full jitter",
-            Strategy::Equal => "equal jitter",
-            Strategy::Decorrelated => "decorrelated jitter",
-        }
-    }
-
-    /// The client's policy, as `server/examples/jitter.rs` builds it. The
-    /// blog's simulator counts its first retry as n = 1, so its exponential
-    /// family sleeps base·2ⁿ = 10, 20, 40 … ms; the core counts from its
-    /// initial backoff, so that is 10 ms. Decorrelated jitter,
-    /// `min(cap, rand(base, previous·3))`, starts from the base itself.
-    /// The core refuses a 0 ms backoff, so "immediate" is 1 ms, fixed.
-    pub fn policy(self) -> LoadPolicy {
-        let (jitter, initial, max, multiplier) = match self {
-            Strategy::None => (LoadJitter::None, 1, 1, 1.0),
-            Strategy::Exponential => (LoadJitter::None, 2 * BASE_MS, CAP_MS, 2.0),
-            Strategy::Full => (LoadJitter::Full, 2 * BASE_MS, CAP_MS, 2.0),
-            Strategy::Equal => (LoadJitter::Equal, 2 * BASE_MS, CAP_MS, 2.0),
-            Strategy::Decorrelated => (LoadJitter::Decorrelated, BASE_MS, CAP_MS, 2.0),
-        };
-        LoadPolicy {
-            // Retry until the write lands, as the blog's clients do.
-            max_attempts: 1_000_000,
-            initial_backoff_ms: initial,
-            max_backoff_ms: max,
-            backoff_multiplier: multiplier,
-            jitter: jitter.into(),
-            ..LoadPolicy::default()
-        }
-    }
-}
-
-/// One run: `clients` clients, each writing once, backing off by `strategy`.
-pub fn scenario(strategy: Strategy, clients: u32, seed: u64) -> LoadScenario {
-    LoadScenario {
-        arrival: Some(Arrival::Closed(ClosedLoop {
-            clients,
-            think_ms: 0,
-        })),
-        // Every client starts its one call at once; the run then waits for
-        // every call, however long it takes.
-        duration_ms: 1_000,
-        operation: LoadOperation::OptimisticWrite.into(),
-        policy: Some(strategy.policy()),
-        faults: Some(LoadFaults {
-            delay_ms: DELAY_MS,
-            ..LoadFaults::default()
-        }),
-        seed: Some(seed),
-        max_calls: clients.into(),
-        ..LoadScenario::default()
-    }
-}
 
 /// The runs, in order: the quick strategies first, all four at one N before
 /// the next N, so their comparison grows as the student watches; then
@@ -581,62 +480,6 @@ mod tests {
             time_ms,
             server_calls: calls,
         }
-    }
-
-    /// The policies are the example's (`server/examples/jitter.rs`), which
-    /// `docs/analysis.md` §4 measured: base 5 ms and cap 2 s, the blog's
-    /// exponential family from 10 ms, decorrelated from 5 ms, "none" 1 ms.
-    #[test]
-    fn the_policies_are_the_examples() {
-        let none = Strategy::None.policy();
-        assert_eq!(
-            (
-                none.initial_backoff_ms,
-                none.max_backoff_ms,
-                none.backoff_multiplier
-            ),
-            (1, 1, 1.0)
-        );
-        assert_eq!(none.jitter(), LoadJitter::None);
-        for (s, jitter, initial) in [
-            (Strategy::Exponential, LoadJitter::None, 10),
-            (Strategy::Full, LoadJitter::Full, 10),
-            (Strategy::Equal, LoadJitter::Equal, 10),
-            (Strategy::Decorrelated, LoadJitter::Decorrelated, 5),
-        ] {
-            let policy = s.policy();
-            assert_eq!(policy.jitter(), jitter, "{}", s.slug());
-            assert_eq!(policy.initial_backoff_ms, initial, "{}", s.slug());
-            assert_eq!(
-                (policy.max_backoff_ms, policy.backoff_multiplier),
-                (2_000, 2.0)
-            );
-        }
-        for s in Strategy::ALL {
-            let policy = s.policy();
-            assert_eq!(policy.max_attempts, 1_000_000);
-            assert!(policy.attempt_timeout_ms.is_none() && policy.deadline_ms.is_none());
-            assert!(policy.budget.is_none() && policy.breaker.is_none());
-        }
-    }
-
-    /// N clients each write once (max_calls = N) over a 20 ms delay, seeded.
-    #[test]
-    fn a_run_is_n_clients_writing_once() {
-        let s = scenario(Strategy::Full, 50, 7);
-        assert_eq!(
-            s.arrival,
-            Some(Arrival::Closed(ClosedLoop {
-                clients: 50,
-                think_ms: 0
-            }))
-        );
-        assert_eq!(s.max_calls, 50);
-        assert_eq!(s.operation(), LoadOperation::OptimisticWrite);
-        assert_eq!(s.faults.unwrap().delay_ms, 20);
-        assert_eq!(s.seed, Some(7));
-        assert_eq!(s.policy, Some(Strategy::Full.policy()));
-        assert!(s.capacity.is_none(), "an unlimited server, as the blog's");
     }
 
     #[test]
