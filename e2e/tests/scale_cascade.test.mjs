@@ -141,6 +141,15 @@ describe('the Scale view’s cascade lesson', () => {
     assert.match(because, new RegExp(`${breaker.failedFast} checkouts failed fast`));
     assert.doesNotMatch(because, /cannot show/);
     assert.match(await page.innerText('[data-testid="scale-conclusion"]'), /it sits in the server, in its client of the dependency — not in the browser/);
+    // The summary (the last step's run) keeps the two operations apart: its
+    // facts name Checkout, and the Adds have a fact of their own.
+    const summary = page.locator('[data-testid="scale-summary"]');
+    assert.equal(Number(await summary.getAttribute('data-calls')), bulkhead.calls);
+    assert.match(await summary.locator('[data-fact="calls"] dd').innerText(), /^Checkout logical calls: /);
+    assert.match(await summary.locator('[data-fact="useful"] dd').innerText(), /^Checkout useful work: /);
+    const addFact = summary.locator('[data-fact="background"]');
+    assert.equal(await addFact.locator('dt').innerText(), `${bulkhead.bgOk} of ${bulkhead.bgCalls}`);
+    assert.match(await addFact.locator('dd').innerText(), /^background Add calls that succeeded .*the server executed \d+ Adds/);
     // The controls show what ran: Checkout, and the tiers the lesson set.
     assert.equal(await page.inputValue('#field-scale-operation'), '5');
     assert.match(await page.innerText('[data-testid="state-scale-tiers"]'), /500 ms per attempt, a breaker, a bulkhead of 2/);

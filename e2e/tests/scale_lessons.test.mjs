@@ -41,9 +41,13 @@ describe('the Scale view’s lessons', () => {
     const { page, problems } = await openPage(lab.browser.context, `${lab.trunk.origin}/?scale_time=0.2`);
     await page.click(`button[data-scale-lesson="payment-at-scale"]`);
     assert.match(await page.innerText(`${box} [data-testid="scale-time"]`), /× 0\.2/);
+    // Opening the lesson puts its first step's settings in the controls.
+    assert.equal(await page.inputValue('#field-scale-duration'), '5000');
     await page.click(`${box} input[data-choice="1"]`);
     await page.click('[data-testid="scale-lesson-run"]');
     await stepDone(page, 1, 60_000);
+    // The plots say whose run they show.
+    assert.match(await page.innerText('[data-testid="scale-shows"]'), /^The plots show “Payment service down: .*”, step 2 of 2: /);
     // The controls show what ran: the last step's settings, scaled.
     assert.equal(await page.inputValue('#field-scale-duration'), '5000');
     assert.equal(await page.inputValue('#field-scale-rate'), '200');

@@ -199,16 +199,12 @@ impl Chart<'_> {
                     px(x.at(*to))
                 );
             }
-            let first = level.steps.first().map_or(0.0, |s| s.2);
             let steps: Vec<String> = level.steps.iter().map(|s| format_number(s.2)).collect();
             let _ = write!(
                 out,
-                r#"<g class="level" data-level="{}" data-steps="{}"><path d="{d}" fill="none" stroke="{GREY}" stroke-width="1.5" stroke-dasharray="6 4"/><text class="threshold-label" x="{}" y="{}">{}</text></g>"#,
+                r#"<g class="level" data-level="{}" data-steps="{}"><path d="{d}" fill="none" stroke="{GREY}" stroke-width="1.5" stroke-dasharray="6 4"/></g>"#,
                 level.name,
                 steps.join(" "),
-                px(LEFT + 4.0),
-                px(y.at(first) - 4.0),
-                Esc(&level.label),
             );
         }
         for line in &self.lines {
@@ -241,6 +237,19 @@ impl Chart<'_> {
                 );
             }
             out.push_str("</g>");
+        }
+        // The levels' labels last, over the lines: their halo keeps them
+        // readable where a line crosses them.
+        for level in &self.levels {
+            let first = level.steps.first().map_or(0.0, |s| s.2);
+            let _ = write!(
+                out,
+                r#"<text class="threshold-label" data-label-of="{}" x="{}" y="{}">{}</text>"#,
+                level.name,
+                px(LEFT + 4.0),
+                px(y.at(first) - 4.0),
+                Esc(&level.label),
+            );
         }
         let _ = write!(
             out,

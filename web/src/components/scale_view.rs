@@ -41,7 +41,7 @@ use crate::plot_scale::{TimeAxis, format_ms, format_number};
 use crate::policy_form::PolicyForm;
 use crate::scale::lessons::{self, time_scaled};
 use crate::scale::scenario::{self, ABANDONED, CHECKOUT, OPERATIONS, ScaleForm};
-use crate::scale::series::{ScaleAction, ScaleRun, ServerCounts, capacity_steps};
+use crate::scale::series::{Phase, ScaleAction, ScaleRun, ServerCounts, capacity_steps};
 use crate::{browser, session, wire};
 
 mod scale_lessons;
@@ -140,6 +140,10 @@ async fn run(
         return failed(words(&status));
     }
     let method = scenario::method(scenario.operation());
+    let background = scenario
+        .background
+        .as_ref()
+        .map(|b| scenario::method(b.operation()));
     let mut request = Request::new(scenario);
     session::tag(&mut request, &bench.session);
     let started = browser::now_ms();
@@ -184,6 +188,8 @@ async fn run(
         if stats.queue_depth == 0 && stats.executions_in_flight == 0 {
             let counts = ServerCounts {
                 executions: stats.executions.get(method).copied().unwrap_or(0),
+                background_executions: background
+                    .map_or(0, |m| stats.executions.get(m).copied().unwrap_or(0)),
                 abandoned: stats.executions_abandoned,
                 skipped: stats.executions_skipped,
                 cancelled: stats.executions_cancelled,
@@ -248,6 +254,19 @@ pub fn ScaleView(props: &Props) -> Html {
                 (Some(i), step.form, step.policy)
             });
             runner.start(next, steps.collect());
+        })
+    };
+    let on_open = {
+        let (d, form, policy) = (state.dispatcher(), form.clone(), policy.clone());
+        Callback::from(move |i: usize| {
+            // The controls show the lesson's first step at once: what its
+            // question speaks of is on screen before anything runs.
+            if let Some(first) = lessons::all().get(i).and_then(|l| l.steps.first()) {
+                let step = time_scaled(first, scale);
+                form.set(step.form);
+                policy.set(step.policy);
+            }
+            d.dispatch(ScaleAction::Lesson(i));
         })
     };
     let on_run = {
@@ -667,9 +686,41 @@ pub fn ScaleView(props: &Props) -> Html {
         },
     ];
 
+    // A lesson runs several steps into the same plots: say whose they are.
+    let shows = (s.phase != Phase::Idle).then(|| {
+        let what = match s.shows {
+            Some((l, i)) => lessons::all().get(l).map_or_else(String::new, |lesson| {
+                format!("“{}”, step {} of {}: {}", lesson.title, i + 1, lesson.steps.len(),
+                    lesson.steps.get(i).map_or("", |step| step.label))
+            }),
+            None => "a run of the settings at the left".into(),
+        };
+        let phase = match s.phase {
+            Phase::Starting | Phase::Running => " (running)",
+            Phase::Stopped => " (stopped)",
+            Phase::Failed => " (failed)",
+            Phase::Idle | Phase::Done => "",
+        };
+        html! { <p class="hint scale-shows" data-testid="scale-shows">{ format!("The plots show {what}{phase}.") }</p> }
+    });
     let summary = s.summary().map(|sum| {
         let t = &sum.totals;
         let server = s.server;
+        // With background calls beside it, every fact but theirs names the
+        // run's own operation, so the two are never read as one.
+        let of = |what: &str| match s.background {
+            Some(_) => format!("{} {what}", s.operation),
+            None => what.to_owned(),
+        };
+        let background = s.background.zip(t.background.as_ref()).map(|(name, b)| {
+            let ran = server.map_or(String::new(), |c| format!("; the server executed {} {name}s", c.background_executions));
+            fact("background", format!("{} of {}", b.succeeded, b.calls), format!(
+                "background {name} calls that succeeded ({} failed{}{}{ran}), beside the {}s, sharing its workers",
+                b.failed,
+                if b.not_sent > 0 { format!(", {} not sent", b.not_sent) } else { String::new() },
+                b.p99_ms.map_or(String::new(), |p| format!(", p99 {}", format_ms(p))),
+                s.operation))
+        });
         html! {
             <div class="scale-summary" data-testid="scale-summary" data-whole-run={sum.whole_run.to_string()}
                  data-calls={t.calls.to_string()} data-succeeded={t.succeeded.to_string()} data-failed={t.failed.to_string()}
@@ -682,17 +733,18 @@ pub fn ScaleView(props: &Props) -> Html {
                     format!("Stopped: the {} windows received, {} (calls still in flight are not counted):", s.windows.len(), format_ms(t.elapsed_ms))
                 } }</p>
                 <dl class="scale-facts">
-                    { fact("calls", t.calls.to_string(), format!("logical calls: {} succeeded, {} failed{}", t.succeeded, t.failed,
+                    { fact("calls", t.calls.to_string(), format!("{}: {} succeeded, {} failed{}", of("logical calls"), t.succeeded, t.failed,
                         if t.not_sent > 0 { format!(", {} not sent (too many in flight)", t.not_sent) } else { String::new() })) }
-                    { fact("goodput", format!("{}/s", format_number(sum.goodput)), format!("goodput: {} successful calls in {}", t.succeeded, format_ms(t.elapsed_ms))) }
-                    { fact("wasted", format!("{} s", format_number(t.wasted_ms / 1000.0)), "client-seconds spent in calls that failed anyway".into()) }
+                    { fact("goodput", format!("{}/s", format_number(sum.goodput)), format!("{}: {} successful calls in {}", of("goodput"), t.succeeded, format_ms(t.elapsed_ms))) }
+                    { fact("wasted", format!("{} s", format_number(t.wasted_ms / 1000.0)), of("client-seconds spent in calls that failed anyway")) }
                     { fact("executions", t.executions.to_string(), match server {
-                        Some(c) if c.executions > t.executions => format!("server executions during the run; {} in all once its queue drained ({} more for clients long gone)", c.executions, c.executions - t.executions),
-                        Some(c) => format!("server executions (Lab/GetStats agrees: {})", c.executions),
-                        None => "server executions during the run".into(),
+                        Some(c) if c.executions > t.executions => format!("{} during the run; {} in all once its queue drained ({} more for clients long gone)", of("server executions"), c.executions, c.executions - t.executions),
+                        Some(c) => format!("{} (Lab/GetStats agrees: {})", of("server executions"), c.executions),
+                        None => of("server executions during the run"),
                     }) }
-                    { fact("amplification", sum.amplification.map_or("–".into(), format_number), format!("attempts per logical call ({} attempts ÷ {} calls)", t.attempts, t.calls)) }
-                    { fact("useful", percent(sum.useful), format!("useful work: successful calls ÷ executions ({} ÷ {}), the share of the server's work that ended in a reply a client used", t.succeeded, sum.executions)) }
+                    { fact("amplification", sum.amplification.map_or("–".into(), format_number), format!("{} ({} attempts ÷ {} calls)", of("attempts per logical call"), t.attempts, t.calls)) }
+                    { fact("useful", percent(sum.useful), format!("{}: successful calls ÷ executions ({} ÷ {}), the share of the server's work that ended in a reply a client used", of("useful work"), t.succeeded, sum.executions)) }
+                    { for background }
                 </dl>
                 if let Some(c) = server {
                     <p class="hint" data-testid="scale-server">{ format!(
@@ -722,7 +774,7 @@ pub fn ScaleView(props: &Props) -> Html {
                 answer: state.lesson.answer,
                 time_scale: scale,
                 disabled: busy,
-                on_open: state.dispatcher().to_callback().reform(ScaleAction::Lesson),
+                on_open,
                 on_answer: state.dispatcher().to_callback().reform(ScaleAction::Answer),
                 on_run: on_lesson_run,
             }.view() }
@@ -739,6 +791,7 @@ pub fn ScaleView(props: &Props) -> Html {
                         <progress max="1" value={format_number(state.progress())}></progress>
                         <span data-testid="scale-progress">{ format!("{} of {}", format_ms(state.received.elapsed_ms), format_ms(f64::from(state.duration_ms.max(f.duration_ms)))) }</span>
                     </div>
+                    { for shows }
                     if let Some(error) = &state.error {
                         <p class="input-error" role="alert" data-testid="scale-error">{ error }</p>
                     }

@@ -259,10 +259,11 @@ fn cascade() -> ScaleLesson {
         question: "Two tiers in the server: Checkout calls a payment service, which hangs. Add \
                    never calls payment, but it shares the front tier's 4 workers with Checkout. \
                    20 checkouts and 50 Adds a second for 4 s; the front tier waits up to 500 ms \
-                   for payment. The breaker of steps 2 and 3 sits in the server: in its front \
-                   tier's client of payment, which Checkout's handler calls through — not in \
-                   your browser, and not in the load engine's virtual clients (one attempt \
-                   each). Step 3 adds a bulkhead: at most 2 checkouts may wait on payment.",
+                   for payment; a shopper gives a checkout 2 s, an Add's caller gives it 300 ms \
+                   (one attempt each). The breaker of steps 2 and 3 sits in the server: in its \
+                   front tier's client of payment, which Checkout's handler calls through — not \
+                   in your browser, and not in the load engine's virtual clients. Step 3 adds a \
+                   bulkhead: at most 2 checkouts may wait on payment.",
         check: Check {
             prompt: "Without a breaker, what happens to the Adds?",
             choices: &[

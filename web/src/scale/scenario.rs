@@ -176,6 +176,12 @@ pub fn method(operation: LoadOperation) -> &'static str {
         .map_or("", |(.., method)| method)
 }
 
+/// The operation's short name, as the summary says it ("Checkout", "Add").
+pub fn name(operation: LoadOperation) -> &'static str {
+    let method = method(operation);
+    method.rsplit('/').next().unwrap_or(method)
+}
+
 /// The abandoned-work policies, with what the select says.
 pub const ABANDONED: [(AbandonedWork, &str); 3] = [
     (AbandonedWork::Finish, "finish it anyway"),

@@ -19,6 +19,7 @@ use rpc_lab::proto::calculator_v1::{Capacity, LoadScenario, LoadSnapshot};
 use yew::Reducible;
 
 use super::lessons::{self, StepNumbers};
+use super::scenario::name;
 use crate::run_log::Sample;
 
 /// What the run is doing.
@@ -119,6 +120,21 @@ pub struct Totals {
     /// Executions of the run's operation the server counted during the run.
     pub executions: u64,
     pub wasted_ms: f64,
+    /// The background calls, counted apart (`None`: the run has none).
+    pub background: Option<BackgroundTotals>,
+}
+
+/// The background calls of a run (the `Add`s beside the cascade lesson's
+/// checkouts): a second operation, whose numbers must never be mixed into
+/// the run's own.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BackgroundTotals {
+    pub calls: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub not_sent: u64,
+    /// Over the whole run (final message only: windows' p99s do not add up).
+    pub p99_ms: Option<f64>,
 }
 
 impl Totals {
@@ -133,6 +149,14 @@ impl Totals {
         self.not_sent += s.calls_not_sent;
         self.executions += s.server_executions;
         self.wasted_ms += s.wasted_client_ms;
+        if let Some(b) = &s.background {
+            let t = self.background.get_or_insert_default();
+            t.calls += b.calls_started;
+            t.succeeded += b.calls_succeeded;
+            t.failed += b.calls_failed;
+            t.not_sent += b.calls_not_sent;
+            t.p99_ms = s.r#final.then_some(b.latency_p99_ms);
+        }
     }
 
     fn of(s: &LoadSnapshot) -> Totals {
@@ -150,7 +174,9 @@ impl Totals {
 pub struct ServerCounts {
     /// Executions of the run's operation.
     pub executions: u64,
-    /// Of those, for a client that had already gone.
+    /// Executions of the background calls' operation.
+    pub background_executions: u64,
+    /// Of all executions, for a client that had already gone.
     pub abandoned: u64,
     pub skipped: u64,
     pub cancelled: u64,
@@ -192,6 +218,10 @@ pub struct ScaleRun {
     pub attempt_timeout_ms: Option<u32>,
     pub deadline_ms: Option<u32>,
     pub budget_tokens: Option<f64>,
+    /// The run's operation and its background calls', by name ("Checkout",
+    /// "Add"; `None`: no background calls).
+    pub operation: &'static str,
+    pub background: Option<&'static str>,
     /// The run has a payment tier; its background calls' timeout.
     pub payment: bool,
     pub background_timeout_ms: Option<u32>,
@@ -207,6 +237,10 @@ pub struct ScaleRun {
     /// The lesson step this run is (its numbers go into the lesson's
     /// `steps` when it ends).
     pub step: Option<usize>,
+    /// Which lesson's step (indices into [`lessons::all`] and its steps),
+    /// kept apart from `lesson.open`, so the plots still say which run they
+    /// show after another lesson was opened.
+    pub shows: Option<(usize, usize)>,
     /// Kept from run to run.
     pub lesson: LessonState,
 }
@@ -267,8 +301,12 @@ impl ScaleRun {
                 step,
             } => {
                 let policy = scenario.policy.unwrap_or_default();
+                let operation = name(scenario.operation());
+                let background = scenario.background.as_ref().map(|b| name(b.operation()));
+                let shows = step.and_then(|i| Some((self.lesson.open?, i)));
                 *self = ScaleRun {
                     step,
+                    shows,
                     lesson: std::mem::take(&mut self.lesson),
                     run,
                     phase: Phase::Starting,
@@ -277,6 +315,8 @@ impl ScaleRun {
                     attempt_timeout_ms: policy.attempt_timeout_ms,
                     deadline_ms: policy.deadline_ms,
                     budget_tokens: policy.budget.map(|b| b.max_tokens),
+                    operation,
+                    background,
                     payment: scenario.payment_tier.is_some(),
                     background_timeout_ms: scenario
                         .background
@@ -614,13 +654,16 @@ mod tests {
 
     #[test]
     fn the_background_calls_and_the_checkouts_waiting_on_payment_are_series_of_their_own() {
-        use rpc_lab::proto::calculator_v1::{BackgroundLoad, OperationCounts, PaymentTier};
+        use rpc_lab::proto::calculator_v1::{
+            BackgroundLoad, LoadOperation, OperationCounts, PaymentTier,
+        };
         let mut s = ScaleRun::default();
         s.apply(ScaleAction::Start {
             run: 1,
             step: None,
             scenario: LoadScenario {
                 duration_ms: 300,
+                operation: LoadOperation::Checkout as i32,
                 payment_tier: Some(Box::new(PaymentTier::default())),
                 background: Some(Box::new(BackgroundLoad {
                     policy: Some(LoadPolicy {
@@ -663,9 +706,34 @@ mod tests {
             values(|w| Some(w.waiting)),
             [(100.0, 1.0), (200.0, 4.0), (300.0, 4.0)]
         );
+        // Its counts are kept apart from the run's own, never mixed in.
+        assert_eq!((s.operation, s.background), ("Checkout", Some("Add")));
+        let t = s.summary().unwrap().totals;
+        assert_eq!((t.calls, t.succeeded, t.failed), (6, 0, 6));
+        let b = t.background.unwrap();
+        assert_eq!((b.succeeded, b.failed, b.p99_ms), (5, 5, None));
+        let last = LoadSnapshot {
+            r#final: true,
+            background: Some(OperationCounts {
+                calls_started: 12,
+                calls_succeeded: 5,
+                calls_failed: 5,
+                calls_not_sent: 2,
+                latency_p99_ms: 300.0,
+                ..OperationCounts::default()
+            }),
+            ..window(300, 6, 0, 6)
+        };
+        s.apply(snapshot(1, last, 0.0));
+        let b = s.summary().unwrap().totals.background.unwrap();
+        assert_eq!(
+            (b.calls, b.succeeded, b.failed, b.not_sent, b.p99_ms),
+            (12, 5, 5, 2, Some(300.0))
+        );
         // A run without a background has no background series at all.
         let plain = started(2);
         assert!(!plain.payment && plain.background_timeout_ms.is_none());
+        assert!(plain.background.is_none());
         assert_eq!(Window::from(&window(100, 1, 1, 0)).bg_goodput, None);
     }
 
@@ -796,13 +864,27 @@ mod tests {
             .collect();
         assert_eq!(goodput, [Some(100.0), Some(0.0), None, None, None]);
         assert_eq!((state.lesson.answer, state.lesson.busy), (Some(2), true));
-        // Stop ends the sequence; opening the lesson again forgets it all.
+        assert_eq!(
+            state.shows,
+            Some((1, 1)),
+            "the plots show the storm's step 2"
+        );
+        // Stop ends the sequence; opening a lesson again forgets it all but
+        // the plots, which still say whose run they show.
         state.apply(ScaleAction::Stop { run: 2 });
         assert!(!state.lesson.busy);
-        state.apply(ScaleAction::Lesson(1));
+        state.apply(ScaleAction::Lesson(2));
         assert_eq!(
             (state.lesson.answer, state.lesson.steps[0].clone()),
             (None, None)
         );
+        assert_eq!((state.shows, state.windows.len()), (Some((1, 1)), 3));
+        // A run of the controls' settings is no lesson's step.
+        state.apply(ScaleAction::Start {
+            run: 3,
+            scenario: LoadScenario::default(),
+            step: None,
+        });
+        assert_eq!(state.shows, None);
     }
 }
