@@ -16,18 +16,18 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 scripts/setup.sh --tests || { echo "error: set-up failed, nothing was tested" >&2; exit 1; }
 
 # A fresh clone builds the workspace from nothing: native debug, wasm32 and the
-# page, about 9 GB in target/. Incremental compilation only pays when the same
-# tree is built again, so a CI run (CI=true, always a fresh clone) goes without
-# its caches, which would double that. When the disk is short, every cargo step
+# page, 5.9 GB in target/ (measured). Incremental compilation only pays when
+# the same tree is built again, so a CI run (CI=true, always a fresh clone)
+# goes without its caches, which add several GB more. When the disk is short, every cargo step
 # fails with "No space left on device" deep in its log; say it here, first.
 [ -n "${CI:-}" ] && export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 target_dir="${CARGO_TARGET_DIR:-target}"
 mkdir -p "$target_dir"
 free_kib=$(df -Pk "$target_dir" | awk 'NR == 2 { print $4 }')
-need_kib=$((12 * 1024 * 1024))
+need_kib=$((10 * 1024 * 1024))
 if [ -n "$free_kib" ] && [ "$free_kib" -lt "$need_kib" ]; then
   echo "warning: only $((free_kib / 1024 / 1024)) GB free where cargo builds ($target_dir);" \
-    "a run from a cold start needs about 12 GB. Builds may fail with 'No space left on device'." >&2
+    "a run from a cold start fills about 6 GB; 10 GB free leaves room for the tools it installs. Builds may fail with 'No space left on device'." >&2
 fi
 
 logs=$(mktemp -d)

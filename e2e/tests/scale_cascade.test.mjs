@@ -16,22 +16,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ARTIFACTS, openPage, useLab } from '../lib/lab.mjs';
+import { SCALE_LESSONS as box, scaleStepDone, scaleSteps as steps } from '../lib/scale_lessons.mjs';
 
 const lab = useLab({});
-const box = '[data-testid="scale-lessons"]';
 
-/** The step table's rows: each cell's data-name (camel-cased) → its data-value (NaN: none). */
-const steps = (page) =>
-  page.locator(`${box} [data-testid="scale-steps"] tbody tr`).evaluateAll((trs) =>
-    trs.map((tr) =>
-      Object.fromEntries(
-        [...tr.querySelectorAll('td[data-name]')].map((td) => [
-          td.dataset.name.replace(/-(\w)/g, (_, c) => c.toUpperCase()),
-          td.dataset.value === undefined ? NaN : Number(td.dataset.value),
-        ]),
-      ),
-    ),
-  );
 
 /**
  * Keeps, for each step, what the plots drew when its numbers first appeared
@@ -78,8 +66,7 @@ describe('the Scale view’s cascade lesson', () => {
     await page.click(`${box} input[data-choice="2"]`);
     await page.evaluate(recordPlotsPerStep, box);
     await page.click('[data-testid="scale-lesson-run"]');
-    await page.waitForSelector(`${box} tr[data-step="2"][data-state="done"]`, { timeout: 60_000 });
-    await page.waitForFunction((sel) => !document.querySelector(`${sel} tr[data-state="running"]`), box);
+    await scaleStepDone(page, 2, 60_000);
     const lessonSeconds = (Date.now() - started) / 1000;
 
     const table = await steps(page);

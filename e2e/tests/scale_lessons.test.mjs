@@ -13,28 +13,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ARTIFACTS, openPage, rows, useLab } from '../lib/lab.mjs';
+import { SCALE_LESSONS as box, scaleStepDone, scaleSteps as steps } from '../lib/scale_lessons.mjs';
 
 const lab = useLab({});
-const box = '[data-testid="scale-lessons"]';
-
-/** The step table's rows: each cell's data-name (camel-cased) → its data-value. */
-const steps = (page) =>
-  page.locator(`${box} [data-testid="scale-steps"] tbody tr`).evaluateAll((trs) =>
-    trs.map((tr) =>
-      Object.fromEntries(
-        [...tr.querySelectorAll('td[data-name]')].map((td) => [
-          td.dataset.name.replace(/-(\w)/g, (_, c) => c.toUpperCase()),
-          Number(td.dataset.value),
-        ]),
-      ),
-    ),
-  );
-
-/** Waits until step `i` is done and nothing runs any more. */
-async function stepDone(page, i, timeout) {
-  await page.waitForSelector(`${box} tr[data-step="${i}"][data-state="done"]`, { timeout });
-  await page.waitForFunction((sel) => !document.querySelector(`${sel} tr[data-state="running"]`), box);
-}
 
 describe('the Scale view’s lessons', () => {
   it('payment service down: a shared breaker cuts the clients’ waiting to what it needed to learn', async () => {
@@ -45,7 +26,7 @@ describe('the Scale view’s lessons', () => {
     assert.equal(await page.inputValue('#field-scale-duration'), '5000');
     await page.click(`${box} input[data-choice="1"]`);
     await page.click('[data-testid="scale-lesson-run"]');
-    await stepDone(page, 1, 60_000);
+    await scaleStepDone(page, 1, 60_000);
     // The plots say whose run they show.
     assert.match(await page.innerText('[data-testid="scale-shows"]'), /^The plots show “Payment service down: .*”, step 2 of 2: /);
     // The controls show what ran: the last step's settings, scaled.
@@ -85,7 +66,7 @@ describe('the Scale view’s lessons', () => {
     await page.click(`${box} input[data-choice="0"]`); // a wrong guess, judged as such
     const runStep = async (i) => {
       await page.click(`${box} tr[data-step="${i}"] [data-testid="scale-step-run"]`);
-      await stepDone(page, i, 40_000);
+      await scaleStepDone(page, i, 40_000);
     };
     await runStep(0);
     await runStep(1);

@@ -5,9 +5,9 @@
 mod common;
 
 use common::{TestServer, request};
+use rpc_lab::jitter_experiment::{self, Strategy};
 use rpc_lab::proto::calculator_v1::{
-    ClosedLoop, GetValueRequest, LoadFaults, LoadJitter, LoadOperation, LoadPolicy, LoadScenario,
-    LoadSnapshot, load_scenario::Arrival,
+    GetValueRequest, LoadJitter, LoadPolicy, LoadScenario, LoadSnapshot,
 };
 
 /// The summary of a run in `session`.
@@ -27,15 +27,10 @@ async fn summary(server: &TestServer, session: &str, scenario: LoadScenario) -> 
     last
 }
 
+/// The jitter experiment's run (`rpc_lab::jitter_experiment`), with short
+/// backoffs and a 5 ms delay, so that it is quick and still conflicts.
 fn writers(clients: u32, jitter: LoadJitter) -> LoadScenario {
     LoadScenario {
-        arrival: Some(Arrival::Closed(ClosedLoop {
-            clients,
-            think_ms: 0,
-        })),
-        duration_ms: 1_000,
-        operation: LoadOperation::OptimisticWrite.into(),
-        max_calls: clients.into(),
         policy: Some(LoadPolicy {
             max_attempts: 10_000,
             initial_backoff_ms: 2,
@@ -44,13 +39,7 @@ fn writers(clients: u32, jitter: LoadJitter) -> LoadScenario {
             jitter: jitter.into(),
             ..LoadPolicy::default()
         }),
-        // A round trip long enough that writers overlap and conflict.
-        faults: Some(LoadFaults {
-            delay_ms: 5,
-            ..LoadFaults::default()
-        }),
-        seed: Some(7),
-        ..LoadScenario::default()
+        ..jitter_experiment::scenario(Strategy::Full, clients, 7, 5)
     }
 }
 
