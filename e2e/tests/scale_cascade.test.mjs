@@ -10,7 +10,7 @@
 // Wall time: three runs of 4 s at full scale (the story depends on the
 // front tier's service time, which ?scale_time does not scale), about 16 s
 // for the lesson. Screenshots: e2e/artifacts/scale-cascade-{1280x720,1920x1080}.png (the
-// steps and the verdict), scale-cascade-{question,plots,tiers}-1280x720.png.
+// steps and the verdict), scale-cascade-{question,plots,tiers,summary}-1280x720.png.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -151,6 +151,7 @@ describe('the Scale view’s cascade lesson', () => {
       [`${box} article[data-scale-lesson="cascade"]`, 'question'],
       ['[data-plot="scale-load"]', 'plots'],
       ['[data-group="scale-tiers"]', 'tiers'],
+      ['[data-testid="scale-summary"]', 'summary'],
     ]) {
       await page.evaluate((s) => document.querySelector(s).scrollIntoView(), sel);
       await page.screenshot({ path: join(ARTIFACTS, `scale-cascade-${name}-1280x720.png`) });
