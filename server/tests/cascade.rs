@@ -33,8 +33,8 @@ use common::{TestServer, request};
 use rpc_lab::load_policy::to_load_policy;
 use rpc_lab::proto::calculator_v1::{
     AbandonedWork, BackgroundLoad, Brownout, Capacity, GetStatsRequest, LabStats, LoadOperation,
-    LoadPolicy, LoadScenario, LoadSnapshot, OpenLoop, PaymentTier, ResetSessionRequest,
-    SetCapacityRequest, SetPaymentTierRequest, load_scenario::Arrival,
+    LoadPolicy, LoadScenario, LoadSnapshot, OpenLoop, PaymentBreakerState, PaymentTier,
+    ResetSessionRequest, SetCapacityRequest, SetPaymentTierRequest, load_scenario::Arrival,
 };
 use rpc_lab::proto::{BinaryOperation, CalculatorClient, LabClient};
 use rpc_lab::resilience::{BreakerConfig, RetryPolicy, SlidingWindow};
@@ -448,6 +448,9 @@ struct EngineOutcome {
     /// The worst p99 of the judged windows (ms).
     judged_p99_ms: f64,
     most_waiting_on_payment: u32,
+    /// The front tier's payment breaker, window by window, each state
+    /// once in the order it came.
+    breaker_states: Vec<PaymentBreakerState>,
     summary: LoadSnapshot,
 }
 
@@ -491,6 +494,12 @@ async fn engine_run(client: PaymentClientSettings) -> EngineOutcome {
         judged_failed: judged.iter().map(|b| b.calls_failed).sum(),
         judged_p99_ms: judged.iter().map(|b| b.latency_p99_ms).fold(0.0, f64::max),
         most_waiting_on_payment: all.iter().map(|w| w.waiting_on_payment).max().unwrap_or(0),
+        breaker_states: all.iter().fold(Vec::new(), |mut states, w| {
+            if states.last() != Some(&w.payment_breaker()) {
+                states.push(w.payment_breaker());
+            }
+            states
+        }),
         summary,
     };
     let background = outcome.summary.background.expect("the run's background");
@@ -556,6 +565,7 @@ async fn the_engine_shows_add_collapse_without_a_breaker_and_stay_up_with_one() 
         naive.most_waiting_on_payment, 4,
         "every front worker ends up waiting on payment"
     );
+    assert_eq!(naive.breaker_states, [PaymentBreakerState::Unspecified]);
 
     let guarded = engine_run(with_breaker()).await;
     assert!(
@@ -569,6 +579,12 @@ async fn the_engine_shows_add_collapse_without_a_breaker_and_stay_up_with_one() 
         "goodput: {} with a breaker, {} without",
         guarded.judged_ok,
         naive.judged_ok
+    );
+    // The snapshots show the server's breaker learn, then open (for 30 s:
+    // the rest of the run).
+    assert_eq!(
+        guarded.breaker_states,
+        [PaymentBreakerState::Closed, PaymentBreakerState::Open]
     );
 }
 

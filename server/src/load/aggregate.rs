@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use rpc_lab::proto::calculator_v1::{LoadSnapshot, OperationCounts};
+use rpc_lab::proto::calculator_v1::{LoadSnapshot, OperationCounts, PaymentBreakerState};
 use rpc_lab::status::code_name;
 use tonic::Code;
 
@@ -37,6 +37,8 @@ pub struct Gauges {
     pub server_executions: u64,
     /// The session's checkouts waiting on payment now.
     pub waiting_on_payment: u32,
+    /// The breaker in the front tier's client of payment now.
+    pub payment_breaker: PaymentBreakerState,
 }
 
 /// Counts of one window, or of the whole run.
@@ -276,6 +278,7 @@ fn to_snapshot(t: &Tally, now: Duration, length: Duration, g: Gauges) -> LoadSna
         wasted_client_ms: t.wasted.as_secs_f64() * 1000.0,
         background: None,
         waiting_on_payment: g.waiting_on_payment,
+        payment_breaker: g.payment_breaker.into(),
     }
 }
 
@@ -345,6 +348,7 @@ mod tests {
         a.background_not_sent();
         let gauges = Gauges {
             waiting_on_payment: 4,
+            payment_breaker: PaymentBreakerState::Open,
             ..Gauges::default()
         };
         let w = a.window(100 * MS, gauges);
@@ -353,6 +357,7 @@ mod tests {
             (1, 0, 1)
         );
         assert_eq!(w.waiting_on_payment, 4);
+        assert_eq!(w.payment_breaker(), PaymentBreakerState::Open);
         let b = w.background.expect("a run with a background counts it");
         assert_eq!(
             (b.calls_started, b.calls_succeeded, b.calls_failed),

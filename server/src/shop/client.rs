@@ -35,8 +35,8 @@ use std::sync::{Arc, Weak};
 
 use rpc_lab::headers;
 use rpc_lab::resilience::{
-    CallSpec, CircuitBreaker, Clock, DiscardEvents, ResilientCallError, ResilientCaller, SeededRng,
-    TokioClock,
+    CallSpec, CircuitBreaker, Clock, Event, EventKind, EventSink, ResilientCallError,
+    ResilientCaller, SeededRng, TokioClock,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::LocalSet;
@@ -148,15 +148,25 @@ fn caller_for(callers: &mut HashMap<u64, Entry>, tier: &Arc<PaymentTier>) -> Rc<
     let settings = version.settings;
     let clock: Rc<dyn Clock> = Rc::new(TokioClock::new());
     let rng = SeededRng::new(tier.id() ^ version.generation.rotate_left(32));
+    // The breaker's moves go to the tier, where a load run's snapshot (on
+    // another thread) reads them: the one event this caller reports.
+    let (watched, generation) = (Arc::downgrade(tier), version.generation);
+    let events: Rc<dyn EventSink> = Rc::new(move |event: Event| {
+        if let (EventKind::BreakerTransition { to, .. }, Some(tier)) =
+            (event.kind, watched.upgrade())
+        {
+            tier.breaker_moved(generation, to);
+        }
+    });
     // The settings were validated when they were set; were they not, the
     // checkout still makes one plain attempt.
-    let caller = ResilientCaller::new(settings.policy, clock.clone(), rng, Rc::new(DiscardEvents))
+    let caller = ResilientCaller::new(settings.policy, clock.clone(), rng, events.clone())
         .unwrap_or_else(|_| {
             ResilientCaller::new(
                 super::PaymentClientSettings::default().policy,
                 clock,
                 SeededRng::new(0),
-                Rc::new(DiscardEvents),
+                events,
             )
             .expect("no retries is a valid policy")
         });

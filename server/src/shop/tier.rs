@@ -11,9 +11,11 @@
 //! settings sees the generation change and is rebuilt — a new policy, and a
 //! fresh breaker that has learnt nothing yet.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
+
+use rpc_lab::resilience::BreakerState;
 
 use super::bulkhead::Bulkhead;
 use super::{PaymentClientSettings, PaymentTierSettings};
@@ -34,6 +36,9 @@ pub struct PaymentTier {
     /// Checkouts waiting on payment now, and the cap if the client has one.
     pub bulkhead: Bulkhead,
     pub counts: CheckoutCounts,
+    /// The client's breaker, as the client thread last said it moved
+    /// ([`breaker_code`]); the breaker itself lives on that thread.
+    breaker: AtomicU8,
 }
 
 /// The front tier's client settings, and how many times they were set.
@@ -82,6 +87,7 @@ impl Default for PaymentTier {
             client: Mutex::default(),
             bulkhead: Bulkhead::default(),
             counts: CheckoutCounts::default(),
+            breaker: AtomicU8::new(breaker_code(None)),
         }
     }
 }
@@ -106,7 +112,37 @@ impl PaymentTier {
         }
         let mut client = self.client();
         client.generation += 1;
+        // The next caller starts with a fresh breaker, closed.
+        let fresh = settings
+            .client
+            .breaker
+            .as_ref()
+            .map(|_| BreakerState::Closed);
+        self.breaker.store(breaker_code(fresh), Ordering::Relaxed);
         client.settings = settings.client;
+    }
+
+    /// The client thread's word: the breaker of the caller built from the
+    /// settings of `generation` is now in `state`. A caller of older settings
+    /// (calls still in flight after a change) no longer speaks for the tier.
+    pub fn breaker_moved(&self, generation: u64, state: BreakerState) {
+        let client = self.client();
+        if client.generation == generation {
+            self.breaker
+                .store(breaker_code(Some(state)), Ordering::Relaxed);
+        }
+    }
+
+    /// The front tier's breaker now (`None`: its client has none).
+    pub fn breaker_state(&self) -> Option<BreakerState> {
+        match self.breaker.load(Ordering::Relaxed) {
+            1 => Some(BreakerState::Closed),
+            2 => Some(BreakerState::Open),
+            3 => Some(BreakerState::HalfOpen),
+            4 => Some(BreakerState::ForcedOpen),
+            5 => Some(BreakerState::Disabled),
+            _ => None,
+        }
     }
 
     /// The front tier's client settings now.
@@ -145,6 +181,18 @@ impl PaymentTier {
     }
 }
 
+/// A breaker state as one byte, for the atomic both threads read.
+fn breaker_code(state: Option<BreakerState>) -> u8 {
+    match state {
+        None => 0,
+        Some(BreakerState::Closed) => 1,
+        Some(BreakerState::Open) => 2,
+        Some(BreakerState::HalfOpen) => 3,
+        Some(BreakerState::ForcedOpen) => 4,
+        Some(BreakerState::Disabled) => 5,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -178,6 +226,8 @@ mod tests {
         assert_eq!(tier.settings().capacity, Some(capacity));
         assert_eq!(tier.settings().client, client);
 
+        assert_eq!(tier.breaker_state(), None, "a client without a breaker");
+
         tier.set(PaymentTierSettings::default(), crate::capacity::now());
         assert_eq!(tier.client_version().generation, 2);
         assert_eq!(
@@ -185,5 +235,30 @@ mod tests {
             Some(CapacitySettings::default()),
             "no limit now, but still counted"
         );
+    }
+
+    #[tokio::test]
+    async fn the_breaker_state_is_the_current_callers_alone() {
+        let tier = PaymentTier::default();
+        assert_eq!(tier.breaker_state(), None);
+        let with_breaker = || PaymentTierSettings {
+            capacity: None,
+            client: PaymentClientSettings {
+                breaker: Some(rpc_lab::resilience::BreakerConfig::default()),
+                ..PaymentClientSettings::default()
+            },
+        };
+        tier.set(with_breaker(), crate::capacity::now());
+        assert_eq!(tier.breaker_state(), Some(BreakerState::Closed), "fresh");
+        tier.breaker_moved(1, BreakerState::Open);
+        assert_eq!(tier.breaker_state(), Some(BreakerState::Open));
+        tier.breaker_moved(1, BreakerState::HalfOpen);
+        assert_eq!(tier.breaker_state(), Some(BreakerState::HalfOpen));
+        // New settings: a new, closed breaker; the old caller's word is stale.
+        tier.set(with_breaker(), crate::capacity::now());
+        tier.breaker_moved(1, BreakerState::Open);
+        assert_eq!(tier.breaker_state(), Some(BreakerState::Closed));
+        tier.breaker_moved(2, BreakerState::Open);
+        assert_eq!(tier.breaker_state(), Some(BreakerState::Open));
     }
 }
