@@ -10,7 +10,7 @@
 // Wall time: three runs of 4 s at full scale (the story depends on the
 // front tier's service time, which ?scale_time does not scale), about 16 s
 // for the lesson. Screenshots: e2e/artifacts/scale-cascade-{1280x720,1920x1080}.png (the
-// steps and the verdict), scale-cascade-{question,plots,tiers,summary}-1280x720.png.
+// steps and the verdict), scale-cascade-{question,plots,tiers,breaker,summary}-1280x720.png.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,6 +41,13 @@ function recordPlotsPerStep(box) {
         addGoodput: series('scale-load', 'background Add goodput'),
         addP99: series('scale-latency', 'background Add p99'),
         waiting: series('scale-queue', 'waiting on payment'),
+        // The server's payment breaker, span by span: [state, from, to].
+        band: [...document.querySelectorAll('[data-plot="scale-retries"] rect.band')].map((r) => [
+          r.dataset.state,
+          Number(r.dataset.fromMs),
+          Number(r.dataset.toMs),
+        ]),
+        bandTitle: document.querySelector('[data-plot="scale-retries"] figcaption').textContent,
         legend: [...document.querySelectorAll('[data-plot] .scale-legend span')].map((s) => s.textContent),
         duration: Number(document.querySelector('#field-scale-duration').value),
       };
@@ -78,7 +85,7 @@ describe('the Scale view’s cascade lesson', () => {
       s.plottedFirst = mean(s.plot.addGoodput, 0, 1000);
       s.mostWaiting = Math.max(...s.plot.waiting.map(([, v]) => v));
       const { plot, ...numbers } = s;
-      console.log(`cascade ${name}: ${JSON.stringify(numbers)}`);
+      console.log(`cascade ${name}: ${JSON.stringify(numbers)}; payment breaker ${JSON.stringify(plot.band)}`);
     }
     console.log(`cascade: the lesson took ${lessonSeconds.toFixed(1)} s from opening the page`);
 
@@ -113,6 +120,14 @@ describe('the Scale view’s cascade lesson', () => {
     // The worst window p99 of the second half, as plotted.
     const worst = (s) => Math.max(0, ...s.plot.addP99.filter(([at]) => at > s.plot.duration / 2 && at <= s.plot.duration).map(([, v]) => v));
     for (const s of [none, breaker, bulkhead]) assert.equal(s.bgP99Late, worst(s));
+    // The retries plot's band is the server's payment breaker: none without
+    // one; with one, closed while it learns, then open to the end.
+    assert.deepEqual(none.plot.band, []);
+    for (const s of [breaker, bulkhead]) {
+      assert.match(s.plot.bandTitle, /the server's payment breaker/);
+      assert.deepEqual(s.plot.band.map(([state]) => state), ['closed', 'open']);
+      assert.equal(s.plot.band.at(-1)[2], Math.max(...s.plot.waiting.map(([at]) => at)), 'open to the last window');
+    }
     // Bulkhead: never more than two wait on payment, so Add is served from
     // the first second, when the breaker alone had not learnt yet.
     assert.ok(bulkhead.mostWaiting <= 2, `${bulkhead.mostWaiting} waited on payment`);
@@ -151,6 +166,7 @@ describe('the Scale view’s cascade lesson', () => {
       [`${box} article[data-scale-lesson="cascade"]`, 'question'],
       ['[data-plot="scale-load"]', 'plots'],
       ['[data-group="scale-tiers"]', 'tiers'],
+      ['[data-plot="scale-queue"]', 'breaker'],
       ['[data-testid="scale-summary"]', 'summary'],
     ]) {
       await page.evaluate((s) => document.querySelector(s).scrollIntoView(), sel);

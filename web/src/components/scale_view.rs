@@ -670,7 +670,13 @@ pub fn ScaleView(props: &Props) -> Html {
         },
         Chart {
             name: "scale-retries",
-            title: "Retries/s, the breakers' states (band) and the budget's tokens (right scale)",
+            // With a payment tier the band is the server's breaker (the
+            // cascade lesson's), not the virtual clients'.
+            title: if s.payment {
+                "Retries/s, the server's payment breaker (band: its state) and the budget's tokens (right scale)"
+            } else {
+                "Retries/s, the breakers' states (band) and the budget's tokens (right scale)"
+            },
             axis: &axis,
             lines: vec![
                 line("retries", VERMILION, |w| Some(w.retries)),
@@ -681,7 +687,11 @@ pub fn ScaleView(props: &Props) -> Html {
             ],
             levels: Vec::new(),
             shade,
-            band: s.breaker_spans(),
+            band: s.breaker_spans(if s.payment {
+                |w| w.payment_breaker
+            } else {
+                |w| w.breakers
+            }),
             right: s.budget_tokens.map(|max| (max, "tokens")),
         },
     ];

@@ -280,8 +280,9 @@ fn cascade() -> ScaleLesson {
                      line far above the load — the workers are waiting, not working. The \
                      breaker in the server's client of payment opens after four timeouts, then \
                      refuses checkouts at once: they fail fast, the workers come free, Add is \
-                     served. But it learns only from checkouts that already waited out their \
-                     timeout, so Add starves for a good part of the first second. A bulkhead \
+                     served (the band over the retries plot is that breaker: closed while it \
+                     learns, then open). But it learns only from checkouts that already waited \
+                     out their timeout, so Add starves for a good part of the first second. A bulkhead \
                      does not wait to learn: at most two checkouts wait on payment, so two \
                      workers are always left for Add. The breaker protects the server's own \
                      workers, so it sits in the server, in its client of the dependency — not \

@@ -15,7 +15,7 @@
 
 use std::rc::Rc;
 
-use rpc_lab::proto::calculator_v1::{Capacity, LoadScenario, LoadSnapshot};
+use rpc_lab::proto::calculator_v1::{Capacity, LoadScenario, LoadSnapshot, PaymentBreakerState};
 use yew::Reducible;
 
 use super::lessons::{self, StepNumbers};
@@ -72,6 +72,10 @@ pub struct Window {
     pub retries: f64,
     /// Breakers in each state at the window's end.
     pub breakers: [u32; 3],
+    /// The server's payment breaker (the front tier's client of payment)
+    /// in the same shape: one breaker, in one of the states; all 0 when
+    /// that client has none.
+    pub payment_breaker: [u32; 3],
     pub tokens: Option<f64>,
     /// The background calls' goodput and p99 (`None`: the run has no
     /// background; the p99 also when none of its calls ended).
@@ -94,6 +98,12 @@ impl Window {
             executing: s.executions_in_flight as f64,
             retries: s.retries_per_second,
             breakers: [s.breakers_closed, s.breakers_half_open, s.breakers_open],
+            payment_breaker: match s.payment_breaker() {
+                PaymentBreakerState::Unspecified => [0, 0, 0],
+                PaymentBreakerState::Closed => [1, 0, 0],
+                PaymentBreakerState::HalfOpen => [0, 1, 0],
+                PaymentBreakerState::Open => [0, 0, 1],
+            },
             tokens: s.budget_tokens,
             bg_goodput: s.background.map(|b| b.goodput_per_second),
             bg_p99: s
@@ -439,13 +449,14 @@ impl ScaleRun {
 
     /// Spans of windows whose breakers were in the same states: (from, to,
     /// [closed, half-open, open]). Empty when the run had no breaker.
-    pub fn breaker_spans(&self) -> Vec<(f64, f64, [u32; 3])> {
+    pub fn breaker_spans(&self, breakers: fn(&Window) -> [u32; 3]) -> Vec<(f64, f64, [u32; 3])> {
         let mut spans: Vec<(f64, f64, [u32; 3])> = Vec::new();
         let mut from = 0.0;
         for w in &self.windows {
+            let states = breakers(w);
             match spans.last_mut() {
-                Some(last) if last.2 == w.breakers => last.1 = w.at_ms,
-                _ => spans.push((from, w.at_ms, w.breakers)),
+                Some(last) if last.2 == states => last.1 = w.at_ms,
+                _ => spans.push((from, w.at_ms, states)),
             }
             from = w.at_ms;
         }
@@ -763,7 +774,7 @@ mod tests {
             s.apply(snapshot(1, w, 0.0));
         }
         assert_eq!(
-            s.breaker_spans(),
+            s.breaker_spans(|w| w.breakers),
             [
                 (0.0, 100.0, [1, 0, 0]),
                 (100.0, 300.0, [0, 0, 1]),
@@ -772,7 +783,42 @@ mod tests {
         );
         let mut none = started(1);
         none.apply(snapshot(1, window(100, 1, 1, 0), 0.0));
-        assert!(none.breaker_spans().is_empty(), "no breaker, no band");
+        assert!(
+            none.breaker_spans(|w| w.breakers).is_empty(),
+            "no breaker, no band"
+        );
+        assert!(none.breaker_spans(|w| w.payment_breaker).is_empty());
+    }
+
+    /// The server's payment breaker is one breaker: a span per state it
+    /// was in, from the windows' `payment_breaker`.
+    #[test]
+    fn the_servers_payment_breaker_is_a_band_of_its_own() {
+        let mut s = started(1);
+        for (at, state) in [
+            (100, PaymentBreakerState::Closed),
+            (200, PaymentBreakerState::Closed),
+            (300, PaymentBreakerState::Open),
+            (400, PaymentBreakerState::HalfOpen),
+        ] {
+            let w = LoadSnapshot {
+                payment_breaker: state.into(),
+                ..window(at, 1, 1, 0)
+            };
+            s.apply(snapshot(1, w, 0.0));
+        }
+        assert_eq!(
+            s.breaker_spans(|w| w.payment_breaker),
+            [
+                (0.0, 200.0, [1, 0, 0]),
+                (200.0, 300.0, [0, 0, 1]),
+                (300.0, 400.0, [0, 1, 0])
+            ]
+        );
+        assert!(
+            s.breaker_spans(|w| w.breakers).is_empty(),
+            "the clients had none"
+        );
     }
 
     #[test]
