@@ -165,16 +165,10 @@ mod tests {
         let schedule = Schedule::new(0.01, Arrivals::Constant, 1);
         let mut pacer = Pacer::start(schedule, Instant::now(), Duration::from_secs(3600)).unwrap();
         assert_eq!(runtime().block_on(pacer.next()), Some((0, Duration::ZERO)));
-        let (done, dropped) = std_mpsc::channel();
-        std::thread::spawn(move || {
-            drop(pacer);
-            let _ = done.send(());
-        });
-        // A generous bound, only so that a broken stop fails instead of
-        // hanging the suite; a working one takes microseconds.
-        dropped
-            .recv_timeout(Duration::from_secs(10))
-            .expect("dropping the pacer should stop its thread, not wait 100 s");
+        assert_drop_returns(
+            pacer,
+            "dropping the pacer should stop its thread, not wait 100 s",
+        );
     }
 
     #[test]
@@ -186,13 +180,22 @@ mod tests {
         while pacer.due.capacity() > 0 {
             std::thread::yield_now();
         }
+        assert_drop_returns(
+            pacer,
+            "dropping the pacer should unblock and stop its thread",
+        );
+    }
+
+    /// Drops `pacer` on another thread and waits for the drop (which joins
+    /// the pacer's thread) to return. The bound is generous, only so that a
+    /// broken stop fails instead of hanging the suite; a working one takes
+    /// microseconds.
+    fn assert_drop_returns(pacer: Pacer, why: &str) {
         let (done, dropped) = std_mpsc::channel();
         std::thread::spawn(move || {
             drop(pacer);
             let _ = done.send(());
         });
-        dropped
-            .recv_timeout(Duration::from_secs(10))
-            .expect("dropping the pacer should unblock and stop its thread");
+        dropped.recv_timeout(Duration::from_secs(10)).expect(why);
     }
 }
