@@ -25,7 +25,7 @@ use super::scale_plots::{BLUE, GREEN, ORANGE, PURPLE, VERMILION};
 use crate::lab::bench::{Bench, failure};
 use crate::plot_scale::{CountAxis, Linear, format_ms, px};
 use crate::scale::jitter::{self, Experiment, LogAxis, Point, Step, Strategy, compare};
-use crate::{browser, session, wire};
+use crate::{browser, markup, session, wire};
 
 /// Each strategy's look, in [`Strategy::ALL`]'s order: a colour, a dash
 /// pattern and a marker (an SVG path from the point), so the lines are told
@@ -444,12 +444,12 @@ pub fn JitterExperiment(props: &Props) -> Html {
     html! {
         <div class="jitter" data-testid="jitter" data-busy={e.busy.to_string()}
              data-done={e.points.len().to_string()} onclick={on_click}>
-            { Html::from_html_unchecked(controls(&e).into()) }
+            { markup::raw(controls(&e)) }
             <p class="hint" data-testid="jitter-progress">{ progress }</p>
             if let Some(error) = &e.error {
                 <p class="input-error" role="alert" data-testid="jitter-error">{ error }</p>
             }
-            { Html::from_html_unchecked(results(&e, &table).into()) }
+            { markup::raw(results(&e, &table)) }
         </div>
     }
 }

@@ -672,10 +672,15 @@ pub fn ScaleView(props: &Props) -> Html {
             name: "scale-retries",
             // With a payment tier the band is the server's breaker (the
             // cascade lesson's), not the virtual clients'.
-            title: if s.payment {
-                "Retries/s, the server's payment breaker (band: its state) and the budget's tokens (right scale)"
-            } else {
-                "Retries/s, the breakers' states (band) and the budget's tokens (right scale)"
+            title: match (s.payment, s.budget_tokens.is_some()) {
+                (true, true) => {
+                    "Retries/s, the server's payment breaker (band: its state) and the budget's tokens (right scale: a failed attempt spends one, a success gives some back)"
+                }
+                (true, false) => "Retries/s and the server's payment breaker (band: its state)",
+                (false, true) => {
+                    "Retries/s, the breakers' states (band) and the budget's tokens (right scale: a failed attempt spends one, a success gives some back)"
+                }
+                (false, false) => "Retries/s and the breakers' states (band)",
             },
             axis: &axis,
             lines: vec![
@@ -696,6 +701,20 @@ pub fn ScaleView(props: &Props) -> Html {
         },
     ];
 
+    // A run goes on after its arrivals end, until its calls in flight end.
+    let (elapsed, arrivals) = (
+        s.received.elapsed_ms,
+        f64::from(s.duration_ms.max(f.duration_ms)),
+    );
+    let progress = if elapsed > arrivals {
+        format!(
+            "{}: arrivals for {}, then the calls in flight",
+            format_ms(elapsed),
+            format_ms(arrivals)
+        )
+    } else {
+        format!("{} of {}", format_ms(elapsed), format_ms(arrivals))
+    };
     // A lesson runs several steps into the same plots: say whose they are.
     let shows = (s.phase != Phase::Idle).then(|| {
         let what = match s.shows {
@@ -748,18 +767,21 @@ pub fn ScaleView(props: &Props) -> Html {
                     { fact("goodput", format!("{}/s", format_number(sum.goodput)), format!("{}: {} successful calls in {}", of("goodput"), t.succeeded, format_ms(t.elapsed_ms))) }
                     { fact("wasted", format!("{} s", format_number(t.wasted_ms / 1000.0)), of("client-seconds spent in calls that failed anyway")) }
                     { fact("executions", t.executions.to_string(), match server {
-                        Some(c) if c.executions > t.executions => format!("{} during the run; {} in all once its queue drained ({} more for clients long gone)", of("server executions"), c.executions, c.executions - t.executions),
+                        Some(c) if c.executions > t.executions => format!("{} during the run; {} in all once its queue drained ({} more after the run's last call had ended, for clients long gone)", of("server executions"), c.executions, c.executions - t.executions),
                         Some(c) => format!("{} (Lab/GetStats agrees: {})", of("server executions"), c.executions),
                         None => of("server executions during the run"),
                     }) }
-                    { fact("amplification", sum.amplification.map_or("–".into(), format_number), format!("{} ({} attempts ÷ {} calls)", of("attempts per logical call"), t.attempts, t.calls)) }
+                    { fact("amplification", sum.amplification.map_or("–".into(), format_number), format!("{} ({} attempts ÷ {} calls){}", of("attempts sent per logical call"), t.attempts, t.calls,
+                        if t.breaker_rejections > 0 { format!("; {} more were refused by the clients' breakers and never sent", t.breaker_rejections) } else { String::new() })) }
                     { fact("useful", percent(sum.useful), format!("{}: successful calls ÷ executions ({} ÷ {}), the share of the server's work that ended in a reply a client used", of("useful work"), t.succeeded, sum.executions)) }
                     { for background }
                 </dl>
                 if let Some(c) = server {
                     <p class="hint" data-testid="scale-server">{ format!(
-                        "The server's counters once drained (Lab/GetStats): {} executions finished for a client that had gone, {} skipped, {} cancelled, {} refused as overloaded.",
-                        c.abandoned, c.skipped, c.cancelled, c.refused) }</p>
+                        "The server's counters for the whole run, once drained (Lab/GetStats): {} executions finished for a client that had gone, {} skipped, {} cancelled, {} refused as overloaded.{}",
+                        c.abandoned, c.skipped, c.cancelled, c.refused,
+                        if s.payment { format!(" Checkouts: {} waited out payment, {} refused by the front tier's breaker, {} by its bulkhead.",
+                            c.payment_failed, c.breaker_refused, c.bulkhead_full) } else { String::new() }) }</p>
                 }
             </div>
         }
@@ -799,7 +821,7 @@ pub fn ScaleView(props: &Props) -> Html {
                         <button type="button" class="primary" data-testid="scale-run" disabled={busy || built.is_err()} onclick={on_run}>{ "Run" }</button>
                         <button type="button" class="secondary" data-testid="scale-stop" disabled={!busy} onclick={on_stop}>{ "Stop" }</button>
                         <progress max="1" value={format_number(state.progress())}></progress>
-                        <span data-testid="scale-progress">{ format!("{} of {}", format_ms(state.received.elapsed_ms), format_ms(f64::from(state.duration_ms.max(f.duration_ms)))) }</span>
+                        <span data-testid="scale-progress">{ progress }</span>
                     </div>
                     { for shows }
                     if let Some(error) = &state.error {

@@ -83,8 +83,8 @@ fn payment_at_scale() -> ScaleLesson {
     ScaleLesson {
         id: "payment-at-scale",
         title: "Payment service down: 1000 calls × 5 s",
-        question: "The seeds' numbers: 1000 payments (40 a second for 25 s) to a service that \
-                   hangs, each waiting up to 5 s. How long do the clients wait in all, without \
+        question: "The seeds' numbers: 1000 payments (Deposits, 40 a second for 25 s) to a \
+                   service that hangs, each waiting up to 5 s. How long do the clients wait in all, without \
                    a breaker and with one breaker shared by every client?",
         check: Check {
             prompt: "With the shared breaker, how much client time is wasted?",
@@ -100,8 +100,9 @@ fn payment_at_scale() -> ScaleLesson {
                      window) still waited its timeout; then it opened and refused the rest at \
                      once, sending nothing. Its probes (3, after 5 s open) hung too and reopened \
                      it for twice as long. The waste left is what the breaker needed to learn: \
-                     about the timeout × the arrival rate × the timeout. A shorter timeout cuts \
-                     it twice over. The per-call version in the lab above shows the breaker's \
+                     about the calls of one timeout (arrival rate × timeout: 40/s × 5 s = 200), \
+                     each waiting the whole timeout — 200 × 5 s = 1000 client-seconds. The \
+                     timeout counts twice, so a shorter one cuts the waste twice over. The per-call version in the lab above shows the breaker's \
                      states call by call, and its cost when the service comes back.",
         steps: vec![step("no breaker", false), step("shared breaker", true)],
     }
@@ -178,10 +179,23 @@ fn metastable() -> ScaleLesson {
                      needs a limit on retries (a budget) or shed load.",
         steps: vec![
             step("no retries", 1, Finish, Jitter::None, false),
-            step("3 tries, no backoff", 3, Finish, Jitter::None, false),
-            step("+ retry budget", 3, Finish, Jitter::None, true),
-            step("+ skip expired work", 3, SkipExpired, Jitter::None, false),
-            step("+ full-jitter backoff", 3, Finish, Jitter::Full, false),
+            step("3 tries, no backoff (1 ms)", 3, Finish, Jitter::None, false),
+            // Each of these is step 2 with one change, not the one before.
+            step("3 tries + a retry budget", 3, Finish, Jitter::None, true),
+            step(
+                "3 tries + skip expired work",
+                3,
+                SkipExpired,
+                Jitter::None,
+                false,
+            ),
+            step(
+                "3 tries + full-jitter backoff",
+                3,
+                Finish,
+                Jitter::Full,
+                false,
+            ),
         ],
     }
 }

@@ -35,10 +35,14 @@ type Column = (&'static str, &'static str, fn(&StepNumbers) -> f64);
 const COLUMNS: [Column; 8] = [
     ("calls", "calls", |n| n.calls as f64),
     ("OK", "succeeded", |n| n.succeeded as f64),
-    ("goodput, last s (/s)", "goodput-last", |n| n.goodput_last),
-    ("offered, last s (attempts/s)", "offered-last", |n| {
-        n.offered_last
+    ("goodput, last s of arrivals (/s)", "goodput-last", |n| {
+        n.goodput_last
     }),
+    (
+        "offered, last s of arrivals (attempts/s)",
+        "offered-last",
+        |n| n.offered_last,
+    ),
     ("client-s wasted", "wasted-s", |n| n.wasted_s),
     ("executions", "executions", |n| n.executions as f64),
     ("refused by breaker", "rejected", |n| n.rejected as f64),
@@ -61,7 +65,11 @@ const CASCADE: [Column; 10] = [
     ("Add goodput, 1st s (/s)", "bg-first", |n| n.bg_first),
     ("Add goodput, 2nd half (/s)", "bg-late", |n| n.bg_late),
     ("Add p99 (ms)", "bg-p99", |n| n.bg_p99),
-    ("Add p99, 2nd half (ms)", "bg-p99-late", |n| n.bg_p99_late),
+    (
+        "Add p99, worst 100 ms of 2nd half (ms)",
+        "bg-p99-late",
+        |n| n.bg_p99_late,
+    ),
     ("wall time (s)", "wall-s", |n| n.wall_ms / 1000.0),
 ];
 
@@ -150,6 +158,8 @@ impl ScaleLessons<'_> {
                     </tr></thead>
                     <tbody>{ for rows }</tbody>
                 </table>
+                <p class="hint">{ "A step run again is a new run: its seed fixes the arrivals and the jitter, \
+                    not the machine's timing, so its numbers move a little." }</p>
                 if verdict_now.is_some() {
                     { verdict(verdict_now.as_ref(), lesson.check.choices, chosen) }
                 }
