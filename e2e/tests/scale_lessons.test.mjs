@@ -93,6 +93,25 @@ describe('the Scale view’s lessons', () => {
     assert.equal(summary.serverExecutions, storm.executions);
     assert.ok(summary.attempts > 1.5 * summary.calls, `${summary.attempts} attempts for ${summary.calls} calls`);
 
+    // Step 1's run was kept: shown again, its plots and summary are its own
+    // (the same numbers as its row), not a new run's.
+    assert.equal(await page.isChecked('#field-scale-retries'), true, 'step 2 ran last: three tries');
+    await page.click('[data-testid="scale-show-step"][data-step="0"]');
+    assert.equal(await page.isChecked('#field-scale-retries'), false, "the controls show step 1's settings");
+    assert.match(await page.innerText('[data-testid="scale-shows"]'), /step 1 of 5: no retries/);
+    const [again] = await rows(page, '[data-testid="scale-summary"]');
+    assert.equal(again.calls, calm.calls);
+    assert.equal(again.serverExecutions, calm.executions);
+    const lastSecond = await page.$$eval('[data-plot="scale-load"] circle[data-series="goodput"]', (cs) =>
+      cs.map((c) => [Number(c.dataset.atMs), Number(c.dataset.value)]),
+    );
+    const tail = lastSecond.filter(([at]) => at > 6000 && at <= 7000).map(([, v]) => v);
+    const mean = tail.reduce((a, b) => a + b, 0) / tail.length;
+    assert.ok(Math.abs(mean - calm.goodputLast) < 0.01, `plotted ${mean}/s vs the row's ${calm.goodputLast}/s`);
+    assert.equal(await page.getAttribute('[data-testid="scale-show-step"][data-step="0"]', 'aria-pressed'), 'true');
+    await page.evaluate(() => document.querySelector('[data-testid="scale-shows"]').scrollIntoView());
+    await page.screenshot({ path: join(ARTIFACTS, 'scale-lessons-step-again-1280x720.png') });
+
     await page.setViewportSize({ width: 1280, height: 720 });
     await page.locator(box).scrollIntoViewIfNeeded();
     await page.evaluate((sel) => document.querySelector(sel).scrollIntoView(), `${box} [data-testid="scale-steps"]`);

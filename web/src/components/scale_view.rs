@@ -567,8 +567,9 @@ pub fn ScaleView(props: &Props) -> Html {
         Callback::from(move |()| policy.set(scenario::policy_defaults()))
     };
 
-    // The plots, on one time axis.
-    let s = &*state;
+    // The plots, on one time axis: of the latest run, or of the lesson step
+    // the student picked again.
+    let s = state.on_view();
     let axis = TimeAxis::covering(0.0, s.end_ms(), 6);
     let end = axis.end_ms;
     let shade = s
@@ -703,8 +704,8 @@ pub fn ScaleView(props: &Props) -> Html {
 
     // A run goes on after its arrivals end, until its calls in flight end.
     let (elapsed, arrivals) = (
-        s.received.elapsed_ms,
-        f64::from(s.duration_ms.max(f.duration_ms)),
+        state.received.elapsed_ms,
+        f64::from(state.duration_ms.max(f.duration_ms)),
     );
     let progress = if elapsed > arrivals {
         format!(
@@ -730,7 +731,37 @@ pub fn ScaleView(props: &Props) -> Html {
             Phase::Failed => " (failed)",
             Phase::Idle | Phase::Done => "",
         };
-        html! { <p class="hint scale-shows" data-testid="scale-shows">{ format!("The plots show {what}{phase}.") }</p> }
+        // Once steps have run, any of them can be shown again.
+        let kept: Vec<usize> = (0..state.lesson.runs.len()).filter(|&i| state.lesson.runs[i].is_some()).collect();
+        // ...and, after a run of the form's own, that run again.
+        let latest = (state.step.is_none() && state.lesson.shown.is_some()).then(|| {
+            let d = state.dispatcher();
+            html! { <button type="button" class="secondary" data-testid="scale-show-latest"
+                onclick={Callback::from(move |_: MouseEvent| d.dispatch(ScaleAction::Show(None)))}>{ "the latest run" }</button> }
+        });
+        let choice = kept.len() > 1 || latest.is_some() || (kept.len() == 1 && state.step != Some(kept[0]));
+        let picker = (!busy && choice).then(|| {
+            let buttons = kept.into_iter().map(|i| {
+                let (d, form, policy, lesson) = (state.dispatcher(), form.clone(), policy.clone(), open_lesson.clone());
+                let pressed = s.step == Some(i);
+                // The controls show the step too, as when it ran.
+                let show = move |_: MouseEvent| {
+                    if let Some(step) = lesson.as_ref().and_then(|l| l.steps.get(i)) {
+                        let step = time_scaled(step, scale);
+                        form.set(step.form);
+                        policy.set(step.policy);
+                    }
+                    d.dispatch(ScaleAction::Show(Some(i)));
+                };
+                html! {
+                    <button type="button" class="secondary step-choice" data-testid="scale-show-step" data-step={i.to_string()}
+                        aria-pressed={pressed.to_string()} onclick={Callback::from(show)}>
+                        { format!("step {}", i + 1) }</button>
+                }
+            });
+            html! { <span class="scale-show">{ " Show: " }{ for buttons }{ for latest }</span> }
+        });
+        html! { <p class="hint scale-shows" data-testid="scale-shows">{ format!("The plots show {what}{phase}.") }{ for picker }</p> }
     });
     let summary = s.summary().map(|sum| {
         let t = &sum.totals;

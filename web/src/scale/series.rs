@@ -264,6 +264,11 @@ pub struct LessonState {
     /// The student's answer to its check, given before the run.
     pub answer: Option<usize>,
     pub steps: Vec<Option<StepNumbers>>,
+    /// Each step's last run, whole, so its plots and summary can be shown
+    /// again without running it again (which would give other numbers).
+    pub runs: Vec<Option<Rc<ScaleRun>>>,
+    /// The step whose run the plots show; `None`: the latest run.
+    pub shown: Option<usize>,
     /// Runs are going: a lesson's steps or one Run, each with the wait for
     /// the server to drain after it.
     pub busy: bool,
@@ -298,6 +303,8 @@ pub enum ScaleAction {
     Answer(usize),
     /// Runs began or ended.
     Busy(bool),
+    /// Show this lesson step's kept run in the plots (`None`: the latest).
+    Show(Option<usize>),
 }
 
 impl ScaleRun {
@@ -314,10 +321,14 @@ impl ScaleRun {
                 let operation = name(scenario.operation());
                 let background = scenario.background.as_ref().map(|b| name(b.operation()));
                 let shows = step.and_then(|i| Some((self.lesson.open?, i)));
+                let lesson = LessonState {
+                    shown: None,
+                    ..std::mem::take(&mut self.lesson)
+                };
                 *self = ScaleRun {
                     step,
                     shows,
-                    lesson: std::mem::take(&mut self.lesson),
+                    lesson,
                     run,
                     phase: Phase::Starting,
                     duration_ms: scenario.duration_ms,
@@ -374,11 +385,18 @@ impl ScaleRun {
                 self.lesson = LessonState {
                     open: Some(i),
                     steps: vec![None; steps],
+                    runs: vec![None; steps],
                     ..LessonState::default()
                 };
             }
             ScaleAction::Answer(choice) => self.lesson.answer = Some(choice),
             ScaleAction::Busy(busy) => self.lesson.busy = busy,
+            ScaleAction::Show(step) => {
+                let kept = |i: usize| self.lesson.runs.get(i).is_some_and(Option::is_some);
+                if step.is_none_or(kept) {
+                    self.lesson.shown = step;
+                }
+            }
             _ => {} // a late message of an older run, or of one already over
         }
     }
@@ -390,6 +408,22 @@ impl ScaleRun {
         if let Some(slot) = self.step.and_then(|i| self.lesson.steps.get_mut(i)) {
             *slot = numbers;
         }
+        if let Some(i) = self.step.filter(|&i| i < self.lesson.runs.len()) {
+            let run = ScaleRun {
+                lesson: LessonState::default(),
+                ..self.clone()
+            };
+            self.lesson.runs[i] = Some(Rc::new(run));
+        }
+    }
+
+    /// The run the plots and the summary show: a kept lesson step's, if the
+    /// student picked one, else this one.
+    pub fn on_view(&self) -> &ScaleRun {
+        self.lesson
+            .shown
+            .and_then(|i| self.lesson.runs.get(i)?.as_deref())
+            .unwrap_or(self)
     }
 
     /// The run's numbers: the final message's, else the windows' received so far.
@@ -915,6 +949,19 @@ mod tests {
             Some((1, 1)),
             "the plots show the storm's step 2"
         );
+        // Each step's run is kept whole: the plots can show step 1 again,
+        // its own windows, without running it again.
+        assert_eq!(state.on_view().windows.len(), 3);
+        state.apply(ScaleAction::Show(Some(0)));
+        let first = state.on_view();
+        assert_eq!((first.run, first.shows), (1, Some((1, 0))));
+        assert_eq!(first.windows[0].goodput, 100.0, "step 1's windows");
+        assert_eq!(first.summary().unwrap().totals.succeeded, 30);
+        state.apply(ScaleAction::Show(Some(3)));
+        assert_eq!(state.on_view().run, 1, "step 4 never ran: no change");
+        state.apply(ScaleAction::Show(None));
+        assert_eq!(state.on_view().run, 2, "back to the latest");
+        state.apply(ScaleAction::Show(Some(0)));
         // Stop ends the sequence; opening a lesson again forgets it all but
         // the plots, which still say whose run they show.
         state.apply(ScaleAction::Stop { run: 2 });
@@ -925,12 +972,14 @@ mod tests {
             (None, None)
         );
         assert_eq!((state.shows, state.windows.len()), (Some((1, 1)), 3));
-        // A run of the controls' settings is no lesson's step.
+        // A run of the controls' settings is no lesson's step, and the
+        // plots follow it.
         state.apply(ScaleAction::Start {
             run: 3,
             scenario: LoadScenario::default(),
             step: None,
         });
         assert_eq!(state.shows, None);
+        assert_eq!(state.on_view().run, 3);
     }
 }
