@@ -621,7 +621,13 @@ pub fn ScaleView(props: &Props) -> Html {
     let plots = [
         Chart {
             name: "scale-load",
-            title: "Offered load (attempts/s), goodput (successful calls/s) and what the server can finish",
+            // With a payment tier the main lines are the checkouts' alone;
+            // the captions say so, and what the Adds' lines are.
+            title: if s.payment {
+                "Checkouts: offered load (attempts/s), goodput (successful calls/s) and what the front tier can finish; the background Adds' goodput"
+            } else {
+                "Offered load (attempts/s), goodput (successful calls/s) and what the server can finish"
+            },
             axis: &axis,
             lines: vec![
                 line("offered", BLUE, |w| Some(w.offered)),
@@ -636,7 +642,11 @@ pub fn ScaleView(props: &Props) -> Html {
         },
         Chart {
             name: "scale-latency",
-            title: "Latency of the calls that ended in each 100 ms (ms, from each call's intended start)",
+            title: if s.payment {
+                "Latency of the checkouts, and of the background Adds, that ended in each 100 ms (ms, from each call's intended start)"
+            } else {
+                "Latency of the calls that ended in each 100 ms (ms, from each call's intended start)"
+            },
             axis: &axis,
             lines: vec![
                 line("p50", BLUE, |w| w.p50),
@@ -650,7 +660,11 @@ pub fn ScaleView(props: &Props) -> Html {
         },
         Chart {
             name: "scale-queue",
-            title: "The server: requests waiting in the queue, executions in flight",
+            title: if s.payment {
+                "The front tier: requests waiting in its queue, executions in flight (a checkout waiting on payment is executing: the two lines coincide while no Add is)"
+            } else {
+                "The server: requests waiting in the queue, executions in flight"
+            },
             axis: &axis,
             lines: vec![
                 line("queued", ORANGE, |w| Some(w.queue)),
