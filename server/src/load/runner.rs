@@ -22,7 +22,6 @@ use std::time::Duration;
 use rpc_lab::headers;
 use rpc_lab::proto::calculator_v1::{
     AmountRequest, CompareAndSetRequest, GetValueRequest, IncrementRequest, LoadSnapshot,
-    PaymentBreakerState,
 };
 use rpc_lab::proto::{AccountClient, BinaryOperation, CalculatorClient, StoreClient};
 use rpc_lab::resilience::{
@@ -614,12 +613,7 @@ impl Run {
         }
         let (session, _) = self.lab.sessions.get(&self.session);
         gauges.waiting_on_payment = session.payment.bulkhead.waiting();
-        gauges.payment_breaker = match session.payment.breaker_state() {
-            None | Some(BreakerState::Disabled) => PaymentBreakerState::Unspecified,
-            Some(BreakerState::Closed) => PaymentBreakerState::Closed,
-            Some(BreakerState::Open | BreakerState::ForcedOpen) => PaymentBreakerState::Open,
-            Some(BreakerState::HalfOpen) => PaymentBreakerState::HalfOpen,
-        };
+        gauges.payment_breaker = session.payment.breaker_state();
         if let Some(capacity) = session.capacity.active() {
             let (_, load) = capacity.snapshot();
             gauges.queue_depth = load.queue_depth.into();

@@ -47,13 +47,12 @@ pub mod client;
 pub mod service;
 pub mod tier;
 
+use rpc_lab::load_policy::to_load_policy;
 use rpc_lab::proto::calculator_v1 as lab_proto;
 use rpc_lab::resilience::{BreakerConfig, RetryPolicy};
 use tonic::{Code, Status};
 
 use crate::capacity::{CapacityLimits, CapacitySettings};
-use rpc_lab::load_policy::to_load_policy;
-
 use crate::load::scenario::policy_from_proto;
 
 /// Types generated from `proto/shop/v1/shop.proto` (by `server/build.rs`).

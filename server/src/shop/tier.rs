@@ -11,10 +11,11 @@
 //! settings sees the generation change and is rebuilt — a new policy, and a
 //! fresh breaker that has learnt nothing yet.
 
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
+use rpc_lab::proto::calculator_v1::PaymentBreakerState;
 use rpc_lab::resilience::BreakerState;
 
 use super::bulkhead::Bulkhead;
@@ -36,9 +37,10 @@ pub struct PaymentTier {
     /// Checkouts waiting on payment now, and the cap if the client has one.
     pub bulkhead: Bulkhead,
     pub counts: CheckoutCounts,
-    /// The client's breaker, as the client thread last said it moved
-    /// ([`breaker_code`]); the breaker itself lives on that thread.
-    breaker: AtomicU8,
+    /// The client's breaker, as the client thread last said it moved, in
+    /// its wire form (a `PaymentBreakerState`), which is all a load run's
+    /// snapshot reads; the breaker itself lives on that thread.
+    breaker: AtomicI32,
 }
 
 /// The front tier's client settings, and how many times they were set.
@@ -87,7 +89,7 @@ impl Default for PaymentTier {
             client: Mutex::default(),
             bulkhead: Bulkhead::default(),
             counts: CheckoutCounts::default(),
-            breaker: AtomicU8::new(breaker_code(None)),
+            breaker: AtomicI32::new(PaymentBreakerState::Unspecified.into()),
         }
     }
 }
@@ -113,12 +115,11 @@ impl PaymentTier {
         let mut client = self.client();
         client.generation += 1;
         // The next caller starts with a fresh breaker, closed.
-        let fresh = settings
-            .client
-            .breaker
-            .as_ref()
-            .map(|_| BreakerState::Closed);
-        self.breaker.store(breaker_code(fresh), Ordering::Relaxed);
+        let fresh = match settings.client.breaker {
+            Some(_) => PaymentBreakerState::Closed,
+            None => PaymentBreakerState::Unspecified,
+        };
+        self.breaker.store(fresh.into(), Ordering::Relaxed);
         client.settings = settings.client;
     }
 
@@ -128,21 +129,20 @@ impl PaymentTier {
     pub fn breaker_moved(&self, generation: u64, state: BreakerState) {
         let client = self.client();
         if client.generation == generation {
-            self.breaker
-                .store(breaker_code(Some(state)), Ordering::Relaxed);
+            let wire = match state {
+                BreakerState::Closed => PaymentBreakerState::Closed,
+                BreakerState::Open | BreakerState::ForcedOpen => PaymentBreakerState::Open,
+                BreakerState::HalfOpen => PaymentBreakerState::HalfOpen,
+                // Judging nothing: as good as no breaker.
+                BreakerState::Disabled => PaymentBreakerState::Unspecified,
+            };
+            self.breaker.store(wire.into(), Ordering::Relaxed);
         }
     }
 
-    /// The front tier's breaker now (`None`: its client has none).
-    pub fn breaker_state(&self) -> Option<BreakerState> {
-        match self.breaker.load(Ordering::Relaxed) {
-            1 => Some(BreakerState::Closed),
-            2 => Some(BreakerState::Open),
-            3 => Some(BreakerState::HalfOpen),
-            4 => Some(BreakerState::ForcedOpen),
-            5 => Some(BreakerState::Disabled),
-            _ => None,
-        }
+    /// The front tier's breaker now (`Unspecified`: its client has none).
+    pub fn breaker_state(&self) -> PaymentBreakerState {
+        PaymentBreakerState::try_from(self.breaker.load(Ordering::Relaxed)).unwrap_or_default()
     }
 
     /// The front tier's client settings now.
@@ -181,18 +181,6 @@ impl PaymentTier {
     }
 }
 
-/// A breaker state as one byte, for the atomic both threads read.
-fn breaker_code(state: Option<BreakerState>) -> u8 {
-    match state {
-        None => 0,
-        Some(BreakerState::Closed) => 1,
-        Some(BreakerState::Open) => 2,
-        Some(BreakerState::HalfOpen) => 3,
-        Some(BreakerState::ForcedOpen) => 4,
-        Some(BreakerState::Disabled) => 5,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -226,7 +214,11 @@ mod tests {
         assert_eq!(tier.settings().capacity, Some(capacity));
         assert_eq!(tier.settings().client, client);
 
-        assert_eq!(tier.breaker_state(), None, "a client without a breaker");
+        assert_eq!(
+            tier.breaker_state(),
+            PaymentBreakerState::Unspecified,
+            "a client without a breaker"
+        );
 
         tier.set(PaymentTierSettings::default(), crate::capacity::now());
         assert_eq!(tier.client_version().generation, 2);
@@ -240,7 +232,7 @@ mod tests {
     #[tokio::test]
     async fn the_breaker_state_is_the_current_callers_alone() {
         let tier = PaymentTier::default();
-        assert_eq!(tier.breaker_state(), None);
+        assert_eq!(tier.breaker_state(), PaymentBreakerState::Unspecified);
         let with_breaker = || PaymentTierSettings {
             capacity: None,
             client: PaymentClientSettings {
@@ -249,16 +241,18 @@ mod tests {
             },
         };
         tier.set(with_breaker(), crate::capacity::now());
-        assert_eq!(tier.breaker_state(), Some(BreakerState::Closed), "fresh");
+        assert_eq!(tier.breaker_state(), PaymentBreakerState::Closed, "fresh");
         tier.breaker_moved(1, BreakerState::Open);
-        assert_eq!(tier.breaker_state(), Some(BreakerState::Open));
+        assert_eq!(tier.breaker_state(), PaymentBreakerState::Open);
         tier.breaker_moved(1, BreakerState::HalfOpen);
-        assert_eq!(tier.breaker_state(), Some(BreakerState::HalfOpen));
+        assert_eq!(tier.breaker_state(), PaymentBreakerState::HalfOpen);
+        tier.breaker_moved(1, BreakerState::ForcedOpen);
+        assert_eq!(tier.breaker_state(), PaymentBreakerState::Open);
         // New settings: a new, closed breaker; the old caller's word is stale.
         tier.set(with_breaker(), crate::capacity::now());
         tier.breaker_moved(1, BreakerState::Open);
-        assert_eq!(tier.breaker_state(), Some(BreakerState::Closed));
+        assert_eq!(tier.breaker_state(), PaymentBreakerState::Closed);
         tier.breaker_moved(2, BreakerState::Open);
-        assert_eq!(tier.breaker_state(), Some(BreakerState::Open));
+        assert_eq!(tier.breaker_state(), PaymentBreakerState::Open);
     }
 }
