@@ -24,6 +24,7 @@ pub const DELAY_MS: u32 = 20;
 /// The blog's backoff base and cap.
 pub const BASE_MS: u32 = 5;
 pub const CAP_MS: u32 = 2_000;
+
 /// A way of backing off after a conflict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {
@@ -63,6 +64,7 @@ impl Strategy {
         }
     }
 
+    /// Its name in the page's legend and table.
     pub fn label(self) -> &'static str {
         match self {
             Strategy::None => "immediate retry",
@@ -73,9 +75,9 @@ impl Strategy {
         }
     }
 
-    /// The client's policy. The blog's simulator counts its first retry as n = 1, so its exponential
-    /// family sleeps base·2ⁿ = 10, 20, 40 … ms; the core counts from its
-    /// initial backoff, so that is 10 ms. Decorrelated jitter,
+    /// The client's policy. The blog's simulator counts its first retry as
+    /// n = 1, so its exponential family sleeps base·2ⁿ = 10, 20, 40 … ms;
+    /// the core counts from its initial backoff, so that is 10 ms. Decorrelated jitter,
     /// `min(cap, rand(base, previous·3))`, starts from the base itself.
     /// The core refuses a 0 ms backoff, so "immediate" is 1 ms, fixed.
     pub fn policy(self) -> LoadPolicy {
@@ -125,8 +127,9 @@ pub fn scenario(strategy: Strategy, clients: u32, seed: u64, delay_ms: u32) -> L
 mod tests {
     use super::*;
 
-    /// The policies `docs/analysis.md` §4 measured: base 5 ms and cap 2 s, the blog's
-    /// exponential family from 10 ms, decorrelated from 5 ms, "none" 1 ms.
+    /// The policies `docs/analysis.md` §4 measured: base 5 ms and cap 2 s,
+    /// the blog's exponential family from 10 ms, decorrelated from 5 ms,
+    /// "none" 1 ms.
     #[test]
     fn the_policies_are_the_examples() {
         let none = Strategy::None.policy();

@@ -39,7 +39,7 @@ use super::scale_plots::{BLACK, BLUE, Chart, GREEN, Level, Line, ORANGE, VERMILI
 use crate::lab::bench::Bench;
 use crate::plot_scale::{TimeAxis, format_ms, format_number};
 use crate::policy_form::PolicyForm;
-use crate::scale::lessons::{self, time_scaled};
+use crate::scale::lessons::{self, ScaleStep, time_scaled};
 use crate::scale::scenario::{self, ABANDONED, CHECKOUT, OPERATIONS, ScaleForm};
 use crate::scale::series::{Phase, ScaleAction, ScaleRun, ServerCounts, capacity_steps};
 use crate::{browser, session, wire};
@@ -256,15 +256,21 @@ pub fn ScaleView(props: &Props) -> Html {
             runner.start(next, steps.collect());
         })
     };
+    // A lesson step's settings into the controls (time-scaled, as it runs).
+    let to_controls = {
+        let (form, policy) = (form.clone(), policy.clone());
+        Callback::from(move |step: ScaleStep| {
+            form.set(step.form);
+            policy.set(step.policy);
+        })
+    };
     let on_open = {
-        let (d, form, policy) = (state.dispatcher(), form.clone(), policy.clone());
+        let (d, to_controls) = (state.dispatcher(), to_controls.clone());
         Callback::from(move |i: usize| {
             // The controls show the lesson's first step at once: what its
             // question speaks of is on screen before anything runs.
             if let Some(first) = lessons::all().get(i).and_then(|l| l.steps.first()) {
-                let step = time_scaled(first, scale);
-                form.set(step.form);
-                policy.set(step.policy);
+                to_controls.emit(time_scaled(first, scale));
             }
             d.dispatch(ScaleAction::Lesson(i));
         })
@@ -746,24 +752,23 @@ pub fn ScaleView(props: &Props) -> Html {
             Phase::Idle | Phase::Done => "",
         };
         // Once steps have run, any of them can be shown again.
-        let kept: Vec<usize> = (0..state.lesson.runs.len()).filter(|&i| state.lesson.runs[i].is_some()).collect();
+        let kept: Vec<usize> = state.lesson.runs.iter().enumerate().filter_map(|(i, r)| r.as_ref().map(|_| i)).collect();
         // ...and, after a run of the form's own, that run again.
         let latest = (state.step.is_none() && state.lesson.shown.is_some()).then(|| {
             let d = state.dispatcher();
             html! { <button type="button" class="secondary" data-testid="scale-show-latest"
                 onclick={Callback::from(move |_: MouseEvent| d.dispatch(ScaleAction::Show(None)))}>{ "the latest run" }</button> }
         });
-        let choice = kept.len() > 1 || latest.is_some() || (kept.len() == 1 && state.step != Some(kept[0]));
-        let picker = (!busy && choice).then(|| {
+        // Offered when there is a run other than the one on view.
+        let other = kept.iter().any(|&i| s.step != Some(i)) || latest.is_some();
+        let picker = (!busy && other).then(|| {
             let buttons = kept.into_iter().map(|i| {
-                let (d, form, policy, lesson) = (state.dispatcher(), form.clone(), policy.clone(), open_lesson.clone());
+                let (d, to_controls, lesson) = (state.dispatcher(), to_controls.clone(), open_lesson.clone());
                 let pressed = s.step == Some(i);
                 // The controls show the step too, as when it ran.
                 let show = move |_: MouseEvent| {
                     if let Some(step) = lesson.as_ref().and_then(|l| l.steps.get(i)) {
-                        let step = time_scaled(step, scale);
-                        form.set(step.form);
-                        policy.set(step.policy);
+                        to_controls.emit(time_scaled(step, scale));
                     }
                     d.dispatch(ScaleAction::Show(Some(i)));
                 };

@@ -409,11 +409,11 @@ impl ScaleRun {
             *slot = numbers;
         }
         if let Some(i) = self.step.filter(|&i| i < self.lesson.runs.len()) {
-            let run = ScaleRun {
-                lesson: LessonState::default(),
-                ..self.clone()
-            };
-            self.lesson.runs[i] = Some(Rc::new(run));
+            // The run without the lesson's state (which holds the kept runs).
+            let lesson = std::mem::take(&mut self.lesson);
+            let run = Rc::new(self.clone());
+            self.lesson = lesson;
+            self.lesson.runs[i] = Some(run);
         }
     }
 
