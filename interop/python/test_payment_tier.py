@@ -101,3 +101,53 @@ def test_a_full_bulkhead_refuses_cleanly_and_reset_forgets_the_tier(stubs, shop,
     assert checkout(shop_pb.CheckoutRequest(amount_cents=100), metadata=md, timeout=5).payment_attempts == 1
     stats = lab.GetStats(lab_pb.GetStatsRequest(), metadata=md)
     assert (stats.checkouts_paid, stats.checkouts_bulkhead_full) == (1, 0)
+
+
+def test_a_load_run_reports_the_front_tiers_breaker(stubs, channel):
+    """LoadSnapshot.payment_breaker, as grpcio decodes it: CLOSED while the
+    front tier's breaker learns from checkouts that time out on a payment
+    service with no workers, then OPEN; UNSPECIFIED for a client without one."""
+    lab_pb, lab_rpc = stubs["lab"]
+    lab = lab_rpc.LabStub(channel)
+
+    def states(breaker):
+        client = one_attempt(lab_pb, 100)
+        if breaker:
+            client.breaker.CopyFrom(
+                lab_pb.LoadBreaker(
+                    window_calls=10,
+                    minimum_calls=4,
+                    failure_rate_threshold=50,
+                    slow_call_ms=60_000,
+                    slow_call_rate_threshold=100,
+                    wait_in_open_ms=30_000,
+                    wait_multiplier=1,
+                    max_wait_in_open_ms=30_000,
+                    half_open_probes=1,
+                )
+            )
+        scenario = lab_pb.LoadScenario(
+            open=lab_pb.OpenLoop(rate_per_second=40),
+            duration_ms=1_000,
+            operation=lab_pb.LOAD_OPERATION_CHECKOUT,
+            policy=one_attempt(lab_pb, 2_000),
+            payment_tier=lab_pb.PaymentTier(
+                # No workers for the whole run: payment hangs.
+                capacity=lab_pb.Capacity(
+                    workers=1,
+                    queue=100,
+                    abandoned_work=lab_pb.ABANDONED_WORK_CANCEL_ON_HANGUP,
+                    brownout=lab_pb.Brownout(start_ms=0, end_ms=60_000, workers=0),
+                ),
+                client=client,
+            ),
+            seed=1,
+        )
+        seen = []
+        for snapshot in lab.RunLoad(scenario, metadata=session("breaker-state"), timeout=30):
+            if not seen or seen[-1] != snapshot.payment_breaker:
+                seen.append(snapshot.payment_breaker)
+        return seen
+
+    assert states(False) == [lab_pb.PAYMENT_BREAKER_STATE_UNSPECIFIED]
+    assert states(True) == [lab_pb.PAYMENT_BREAKER_STATE_CLOSED, lab_pb.PAYMENT_BREAKER_STATE_OPEN]
