@@ -122,8 +122,15 @@ describe('reading the plots', () => {
     const sums = strips.map((s) => s.counts.reduce((a, b) => a + b, 0));
     assert.deepEqual(sums, summary);
     // Each step's attempts, from the timeline's own bars, fall in the bins the strip says.
+    // Times to the microsecond, as the strip counts them: the browser's clock
+    // ticks in 0.1 ms, so an attempt can start exactly on a bin's edge, where
+    // a subtraction's last bit (99.99999999999818 for 100) would pick the bin.
     const starts = await timeline(page).locator('g.step-block').evaluateAll((gs) =>
-      gs.map((g) => [...g.querySelectorAll('rect.attempt:not(.rejected)')].map((r) => Number(r.dataset.startMs) - Number(g.dataset.stepStartMs))),
+      gs.map((g) =>
+        [...g.querySelectorAll('rect.attempt:not(.rejected)')].map(
+          (r) => Math.round((Number(r.dataset.startMs) - Number(g.dataset.stepStartMs)) * 1000) / 1000,
+        ),
+      ),
     );
     for (const [i, s] of strips.entries()) {
       const counts = s.counts.map(() => 0);

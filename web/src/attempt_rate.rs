@@ -46,12 +46,19 @@ impl RateBins {
 /// When each attempt that reached the server began, in ms since `origin_ms`.
 /// Hedges count (the server serves them too); rejections by the breaker do
 /// not (nothing was sent).
+///
+/// Rounded to the microsecond. A browser's clock is coarse (Chrome gives
+/// `performance.now()` in steps of 0.1 ms), so an attempt can start exactly on
+/// a bin's edge, and the subtraction's last bit then decides its bin:
+/// `1234.5 - 1134.5` may come out as `99.99999999999` and fall a bin early.
+/// Rounded, an attempt on an edge belongs to the bin that starts there, as
+/// the times printed in the timeline say.
 pub fn sent_starts<'a>(calls: impl IntoIterator<Item = &'a CallRow>, origin_ms: f64) -> Vec<f64> {
     calls
         .into_iter()
         .flat_map(|call| &call.attempts)
         .filter(|a| a.outcome != AttemptOutcome::RejectedByBreaker)
-        .map(|a| a.start_ms - origin_ms)
+        .map(|a| ((a.start_ms - origin_ms) * 1000.0).round() / 1000.0)
         .collect()
 }
 
@@ -135,6 +142,21 @@ mod tests {
             call(&[(120.0, O::RejectedByBreaker)]),
         ];
         assert_eq!(sent_starts(&calls, 100.0), [0.0, 50.0]);
+    }
+
+    #[test]
+    fn an_attempt_on_a_bin_edge_falls_in_the_bin_that_starts_there() {
+        // Times as a browser's 0.1 ms clock gives them: 16452.6 - 16352.6
+        // is 99.99999999999818 in f64, one bin early without the rounding.
+        let (origin, edge) = (16352.6, 16452.6);
+        assert!(edge - origin < 100.0, "the case this test is about");
+        let calls = [
+            call(&[(origin, AttemptOutcome::Ok)]),
+            call(&[(edge, AttemptOutcome::Ok)]),
+        ];
+        let starts = sent_starts(&calls, origin);
+        assert_eq!(starts, [0.0, 100.0]);
+        assert_eq!(RateBins::covering(200.0, 2).counts(starts), [1, 1]);
     }
 
     #[test]
