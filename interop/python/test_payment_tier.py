@@ -151,3 +151,38 @@ def test_a_load_run_reports_the_front_tiers_breaker(stubs, channel):
 
     assert states(False) == [lab_pb.PAYMENT_BREAKER_STATE_UNSPECIFIED]
     assert states(True) == [lab_pb.PAYMENT_BREAKER_STATE_CLOSED, lab_pb.PAYMENT_BREAKER_STATE_OPEN]
+
+
+def test_a_checkout_left_waiting_on_payment_is_counted_abandoned(stubs, shop, channel):
+    """A shopper that gives up while its checkout waits on payment (front
+    tier CANCEL_ON_HANGUP): grpcio's deadline hangs up, the server stops the
+    handler part-way and counts it once — an abandoned checkout, an
+    interrupted execution, not a cancelled-before-it-ran one."""
+    import time
+
+    lab_pb, lab_rpc = stubs["lab"]
+    shop_pb, shop_rpc = shop
+    lab = lab_rpc.LabStub(channel)
+    md = session("abandoned")
+    lab.SetCapacity(
+        lab_pb.SetCapacityRequest(
+            capacity=lab_pb.Capacity(workers=2, queue=10, abandoned_work=lab_pb.ABANDONED_WORK_CANCEL_ON_HANGUP)
+        ),
+        metadata=md,
+    )
+    hanging = lab_pb.Capacity(workers=1, queue=10, brownout=lab_pb.Brownout(start_ms=0, end_ms=60_000, workers=0))
+    lab.SetPaymentTier(
+        lab_pb.SetPaymentTierRequest(payment_tier=lab_pb.PaymentTier(capacity=hanging, client=one_attempt(lab_pb, 5_000))),
+        metadata=md,
+    )
+    with pytest.raises(grpc.RpcError) as gave_up:
+        shop_rpc.ShopStub(channel).Checkout(shop_pb.CheckoutRequest(amount_cents=100), metadata=md, timeout=0.3)
+    assert gave_up.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+    give_up = time.monotonic() + 10
+    while (stats := lab.GetStats(lab_pb.GetStatsRequest(), metadata=md)).checkouts_abandoned == 0:
+        assert time.monotonic() < give_up, f"waited 10 s for the server to notice: {stats}"
+        time.sleep(0.005)
+    assert stats.checkouts_abandoned == 1
+    assert (stats.checkouts_payment_failed, stats.checkouts_waiting_on_payment) == (0, 0)
+    assert (stats.executions_interrupted, stats.executions_cancelled, stats.executions_in_flight) == (1, 0, 0)

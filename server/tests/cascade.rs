@@ -404,6 +404,88 @@ async fn set_payment_tier_names_a_bad_field_and_reset_session_clears_it() {
     assert_eq!(s.executions.get("/shop.v1.Payment/Charge"), Some(&1));
 }
 
+/// A checkout whose shopper gives up while it waits on payment, under
+/// `CANCEL_ON_HANGUP`: the front tier stops it part-way. It reached its
+/// handler and held a worker, so it is neither "cancelled before it ran" nor
+/// a finished execution: it is counted interrupted, and as a checkout
+/// abandoned — every checkout that reached its handler counted once.
+#[tokio::test]
+async fn a_checkout_whose_shopper_leaves_while_it_waits_on_payment_is_counted_abandoned() {
+    let server = TestServer::start().await;
+    let mut lab = lab(&server).await;
+    lab.set_capacity(in_session(SetCapacityRequest {
+        capacity: Some(Capacity {
+            abandoned_work: AbandonedWork::CancelOnHangup.into(),
+            ..front_capacity()
+        }),
+    }))
+    .await
+    .expect("SetCapacity");
+    // Payment hangs, and the front tier would wait 5 s for it: far longer
+    // than the shopper's 300 ms.
+    let patient = PaymentClientSettings {
+        policy: RetryPolicy {
+            per_attempt_timeout: Some(Duration::from_secs(5)),
+            ..RetryPolicy::no_retries()
+        },
+        ..PaymentClientSettings::default()
+    };
+    lab.set_payment_tier(in_session(SetPaymentTierRequest {
+        payment_tier: Some(hanging_payment(&patient)),
+    }))
+    .await
+    .expect("SetPaymentTier");
+
+    let mut shop = ShopClient::new(server.channel().await);
+    let mut call = in_session(CheckoutRequest { amount_cents: 100 });
+    call.set_timeout(Duration::from_millis(300));
+    let gave_up = shop
+        .checkout(call)
+        .await
+        .map_err(named_by_grpc)
+        .unwrap_err();
+    assert_eq!(gave_up.code(), Code::DeadlineExceeded, "{gave_up:?}");
+
+    // The server notices the hang-up when hyper drops the request; read
+    // until it has (a few ms), at most for 5 s.
+    let give_up_at = Instant::now() + Duration::from_secs(5);
+    let s = loop {
+        let s = stats(&mut lab).await;
+        if s.checkouts_abandoned > 0 || Instant::now() > give_up_at {
+            break s;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(s.checkouts_abandoned, 1, "{s:?}");
+    assert_eq!(
+        (
+            s.checkouts_paid,
+            s.checkouts_payment_failed,
+            s.checkouts_rejected_by_breaker,
+            s.checkouts_bulkhead_full,
+            s.checkouts_waiting_on_payment
+        ),
+        (0, 0, 0, 0, 0),
+        "no other ending, and its place in the bulkhead given back"
+    );
+    assert_eq!(
+        (
+            s.executions_started,
+            s.executions_interrupted,
+            s.executions_cancelled,
+            s.executions_finished,
+            s.executions_in_flight
+        ),
+        (1, 1, 0, 0, 0),
+        "it got a worker and its handler ran part-way; the worker is free again"
+    );
+    assert_eq!(
+        s.executions.get("/shop.v1.Shop/Checkout"),
+        None,
+        "an interrupted checkout is not an execution"
+    );
+}
+
 // ---- The same lesson, driven by the load engine ----------------------------
 
 /// The cascade as the page runs it: checkouts as the run's operation (open

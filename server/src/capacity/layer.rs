@@ -164,6 +164,10 @@ enum Stage {
     Waiting(Ticket, oneshot::Receiver<Grant>),
     /// Holding a worker, for this service time and then its operation.
     Working(Duration),
+    /// Holding a worker, its operation running. Most operations finish in
+    /// the poll that starts them; a checkout awaits payment, and its client
+    /// can go meanwhile.
+    Running,
     /// Its operation ran, or it was skipped: the books are settled.
     Done,
 }
@@ -196,6 +200,13 @@ impl Drop for Slot {
             Stage::Working(_) => {
                 self.capacity.cancel(now());
                 self.mark(RequestOutcome::Cancelled);
+            }
+            // The client went while the handler awaited something (under
+            // CANCEL_ON_HANGUP; the other policies run it in a task of its
+            // own): it ran part-way and will never answer.
+            Stage::Running => {
+                self.capacity.interrupt(now());
+                self.mark(RequestOutcome::Interrupted);
             }
             Stage::Done => {}
         }
@@ -280,6 +291,7 @@ impl Served {
 
     /// Runs the operation and settles the books.
     async fn run(mut self, request: Request, next: Next) -> Response {
+        self.slot.stage = Stage::Running;
         let reply = next.run(request).await;
         let finished = now();
         self.slot.stage = Stage::Done;

@@ -11,10 +11,11 @@
 //! First come, first served: a request that arrives while others wait joins
 //! the back of the line even if a worker has just become free, and workers
 //! are handed out from the front. Every request let in ends as exactly one
-//! of *finished*, *skipped* or *cancelled*, or is still queued or in flight:
+//! of *finished*, *skipped*, *cancelled* (before its operation ran) or
+//! *interrupted* (while it ran), or is still queued or in flight:
 //!
 //! ```text
-//! admitted = queued + in flight + finished + skipped + cancelled
+//! admitted = queued + in flight + finished + skipped + cancelled + interrupted
 //! ```
 //!
 //! A request that leaves the line (its client hung up) leaves a tombstone
@@ -69,6 +70,10 @@ pub struct Counts {
     pub skipped: u64,
     /// Stopped before their operation ran because their client had gone.
     pub cancelled: u64,
+    /// Stopped while their operation ran because their client had gone:
+    /// a handler that awaits (a checkout waiting on payment) is dropped
+    /// part-way under `CANCEL_ON_HANGUP`, and never answers.
+    pub interrupted: u64,
     /// Refused on arrival: every worker busy, the queue full.
     pub refused: u64,
 }
@@ -238,6 +243,13 @@ impl<W: Waiter> Queue<W> {
     pub fn cancel(&mut self, now: Instant) {
         self.release();
         self.counts.cancelled += 1;
+        self.dispatch(now);
+    }
+
+    /// A started execution stopped while its operation ran.
+    pub fn interrupt(&mut self, now: Instant) {
+        self.release();
+        self.counts.interrupted += 1;
         self.dispatch(now);
     }
 
@@ -600,8 +612,8 @@ mod tests {
         assert_eq!(started, kept, "the ones that stayed, in their order");
     }
 
-    /// Any sequence of arrivals, departures, finishes and cancellations keeps
-    /// the books balanced.
+    /// Any sequence of arrivals, departures, finishes, cancellations and
+    /// interruptions keeps the books balanced.
     #[test]
     fn every_admitted_request_is_accounted_for() {
         let mut rng = SeededRng::new(7);
@@ -641,7 +653,11 @@ mod tests {
                 4 if running > 0 => {
                     running -= 1;
                     stopped += 1;
-                    world.queue.cancel(world.at(now));
+                    if rng.next_u64() % 2 == 0 {
+                        world.queue.cancel(world.at(now));
+                    } else {
+                        world.queue.interrupt(world.at(now));
+                    }
                 }
                 _ => world.queue.dispatch(world.at(now)),
             }
@@ -659,7 +675,8 @@ mod tests {
                     + u64::from(s.in_flight)
                     + c.finished
                     + c.skipped
-                    + c.cancelled,
+                    + c.cancelled
+                    + c.interrupted,
                 "step {step}: {s:?}"
             );
             assert_eq!(c.started, c.finished + u64::from(s.in_flight) + stopped);

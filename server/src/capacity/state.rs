@@ -93,6 +93,10 @@ impl Capacity {
         self.queue.lock().unwrap().cancel(now);
     }
 
+    pub fn interrupt(&self, now: Instant) {
+        self.queue.lock().unwrap().interrupt(now);
+    }
+
     pub fn snapshot(&self) -> (CapacitySettings, Snapshot) {
         let queue = self.queue.lock().unwrap();
         (queue.settings().clone(), queue.snapshot())

@@ -165,6 +165,7 @@ mod tests {
             RequestOutcome::KeyReused,
             RequestOutcome::Skipped,
             RequestOutcome::Cancelled,
+            RequestOutcome::Interrupted,
             RequestOutcome::DeadlineBeforeExecution,
         ] {
             let marks = Marks {

@@ -73,6 +73,7 @@ impl Lab for LabService {
             executions_abandoned: load.counts.abandoned,
             executions_skipped: load.counts.skipped,
             executions_cancelled: load.counts.cancelled,
+            executions_interrupted: load.counts.interrupted,
             refused_overloaded: load.counts.refused,
             capacity,
             checkouts_paid: checkouts.paid,
@@ -80,6 +81,7 @@ impl Lab for LabService {
             checkouts_rejected_by_breaker: checkouts.rejected_by_breaker,
             checkouts_bulkhead_full: checkouts.bulkhead_full,
             checkouts_waiting_on_payment: checkouts.waiting_on_payment,
+            checkouts_abandoned: checkouts.abandoned,
         }))
     }
 

@@ -16,7 +16,7 @@ use super::client::PaymentClients;
 use super::proto::payment_server::{Payment, PaymentServer};
 use super::proto::shop_server::{Shop, ShopServer};
 use super::proto::{ChargeReply, ChargeRequest, CheckoutReply, CheckoutRequest};
-use super::tier::CheckoutCounts;
+use super::tier::{CheckoutCounts, PaymentTier};
 use crate::session::Session;
 use crate::state::LabState;
 
@@ -82,10 +82,14 @@ impl Shop for ShopService {
                 cap.unwrap_or_default()
             )));
         };
-        match clients
+        // Counts the checkout abandoned if this future is dropped before
+        // payment answers: its shopper hung up and the front tier stopped it.
+        let watch = Waiting(Some(tier.clone()));
+        let charged = clients
             .charge(tier.clone(), session.name.clone(), amount_cents)
-            .await?
-        {
+            .await;
+        watch.answered();
+        match charged? {
             Ok(payment_attempts) => {
                 CheckoutCounts::bump(&counts.paid);
                 Ok(Response::new(CheckoutReply { payment_attempts }))
@@ -108,6 +112,26 @@ impl Shop for ShopService {
                     error.status.message()
                 )))
             }
+        }
+    }
+}
+
+/// A checkout waiting on payment. Dropped before [`Waiting::answered`] —
+/// the shopper went and its request's future was dropped with the handler
+/// in it — it counts the checkout abandoned, so every checkout that reached
+/// its handler is counted once, however it ended.
+struct Waiting(Option<Arc<PaymentTier>>);
+
+impl Waiting {
+    fn answered(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if let Some(tier) = &self.0 {
+            CheckoutCounts::bump(&tier.counts.abandoned);
         }
     }
 }

@@ -62,6 +62,9 @@ pub struct CheckoutCounts {
     pub rejected_by_breaker: AtomicU64,
     /// The bulkhead was full: refused at once, payment not called.
     pub bulkhead_full: AtomicU64,
+    /// The shopper went while the checkout waited on payment: the front
+    /// tier dropped it there, and its call to payment with it.
+    pub abandoned: AtomicU64,
 }
 
 /// [`CheckoutCounts`] at one moment.
@@ -71,6 +74,7 @@ pub struct CheckoutSnapshot {
     pub payment_failed: u64,
     pub rejected_by_breaker: u64,
     pub bulkhead_full: u64,
+    pub abandoned: u64,
     /// Checkouts waiting on payment at that moment (a gauge).
     pub waiting_on_payment: u32,
 }
@@ -166,6 +170,7 @@ impl PaymentTier {
             payment_failed: load(&self.counts.payment_failed),
             rejected_by_breaker: load(&self.counts.rejected_by_breaker),
             bulkhead_full: load(&self.counts.bulkhead_full),
+            abandoned: load(&self.counts.abandoned),
             waiting_on_payment: self.bulkhead.waiting(),
         }
     }
