@@ -193,10 +193,12 @@ async fn run(
                 abandoned: stats.executions_abandoned,
                 skipped: stats.executions_skipped,
                 cancelled: stats.executions_cancelled,
+                interrupted: stats.executions_interrupted,
                 refused: stats.refused_overloaded,
                 payment_failed: stats.checkouts_payment_failed,
                 breaker_refused: stats.checkouts_rejected_by_breaker,
                 bulkhead_full: stats.checkouts_bulkhead_full,
+                checkouts_abandoned: stats.checkouts_abandoned,
             };
             dispatch(ScaleAction::Server { run, counts });
             break;
@@ -723,9 +725,14 @@ pub fn ScaleView(props: &Props) -> Html {
     ];
 
     // A run goes on after its arrivals end, until its calls in flight end.
+    // The run on view's: a kept step shown says how long that step took.
     let (elapsed, arrivals) = (
-        state.received.elapsed_ms,
-        f64::from(state.duration_ms.max(f.duration_ms)),
+        s.received.elapsed_ms,
+        f64::from(if s.duration_ms > 0 {
+            s.duration_ms
+        } else {
+            f.duration_ms
+        }),
     );
     let progress = if elapsed > arrivals {
         format!(
@@ -828,10 +835,10 @@ pub fn ScaleView(props: &Props) -> Html {
                 </dl>
                 if let Some(c) = server {
                     <p class="hint" data-testid="scale-server">{ format!(
-                        "The server's counters for the whole run, once drained (Lab/GetStats): {} executions finished for a client that had gone, {} skipped, {} cancelled, {} refused as overloaded.{}",
-                        c.abandoned, c.skipped, c.cancelled, c.refused,
-                        if s.payment { format!(" Checkouts: {} waited out payment, {} refused by the front tier's breaker, {} by its bulkhead.",
-                            c.payment_failed, c.breaker_refused, c.bulkhead_full) } else { String::new() }) }</p>
+                        "The server's counters for the whole run, once drained (Lab/GetStats): {} executions finished for a client that had gone, {} skipped, {} cancelled before they ran, {} stopped part-way when their client left, {} refused as overloaded.{}",
+                        c.abandoned, c.skipped, c.cancelled, c.interrupted, c.refused,
+                        if s.payment { format!(" Checkouts: {} waited out payment, {} still waited on it when their shopper left, {} refused by the front tier's breaker, {} by its bulkhead.",
+                            c.payment_failed, c.checkouts_abandoned, c.breaker_refused, c.bulkhead_full) } else { String::new() }) }</p>
                 }
             </div>
         }
@@ -870,7 +877,7 @@ pub fn ScaleView(props: &Props) -> Html {
                     <div class="scale-run">
                         <button type="button" class="primary" data-testid="scale-run" disabled={busy || built.is_err()} onclick={on_run}>{ "Run" }</button>
                         <button type="button" class="secondary" data-testid="scale-stop" disabled={!busy} onclick={on_stop}>{ "Stop" }</button>
-                        <progress max="1" value={format_number(state.progress())}></progress>
+                        <progress max="1" value={format_number(s.progress())}></progress>
                         <span data-testid="scale-progress">{ progress }</span>
                     </div>
                     { for shows }

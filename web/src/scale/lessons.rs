@@ -286,22 +286,23 @@ fn cascade() -> ScaleLesson {
                 "they fail too: every worker is waiting on payment",
             ],
         },
-        conclusion: "Without a breaker each checkout holds a front worker for payment's whole \
-                     500 ms timeout; four workers finish about 8 of the 20 a second, so all four \
-                     are soon waiting on payment and every Add waits behind the queued \
-                     checkouts until its 300 ms are gone. Add needed nothing from payment: the \
-                     failure cascaded through the workers the two share, with the capacity \
-                     line far above the load — the workers are waiting, not working. The \
-                     breaker in the server's client of payment opens after four timeouts, then \
-                     refuses checkouts at once: they fail fast, the workers come free, Add is \
-                     served (the band over the retries plot is that breaker: closed while it \
-                     learns, then open). But it learns only from checkouts that already waited \
-                     out their timeout, so Add starves for a good part of the first second. A bulkhead \
-                     does not wait to learn: at most two checkouts wait on payment, so two \
-                     workers are always left for Add. The breaker protects the server's own \
-                     workers, so it sits in the server, in its client of the dependency — not \
-                     in the browser (the seeds' 'circuit breaker pattern to prevent cascading \
-                     failures').",
+        conclusion: "Without a breaker each checkout holds a front worker while it waits on \
+                     payment, up to its 500 ms timeout; four workers get through at most 8 of the \
+                     20 a second, so all four are soon waiting on payment and every Add waits \
+                     behind the queued checkouts until its 300 ms are gone. Soon a checkout has \
+                     queued so long that its shopper's 2 s run out while it waits on payment: the \
+                     server stops it, its worker held for nobody. Add needed nothing from payment: \
+                     the failure cascaded through the workers the two share, with the capacity line \
+                     far above the load — the workers are waiting, not working. The breaker in the \
+                     server's client of payment opens after four timeouts, then refuses checkouts \
+                     at once: they fail fast, the workers come free, Add is served (the band over \
+                     the retries plot is that breaker: closed while it learns, then open). But it \
+                     learns only from checkouts that already waited out their timeout, so Add \
+                     starves for a good part of the first second. A bulkhead does not wait to \
+                     learn: at most two checkouts wait on payment, so two workers are always left \
+                     for Add. The breaker protects the server's own workers, so it sits in the \
+                     server, in its client of the dependency — not in the browser (the seeds' \
+                     'circuit breaker pattern to prevent cascading failures').",
         steps: vec![
             step("no breaker", false, None),
             step("breaker", true, None),
@@ -361,10 +362,12 @@ pub struct StepNumbers {
     /// The highest p99 of a window in the second half (ms; 0: none ended).
     pub bg_p99_late: f64,
     /// Checkouts that failed fast (refused at the front tier's breaker or
-    /// bulkhead) and that waited out payment's timeout; `None`: the
-    /// server's counters were not read.
+    /// bulkhead), that waited out payment's timeout, and that were still
+    /// waiting on payment when their shopper left; `None`: the server's
+    /// counters were not read.
     pub failed_fast: Option<u64>,
     pub payment_failed: Option<u64>,
+    pub abandoned: Option<u64>,
 }
 
 /// A finished run's numbers; `None` until its final message arrived.
@@ -408,6 +411,7 @@ pub fn numbers(run: &ScaleRun) -> Option<StepNumbers> {
         bg_p99_late,
         failed_fast: server.map(|c| c.breaker_refused + c.bulkhead_full),
         payment_failed: server.map(|c| c.payment_failed),
+        abandoned: server.map(|c| c.checkouts_abandoned),
     })
 }
 
@@ -505,18 +509,26 @@ fn judge_cascade(a: &StepNumbers, b: &StepNumbers, c: Option<&StepNumbers>) -> O
         )
     };
     let count = |v: Option<u64>| v.map_or("–".into(), |v| v.to_string());
-    // The checkouts that neither failed fast nor waited on payment gave up
-    // while queued for a front worker: the server cancelled them there
-    // (CANCEL_ON_HANGUP), so they never reached the handler.
-    let queued_out = match (a.payment_failed, a.failed_fast) {
-        (Some(waited), Some(fast)) => format!(
-            ", the other {} gave up queued for a front worker and never reached the handler",
-            a.calls.saturating_sub(waited + fast)
-        ),
+    // A checkout that got a worker late, with less than payment's 500 ms
+    // left of its shopper's 2 s, was still waiting on payment when the
+    // shopper hung up: the server stopped it there (CANCEL_ON_HANGUP). The
+    // rest gave up still queued for a worker, and never reached the handler.
+    let gone = match (a.payment_failed, a.abandoned, a.failed_fast) {
+        (Some(waited), Some(left), Some(fast)) => {
+            let queued = a.calls.saturating_sub(waited + left + fast);
+            format!(
+                ", {left} were still waiting on it when their shopper's 2 s ran out{}",
+                if queued > 0 {
+                    format!(", {queued} gave up queued for a front worker")
+                } else {
+                    String::new()
+                }
+            )
+        }
         _ => String::new(),
     };
     let mut because = format!(
-        "No breaker: {}; {} checkouts waited out payment's timeout{queued_out}. Breaker: {}; {} \
+        "No breaker: {}; {} checkouts waited out payment's timeout{gone}. Breaker: {}; {} \
          checkouts failed fast.",
         adds(a),
         count(a.payment_failed),
@@ -682,6 +694,7 @@ mod tests {
             bg_rate: 50.0,
             failed_fast,
             payment_failed: Some(30),
+            abandoned: Some(40),
             ..StepNumbers::default()
         })
     }
@@ -713,20 +726,33 @@ mod tests {
             "{}",
             v.because
         );
-        // Step 1: 80 checkouts, 30 waited on payment, 0 failed fast: the
-        // other 50 were cancelled in the front queue, and the text says so.
+        // Step 1: 80 checkouts, 30 waited out payment, 40 were left waiting
+        // on it by their shopper, 0 failed fast: the other 10 gave up in
+        // the front queue, and the text says so.
         let mut naive = cascade_step(0.0, Some(0)).unwrap();
         naive.calls = 80;
-        let told = judge(
-            "cascade",
-            &[Some(naive), cascade_step(50.0, Some(70)), None],
-        )
-        .unwrap();
+        let told = |naive: &StepNumbers| {
+            judge(
+                "cascade",
+                &[Some(naive.clone()), cascade_step(50.0, Some(70)), None],
+            )
+            .unwrap()
+            .because
+        };
         assert!(
-            told.because
-                .contains("30 checkouts waited out payment's timeout, the other 50 gave up queued"),
+            told(&naive).contains(
+                "30 checkouts waited out payment's timeout, 40 were still waiting on it when \
+                 their shopper's 2 s ran out, 10 gave up queued for a front worker."
+            ),
             "{}",
-            told.because
+            told(&naive)
+        );
+        // None left in the queue: nothing said about it.
+        naive.calls = 70;
+        assert!(
+            told(&naive).contains("2 s ran out. Breaker:"),
+            "{}",
+            told(&naive)
         );
         assert!(
             !v.because.contains("first second"),

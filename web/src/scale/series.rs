@@ -189,13 +189,17 @@ pub struct ServerCounts {
     /// Of all executions, for a client that had already gone.
     pub abandoned: u64,
     pub skipped: u64,
+    /// Stopped before they ran, and while they ran (their client gone).
     pub cancelled: u64,
+    pub interrupted: u64,
     pub refused: u64,
     /// Checkouts the front tier's payment client gave up on after its
-    /// attempts, refused at its breaker, refused at its bulkhead.
+    /// attempts, refused at its breaker, refused at its bulkhead, and whose
+    /// shopper left while they waited on payment.
     pub payment_failed: u64,
     pub breaker_refused: u64,
     pub bulkhead_full: u64,
+    pub checkouts_abandoned: u64,
 }
 
 /// A run's numbers for the summary.
