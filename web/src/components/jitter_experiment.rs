@@ -321,7 +321,7 @@ const INTRO: &str = "<h3>The jitter experiment (Brooker, 2015), for real</h3><p 
     the server (the blog's network); backoff base 5 ms, cap 2000 ms. Calls are write attempts; time runs until the \
     last write succeeded; each run is checked against the server. Exponential backoff without jitter runs last and \
     takes about 5 s at N = 10, 25 s at 20, over a minute at 50 and 100: that slowness is the result (the default \
-    list takes about 4 minutes).</p>";
+    list takes 4 to 5 minutes).</p>";
 
 /// The controls, as markup: the N list and the seed as they last ran, Run
 /// and Stop. The one click listener on the whole experiment tells the

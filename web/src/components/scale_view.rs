@@ -638,8 +638,25 @@ pub fn ScaleView(props: &Props) -> Html {
             },
             axis: &axis,
             lines: vec![
-                line("offered", BLUE, |w| Some(w.offered)),
-                line("goodput", GREEN, |w| Some(w.goodput)),
+                // In a checkout run the legend names whose lines they are.
+                line(
+                    if s.payment {
+                        "checkouts offered"
+                    } else {
+                        "offered"
+                    },
+                    BLUE,
+                    |w| Some(w.offered),
+                ),
+                line(
+                    if s.payment {
+                        "checkout goodput"
+                    } else {
+                        "goodput"
+                    },
+                    GREEN,
+                    |w| Some(w.goodput),
+                ),
                 // The cascade lesson's Adds beside the checkouts.
                 line("background Add goodput", BLACK, |w| w.bg_goodput),
             ],
@@ -657,8 +674,14 @@ pub fn ScaleView(props: &Props) -> Html {
             },
             axis: &axis,
             lines: vec![
-                line("p50", BLUE, |w| w.p50),
-                line("p99", VERMILION, |w| w.p99),
+                line(if s.payment { "checkout p50" } else { "p50" }, BLUE, |w| {
+                    w.p50
+                }),
+                line(
+                    if s.payment { "checkout p99" } else { "p99" },
+                    VERMILION,
+                    |w| w.p99,
+                ),
                 line("background Add p99", BLACK, |w| w.bg_p99),
             ],
             levels: timeout.into_iter().chain(background_timeout).collect(),
