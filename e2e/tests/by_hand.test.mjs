@@ -114,6 +114,13 @@ describe('an idempotency key, by hand', () => {
     const ttl4 = Number(changed.replies[0].ttlMs);
     assert.ok(ttl4 > 0 && ttl4 <= SERVER_TTL_MS, `the refused key is still kept: ${ttl4}`);
     assert.match(await page.locator('li.kbh-sent[data-number="4"]').innerText(), /Deposit \$11\.00 to alice/);
+    // The counters line says whose numbers they are and when they were read:
+    // a student once read "GetBalance executed 9×; 3 replies from the store"
+    // as their one GetBalance and its replays (they were the page's own reads
+    // and Withdraw's replays).
+    const line = await page.locator('[data-testid="kbh-server"]').innerText();
+    assert.match(line, /since the session began — every client, the page's own reads included; read after your last send, run or reset, not live/);
+    assert.ok(line.includes(`Deposit executed 2×; all operations: ${changed.server.replays} replayed from the store, 1 refused for key reuse.`), line);
 
     await page.locator('[data-testid="key-by-hand"]').scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(ARTIFACTS, 'by-hand-1440x900.png') });

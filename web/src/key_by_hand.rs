@@ -270,11 +270,19 @@ impl ReplySeen {
     }
 }
 
-/// The server's counters for the operation, this session.
+/// The server's counters (`Lab/GetStats`) since the session began, as one
+/// read saw them. They count every client's requests in the session, the
+/// page's own reads of the truth included (the server does not tell those
+/// apart), and they have different scopes: `executions` is the operation's
+/// own, while the server keeps `replays` and `key_reuse_refused` for all
+/// operations together — so the page names the scope of each.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ServerCounts {
+    /// This operation's executions.
     pub executions: u64,
+    /// Replays from the idempotency store, of every operation.
     pub replays: u64,
+    /// Requests refused for reusing a key, of every operation.
     pub key_reuse_refused: u64,
 }
 
@@ -656,6 +664,25 @@ mod tests {
         assert_eq!(sent.count(ServerDid::Executed), 1);
         assert_eq!(sent.count(ServerDid::Replayed), 2);
         assert_eq!(sent.ttl_ms(), Some(599_998));
+    }
+
+    /// A student's report: "GetBalance executed 9×; 3 replies from the
+    /// store" — the 3 were Withdraw replays. Executions are the operation's
+    /// own; replays and refusals are the session's, whatever the operation,
+    /// so the page must not print them as the operation's.
+    #[test]
+    fn executions_are_per_operation_replays_and_refusals_are_not() {
+        let stats = LabStats {
+            executions: [(LabOperation::Withdraw.method(), 25)].into(),
+            replays: 3,
+            key_reuse_rejected: 1,
+            ..Default::default()
+        };
+        let withdraw = ServerCounts::from_stats(&stats, LabOperation::Withdraw);
+        let balance = ServerCounts::from_stats(&stats, LabOperation::GetBalance);
+        assert_eq!((withdraw.executions, balance.executions), (25, 0));
+        assert_eq!((withdraw.replays, balance.replays), (3, 3));
+        assert_eq!(withdraw.key_reuse_refused, balance.key_reuse_refused);
     }
 
     /// A student's report: after a lesson (which resets the session) the

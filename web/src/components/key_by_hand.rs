@@ -5,7 +5,7 @@
 //! the same moment, or with a changed amount — and reads, for every reply,
 //! what the server did with it (executed, replayed, refused), in the
 //! server's own words, how long the server keeps the key's outcome, and the
-//! server's own count of executions. What a reply means is decided in
+//! server's own count of executions (the session's, every client's). What a reply means is decided in
 //! [`crate::key_by_hand`]; this file sends the requests and draws.
 
 use std::cell::RefCell;
@@ -246,9 +246,12 @@ pub fn KeyByHand(props: &Props) -> Html {
                 <p class="kbh-server" data-testid="kbh-server" data-operation={operation.slug()}
                     data-executions={counts.executions.to_string()} data-replays={counts.replays.to_string()}
                     data-key-reuse={counts.key_reuse_refused.to_string()}>
-                    { "The server's counters, this session: " }
+                    // Not live, and not only this panel's: say so, and
+                    // whose each number is (replays and refusals are the
+                    // server's for all operations together).
+                    { "The server's counters since the session began — every client, the page's own reads included; read after your last send, run or reset, not live: " }
                     <strong>{ format!("{operation} executed {}×", counts.executions) }</strong>
-                    { format!("; {} replies from the store; {} refused for key reuse.", counts.replays, counts.key_reuse_refused) }
+                    { format!("; all operations: {} replayed from the store, {} refused for key reuse.", counts.replays, counts.key_reuse_refused) }
                 </p>
             }
             <ol class="kbh-results" aria-live="polite">
