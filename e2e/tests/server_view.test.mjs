@@ -136,6 +136,15 @@ describe('the server’s view', () => {
     assert.equal(calls.reduce((n, c) => n + c.executions, 0), executed);
     assert.equal(calls.reduce((n, c) => n + c.replays, 0), replays);
     assert.ok(calls.some((c) => c.attempts > 1), 'retries share their call’s row');
+    // The table counts keys as calls, beside requests as attempts: a student
+    // once compared "28 requests" with "13 keyed" as if both were requests.
+    const [withdraw] = await rows(page, '[data-testid="sv-table"] tr[data-operation="Withdraw"]');
+    assert.equal(withdraw.keyedCalls, calls.length, 'one key per logical call');
+    assert.equal(withdraw.requests, calls.reduce((n, c) => n + c.attempts, 0), 'every attempt is a request');
+    assert.ok(withdraw.requests > withdraw.keyedCalls, 'retries are requests, not calls');
+    assert.equal(await page.locator('[data-testid="sv-table"] thead th').nth(4).innerText(), 'calls with a key');
+    await page.locator('[data-testid="sv-table"]').scrollIntoViewIfNeeded();
+    await page.locator('[data-testid="sv-table"]').screenshot({ path: join(ARTIFACTS, 'server-view-keys-table.png') });
     const numbers = (await rows(page, view))[0];
     assert.equal(numbers.duplicates, 0);
     assert.equal(numbers.possibleDuplicates, 0);

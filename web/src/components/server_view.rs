@@ -289,15 +289,17 @@ pub fn ServerView(props: &Props) -> Html {
                 <div>
                     <table class="sv-table" data-testid="sv-table">
                         <thead><tr>
-                            <th>{ "operation" }</th><th title="requests that reached the server">{ "requests" }</th><th title="executions of the operation">{ "ran" }</th><th title="answered from the idempotency store">{ "replays" }</th>
-                            <th title="logical calls with an idempotency key">{ "keyed" }</th>
+                            <th>{ "operation" }</th><th title="requests that reached the server, each attempt counted">{ "requests" }</th><th title="executions of the operation">{ "ran" }</th><th title="answered from the idempotency store">{ "replays" }</th>
+                            // Calls, not requests like the columns before it:
+                            // "28 requests, 13 keyed" once read as 13 of 28.
+                            <th title="logical calls with an idempotency key: a call and its retries share one key and count once here, each in requests">{ "calls with a key" }</th>
                             <th title="extra executions under one idempotency key">{ "ran again, one key" }</th>
                             <th title="requests without a key, of an operation that is not idempotent, that ran and lost their reply">{ "no key, ran, reply lost" }</th>
                         </tr></thead>
                         <tbody>{ for per_operation.iter().map(|(op, t)| html! {
                             <tr data-operation={op.to_string()} data-requests={t.requests.to_string()} data-executions={t.executions.to_string()}
                                 data-replays={t.replays.to_string()} data-duplicates={t.duplicates.to_string()}
-                                data-possible-duplicates={t.possible_duplicates.to_string()}>
+                                data-possible-duplicates={t.possible_duplicates.to_string()} data-keyed-calls={t.keyed_calls.to_string()}>
                                 <th>{ *op }</th><td>{ t.requests }</td><td>{ t.executions }</td><td>{ t.replays }</td>
                                 <td>{ t.keyed_calls }</td><td>{ t.duplicates }</td><td>{ t.possible_duplicates }</td>
                             </tr>
