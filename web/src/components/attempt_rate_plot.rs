@@ -43,6 +43,11 @@ pub struct AttemptRatePlot {
     pub axis: TimeAxis,
 }
 
+/// A count and its noun, singular for one: "1 attempt", "3 attempts".
+pub(super) fn counted(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 fn strip(strip: &RateStrip, top: f64, bins: RateBins, x: &Linear, y_axis: CountAxis) -> Html {
     let bottom = top + STRIP_H;
     let y = Linear::new((0.0, y_axis.top as f64), (bottom, top));
@@ -57,7 +62,7 @@ fn strip(strip: &RateStrip, top: f64, bins: RateBins, x: &Linear, y_axis: CountA
                   data-start-ms={fixed(start, 3)}
                   x={px(x0 + 0.5)} y={px(bottom - h)} width={px((x1 - x0 - 1.0).max(1.0))} height={px(h)}
                   fill="#0072B2" stroke="none">
-                <title>{ format!("{count} attempt(s) sent from {} to {}", format_ms(start), format_ms(start + bins.width_ms)) }</title>
+                <title>{ format!("{} sent from {} to {}", counted(count, "attempt"), format_ms(start), format_ms(start + bins.width_ms)) }</title>
             </rect>
         }
     });
@@ -75,7 +80,7 @@ fn strip(strip: &RateStrip, top: f64, bins: RateBins, x: &Linear, y_axis: CountA
            data-attempts={total.to_string()} data-peak={peak.to_string()}
            data-concentration={fixed(strip.concentration, 4)}>
             <text class="strip-label" x={px(LEFT)} y={px(top - 6.0)}>
-                { format!("{} — {total} attempts, at most {peak} per {}", strip.name, format_ms(bins.width_ms)) }
+                { format!("{} — {}, at most {peak} per {}", strip.name, counted(total, "attempt"), format_ms(bins.width_ms)) }
             </text>
             { for ticks }
             { for bars }
@@ -120,5 +125,18 @@ impl AttemptRatePlot {
                 </svg>
             </figure>
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A newcomer read "1 attempts, at most 1 per 5 ms" and "— 1 calls".
+    #[test]
+    fn one_is_singular() {
+        assert_eq!(counted(1, "attempt"), "1 attempt");
+        assert_eq!(counted(0, "attempt"), "0 attempts");
+        assert_eq!(counted(2, "call"), "2 calls");
     }
 }

@@ -28,7 +28,7 @@ use std::fmt::Write;
 use rpc_lab::number_format::{fixed, shortest};
 use yew::prelude::*;
 
-use super::attempt_rate_plot::{AttemptRatePlot, RateStrip};
+use super::attempt_rate_plot::{AttemptRatePlot, RateStrip, counted};
 use super::plot_frame::{write_axes, write_time_label, write_time_tick, write_value_label};
 use super::step_picker::StepPicker;
 use crate::attempt_rate::{RateBins, concentration, sent_starts};
@@ -306,6 +306,17 @@ fn call_row(
 
 /// One step: a heading that names it (a solid rule above it, unlike the
 /// dashed backoff lines), then its rows. Returns the block's height.
+/// A step's heading: "run 3: Withdraw × 1 — 1 call"; when only the
+/// newest of its calls are drawn, which ones (numbered from `first`).
+fn step_heading(name: &str, total: usize, shown: usize, first: usize) -> String {
+    let calls = counted(total, "call");
+    if shown < total {
+        format!("{name} — {calls}, the newest {shown} drawn (#{first}–#{total})")
+    } else {
+        format!("{name} — {calls}")
+    }
+}
+
 fn step_block(
     out: &mut String,
     window: &StepWindow<'_>,
@@ -322,16 +333,7 @@ fn step_block(
         row_h,
     };
     let shown = window.calls.len();
-    let heading = if shown < window.total {
-        format!(
-            "{name} — {} calls, the newest {shown} drawn (#{}–#{})",
-            window.total,
-            window.number(0),
-            window.total
-        )
-    } else {
-        format!("{name} — {} calls", window.total)
-    };
+    let heading = step_heading(name, window.total, shown, window.number(0));
     let rows_top = top + HEADER_H;
     let _ = write!(
         out,
@@ -446,9 +448,11 @@ pub fn attempt_timeline(
     let height = bottom + BOTTOM;
 
     let mut svg = format!(
-        r#"<svg viewBox="0 0 {} {}" role="img" aria-label="Attempt timeline: {total} calls, {attempts} attempts; {rows} calls drawn, time since each step began" data-plot="timeline" data-rows="{rows}" data-calls="{total}" data-shown-step="{}" data-min-bar-width="{}" data-axis-end-ms="{}">{PATTERNS}"#,
+        r#"<svg viewBox="0 0 {} {}" role="img" aria-label="Attempt timeline: {}, {}; calls drawn: {rows}; time since each step began" data-plot="timeline" data-rows="{rows}" data-calls="{total}" data-shown-step="{}" data-min-bar-width="{}" data-axis-end-ms="{}">{PATTERNS}"#,
         shortest(WIDTH),
         px(height),
+        counted(total, "call"),
+        counted(attempts, "attempt"),
         step.map_or("all".into(), |s| s.to_string()),
         px(MIN_BAR_W),
         fixed(axis.end_ms, 3),
@@ -515,6 +519,17 @@ pub fn attempt_timeline(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A newcomer read "run 3: Withdraw × 1 — 1 calls".
+    #[test]
+    fn a_heading_counts_its_calls_in_the_singular_for_one() {
+        assert_eq!(step_heading("run 3", 1, 1, 1), "run 3 — 1 call");
+        assert_eq!(step_heading("run 3", 2, 2, 1), "run 3 — 2 calls");
+        assert_eq!(
+            step_heading("run 3", 300, 75, 226),
+            "run 3 — 300 calls, the newest 75 drawn (#226–#300)"
+        );
+    }
 
     #[test]
     fn no_two_outcomes_look_alike_even_without_colour() {
