@@ -141,6 +141,15 @@ describe('the Scale view’s cascade lesson', () => {
     const because = await verdict.innerText();
     assert.match(because, new RegExp(`No breaker: ${none.bgOk} of ${none.bgCalls} Adds succeeded`));
     assert.match(because, new RegExp(`${breaker.failedFast} checkouts failed fast`));
+    // Step 1's checkouts, each counted once by the server: the late ones got
+    // a worker and were still waiting on payment when their shopper's 2 s
+    // ran out (checkouts_abandoned), none "never reached the handler" unless
+    // the numbers leave some over.
+    const ended = because.match(new RegExp(`${none.paymentFailed} checkouts waited out payment's timeout, (\\d+) were still waiting on it when their shopper's 2 s ran out(?:, (\\d+) gave up queued)?`));
+    assert.ok(ended, because);
+    const [left, queued] = [Number(ended[1]), Number(ended[2] ?? 0)];
+    assert.ok(left > 0, 'late checkouts were left waiting on payment');
+    assert.equal(none.paymentFailed + left + queued, none.calls, 'every checkout counted once');
     assert.doesNotMatch(because, /cannot show/);
     assert.match(await page.innerText('[data-testid="scale-conclusion"]'), /it sits in the server, in its client of the dependency — not in the browser/);
     // The summary (the last step's run) keeps the two operations apart: its
