@@ -119,7 +119,7 @@ describe('an idempotency key, by hand', () => {
     // as their one GetBalance and its replays (they were the page's own reads
     // and Withdraw's replays).
     const line = await page.locator('[data-testid="kbh-server"]').innerText();
-    assert.match(line, /since the session began — every client, the page's own reads included; read after your last send, run or reset, not live/);
+    assert.match(line, /since the session's last reset — every client, the page's own reads included; read after your last send, run or reset, not live/);
     assert.ok(line.includes(`Deposit executed 2×; all operations: ${changed.server.replays} replayed from the store, 1 refused for key reuse.`), line);
 
     await page.locator('[data-testid="key-by-hand"]').scrollIntoViewIfNeeded();

@@ -270,12 +270,13 @@ impl ReplySeen {
     }
 }
 
-/// The server's counters (`Lab/GetStats`) since the session began, as one
-/// read saw them. They count every client's requests in the session, the
-/// page's own reads of the truth included (the server does not tell those
-/// apart), and they have different scopes: `executions` is the operation's
-/// own, while the server keeps `replays` and `key_reuse_refused` for all
-/// operations together — so the page names the scope of each.
+/// The server's counters (`Lab/GetStats`) since the session's last reset,
+/// as one read saw them. They count every client's requests in the session,
+/// the page's own reads of the truth included (GetStats does not count those
+/// apart; only the request log marks them), and they have different scopes:
+/// `executions` is the operation's own, while the server keeps `replays` and
+/// `key_reuse_refused` for all operations together — so the page names the
+/// scope of each.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ServerCounts {
     /// This operation's executions.

@@ -5,8 +5,9 @@
 //! the same moment, or with a changed amount — and reads, for every reply,
 //! what the server did with it (executed, replayed, refused), in the
 //! server's own words, how long the server keeps the key's outcome, and the
-//! server's own count of executions (the session's, every client's). What a reply means is decided in
-//! [`crate::key_by_hand`]; this file sends the requests and draws.
+//! server's own count of executions (the session's, every client's). What a
+//! reply means is decided in [`crate::key_by_hand`]; this file sends the
+//! requests and draws.
 
 use std::cell::RefCell;
 
@@ -249,7 +250,7 @@ pub fn KeyByHand(props: &Props) -> Html {
                     // Not live, and not only this panel's: say so, and
                     // whose each number is (replays and refusals are the
                     // server's for all operations together).
-                    { "The server's counters since the session began — every client, the page's own reads included; read after your last send, run or reset, not live: " }
+                    { "The server's counters since the session's last reset — every client, the page's own reads included; read after your last send, run or reset, not live: " }
                     <strong>{ format!("{operation} executed {}×", counts.executions) }</strong>
                     { format!("; all operations: {} replayed from the store, {} refused for key reuse.", counts.replays, counts.key_reuse_refused) }
                 </p>
