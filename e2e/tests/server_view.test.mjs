@@ -148,7 +148,7 @@ describe('the server’s view', () => {
     const numbers = (await rows(page, view))[0];
     assert.equal(numbers.duplicates, 0);
     assert.equal(numbers.possibleDuplicates, 0);
-    assert.match(await page.locator('[data-testid="sv-verdict"]').innerText(), new RegExp(`^No duplicates: no key ran more than once; ${replays} retries`));
+    assert.match(await page.locator('[data-testid="sv-verdict"]').innerText(), new RegExp(`^No duplicates: no key ran more than once; ${replays} requests? answered from the idempotency store`));
     console.log(`server view, cross-origin: last live record ${numbers.lagMs} ms after the server's reply was ready`);
     assert.deepEqual(problems, []);
     await page.close();

@@ -131,6 +131,11 @@ pub fn format_number(x: f64) -> String {
     if text == "-0" { "0" } else { text }.to_owned()
 }
 
+/// A count and its noun, singular for one: "1 attempt", "3 attempts".
+pub fn counted(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 /// A pixel coordinate for an SVG attribute: one decimal is finer than a
 /// screen can show, and keeps the page's markup short.
 pub fn px(value: f64) -> String {
@@ -451,6 +456,14 @@ pub fn text_width(text: &str, font_px: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A newcomer read "1 attempts, at most 1 per 5 ms" and "— 1 calls".
+    #[test]
+    fn one_is_singular() {
+        assert_eq!(counted(1, "attempt"), "1 attempt");
+        assert_eq!(counted(0, "attempt"), "0 attempts");
+        assert_eq!(counted(2, "call"), "2 calls");
+    }
 
     fn sample(at_ms: f64, value: f64) -> Sample {
         Sample { at_ms, value }

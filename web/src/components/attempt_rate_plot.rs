@@ -14,7 +14,7 @@ use rpc_lab::number_format::{fixed, shortest};
 use yew::prelude::*;
 
 use crate::attempt_rate::RateBins;
-use crate::plot_scale::{CountAxis, Linear, TimeAxis, format_ms, format_number, px};
+use crate::plot_scale::{CountAxis, Linear, TimeAxis, counted, format_ms, format_number, px};
 
 /// The same frame as the timeline, so the bars stand above the attempts
 /// they count.
@@ -41,11 +41,6 @@ pub struct AttemptRatePlot {
     pub bins: RateBins,
     /// The timeline's axis: time since each step began.
     pub axis: TimeAxis,
-}
-
-/// A count and its noun, singular for one: "1 attempt", "3 attempts".
-pub(super) fn counted(n: usize, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 fn strip(strip: &RateStrip, top: f64, bins: RateBins, x: &Linear, y_axis: CountAxis) -> Html {
@@ -125,18 +120,5 @@ impl AttemptRatePlot {
                 </svg>
             </figure>
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A newcomer read "1 attempts, at most 1 per 5 ms" and "— 1 calls".
-    #[test]
-    fn one_is_singular() {
-        assert_eq!(counted(1, "attempt"), "1 attempt");
-        assert_eq!(counted(0, "attempt"), "0 attempts");
-        assert_eq!(counted(2, "call"), "2 calls");
     }
 }

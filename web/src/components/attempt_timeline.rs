@@ -28,12 +28,12 @@ use std::fmt::Write;
 use rpc_lab::number_format::{fixed, shortest};
 use yew::prelude::*;
 
-use super::attempt_rate_plot::{AttemptRatePlot, RateStrip, counted};
+use super::attempt_rate_plot::{AttemptRatePlot, RateStrip};
 use super::plot_frame::{write_axes, write_time_label, write_time_tick, write_value_label};
 use super::step_picker::StepPicker;
 use crate::attempt_rate::{RateBins, concentration, sent_starts};
 use crate::markup::{Esc, raw};
-use crate::plot_scale::{Linear, format_ms, px, row_height};
+use crate::plot_scale::{Linear, counted, format_ms, px, row_height};
 use crate::run_log::{AttemptOutcome, AttemptSegment, BackoffGap, CallRow, RunLog, code_label};
 use crate::step_view::{Pick, StepWindow, picker_steps, shared_axis, step_name, windows};
 

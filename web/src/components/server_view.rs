@@ -24,7 +24,7 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::lab::redraw::moment_to_draw;
-use crate::plot_scale::format_ms;
+use crate::plot_scale::{counted, format_ms};
 use crate::server_view::calls::{self, Call, Mark, short_agent, short_operation};
 use crate::server_view::commands::{self, Target};
 use crate::server_view::log::{Event, KEEP, Link, ServerLog};
@@ -239,20 +239,21 @@ pub fn ServerView(props: &Props) -> Html {
     };
     let verdict = if all.duplicates > 0 {
         format!(
-            "{} extra executions under one idempotency key: the server ran those calls more than once although their key said they were one.",
-            all.duplicates
+            "{} under one idempotency key: the server ran those calls more than once although their key said they were one.",
+            counted(all.duplicates as usize, "extra execution")
         )
     } else if all.possible_duplicates > 0 {
         format!(
-            "{} requests without an idempotency key ran an operation that is not idempotent and lost their reply: each one happened, but its client was told UNAVAILABLE. \
+            "{} without an idempotency key ran an operation that is not idempotent and lost their reply: each one happened, but its client was told UNAVAILABLE. \
              Each one its client retried ran again: duplicates the server cannot tell from new calls, \
              since nothing links a retry to its first attempt, so the client's own count may be lower. An idempotency key links them.",
-            all.possible_duplicates
+            counted(all.possible_duplicates as usize, "request")
         )
     } else if all.keyed_calls > 0 {
+        // Replays answer retries and copies alike: call them requests.
         format!(
-            "No duplicates: no key ran more than once; {} retries were answered from the idempotency store.",
-            all.replays
+            "No duplicates: no key ran more than once; {} answered from the idempotency store.",
+            counted(all.replays as usize, "request")
         )
     } else {
         "No duplicates to show.".to_owned()
