@@ -8,6 +8,7 @@
 //! inside the front tier's capacity, so the worker it was given stays taken
 //! until payment has answered or the client has given up.
 
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 
 use tonic::{Request, Response, Status};
@@ -16,7 +17,7 @@ use super::client::PaymentClients;
 use super::proto::payment_server::{Payment, PaymentServer};
 use super::proto::shop_server::{Shop, ShopServer};
 use super::proto::{ChargeReply, ChargeRequest, CheckoutReply, CheckoutRequest};
-use super::tier::{CheckoutCounts, PaymentTier};
+use super::tier::CheckoutCounts;
 use crate::session::Session;
 use crate::state::LabState;
 
@@ -84,7 +85,7 @@ impl Shop for ShopService {
         };
         // Counts the checkout abandoned if this future is dropped before
         // payment answers: its shopper hung up and the front tier stopped it.
-        let watch = Waiting(Some(tier.clone()));
+        let watch = Waiting(Some(&counts.abandoned));
         let charged = clients
             .charge(tier.clone(), session.name.clone(), amount_cents)
             .await;
@@ -120,18 +121,18 @@ impl Shop for ShopService {
 /// the shopper went and its request's future was dropped with the handler
 /// in it — it counts the checkout abandoned, so every checkout that reached
 /// its handler is counted once, however it ended.
-struct Waiting(Option<Arc<PaymentTier>>);
+struct Waiting<'a>(Option<&'a AtomicU64>);
 
-impl Waiting {
+impl Waiting<'_> {
     fn answered(mut self) {
         self.0 = None;
     }
 }
 
-impl Drop for Waiting {
+impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        if let Some(tier) = &self.0 {
-            CheckoutCounts::bump(&tier.counts.abandoned);
+        if let Some(abandoned) = self.0 {
+            CheckoutCounts::bump(abandoned);
         }
     }
 }

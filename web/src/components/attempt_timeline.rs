@@ -304,8 +304,6 @@ fn call_row(
     out.push_str("</g>");
 }
 
-/// One step: a heading that names it (a solid rule above it, unlike the
-/// dashed backoff lines), then its rows. Returns the block's height.
 /// A step's heading: "run 3: Withdraw × 1 — 1 call"; when only the
 /// newest of its calls are drawn, which ones (numbered from `first`).
 fn step_heading(name: &str, total: usize, shown: usize, first: usize) -> String {
@@ -317,6 +315,8 @@ fn step_heading(name: &str, total: usize, shown: usize, first: usize) -> String 
     }
 }
 
+/// One step: a heading that names it (a solid rule above it, unlike the
+/// dashed backoff lines), then its rows. Returns the block's height.
 fn step_block(
     out: &mut String,
     window: &StepWindow<'_>,

@@ -626,6 +626,10 @@ pub fn ScaleView(props: &Props) -> Html {
         points: s.series(value),
         right: false,
     };
+    // The run's own lines: in a checkout run the legend says they are the checkouts'.
+    let run_own = |checkout: &'static str, plain: &'static str| {
+        if s.payment { checkout } else { plain }
+    };
     let plots = [
         Chart {
             name: "scale-load",
@@ -638,25 +642,12 @@ pub fn ScaleView(props: &Props) -> Html {
             },
             axis: &axis,
             lines: vec![
-                // In a checkout run the legend names whose lines they are.
-                line(
-                    if s.payment {
-                        "checkouts offered"
-                    } else {
-                        "offered"
-                    },
-                    BLUE,
-                    |w| Some(w.offered),
-                ),
-                line(
-                    if s.payment {
-                        "checkout goodput"
-                    } else {
-                        "goodput"
-                    },
-                    GREEN,
-                    |w| Some(w.goodput),
-                ),
+                line(run_own("checkouts offered", "offered"), BLUE, |w| {
+                    Some(w.offered)
+                }),
+                line(run_own("checkout goodput", "goodput"), GREEN, |w| {
+                    Some(w.goodput)
+                }),
                 // The cascade lesson's Adds beside the checkouts.
                 line("background Add goodput", BLACK, |w| w.bg_goodput),
             ],
@@ -674,14 +665,8 @@ pub fn ScaleView(props: &Props) -> Html {
             },
             axis: &axis,
             lines: vec![
-                line(if s.payment { "checkout p50" } else { "p50" }, BLUE, |w| {
-                    w.p50
-                }),
-                line(
-                    if s.payment { "checkout p99" } else { "p99" },
-                    VERMILION,
-                    |w| w.p99,
-                ),
+                line(run_own("checkout p50", "p50"), BLUE, |w| w.p50),
+                line(run_own("checkout p99", "p99"), VERMILION, |w| w.p99),
                 line("background Add p99", BLACK, |w| w.bg_p99),
             ],
             levels: timeout.into_iter().chain(background_timeout).collect(),
